@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from config import views
+
+api_v1 = [
+    path("", include("merchants.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("wallet.api.urls")),
+    path("", include("payments.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[AllowAny]
+        ),
+        name="api-docs",
+    ),
+    re_path(r"^api/", views.not_found),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"
+
+admin.site.site_header = "Kassa back office"
+admin.site.site_title = "Kassa"
