@@ -26,3 +26,25 @@ class Customer(models.Model):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or str(self.public_id)
+
+
+class CustomerAccessGrant(models.Model):
+    """A till may reach a customer only after identifying them; the grant expires.
+
+    Merchant and staff keys reach every customer of their merchant and need no grant.
+    """
+
+    api_key = models.ForeignKey(
+        "merchants.ApiKey", on_delete=models.CASCADE, related_name="customer_grants"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="access_grants")
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "customer"], name="customer_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key} → {self.customer} until {self.expires_at:%Y-%m-%d %H:%M}"

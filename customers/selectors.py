@@ -1,0 +1,46 @@
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from config.errors import NotFound
+from customers.models import Customer, CustomerAccessGrant
+from merchants.models import ApiKey
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+    default_detail = "No such customer."
+
+
+def customer_survivor(customer: Customer) -> Customer:
+    """Follow merge tombstones to the customer that now holds everything."""
+    seen = {customer.pk}
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+        if customer.pk in seen:
+            raise RuntimeError(f"merge cycle at customer {customer.pk}")
+        seen.add(customer.pk)
+    return customer
+
+
+def customer_is_reachable(*, api_key: ApiKey, customer: Customer) -> bool:
+    if customer.merchant_id != api_key.merchant_id or customer.erased_at is not None:
+        return False
+    if api_key.scope != ApiKey.Scope.TERMINAL:
+        return True
+    return CustomerAccessGrant.objects.filter(
+        api_key=api_key, customer=customer, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def customer_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Customer:
+    """The (surviving) customer this key may reach; 404 alike for absent and out-of-reach ones."""
+    try:
+        customer = Customer.objects.get(merchant_id=api_key.merchant_id, public_id=public_id)
+    except (Customer.DoesNotExist, ValidationError) as error:
+        raise CustomerNotFound(field="customer") from error
+    customer = customer_survivor(customer)
+    if not customer_is_reachable(api_key=api_key, customer=customer):
+        raise CustomerNotFound(field="customer")
+    return customer
