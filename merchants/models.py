@@ -1,5 +1,6 @@
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -94,3 +95,32 @@ class ApiKey(models.Model):
     @property
     def store_id(self) -> int | None:
         return self.terminal.store_id if self.terminal is not None else None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a money-moving request, replayed for retries with the same key.
+
+    Keys are scoped per API key. A row is claimed (`in_progress`) before the request runs, which
+    is what makes a concurrent duplicate wait or get 409 instead of running twice.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

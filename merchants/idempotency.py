@@ -1,0 +1,130 @@
+"""`Idempotency-Key` for every POST that moves money: one key, one effect.
+
+- same key, same request: the first response is replayed, status code included;
+- same key, different request: 422 `idempotency_key_reused`;
+- same key while the first request still runs: the duplicate waits a moment for the outcome,
+  then gets 409 `request_in_progress`.
+A request that crashes releases its claim so the client's retry runs again; the services behind
+money-moving views are themselves keyed (a payment remembers the key that created it), so a
+retry after a crash half-way resumes that payment instead of creating a second one.
+"""
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.errors import Conflict, InvalidRequest, KassaError, Unprocessable
+from merchants.models import ApiKey, IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+DUPLICATE_WAIT_SECONDS = 5.0
+CLAIM_STALE_AFTER = timedelta(minutes=2)
+
+
+class IdempotencyKeyRequired(InvalidRequest):
+    code = "idempotency_key_required"
+    default_detail = "Send an Idempotency-Key header (1–255 characters) with this request."
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used for a different request."
+
+
+class RequestInProgress(Conflict):
+    code = "request_in_progress"
+    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+def request_fingerprint(request: Request) -> str:
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    return Response(
+        record.response_body,
+        status=record.response_status,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _claim(*, api_key: ApiKey, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    """Insert the claim row, or return the existing one (created=False)."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                api_key=api_key, key=key, request_fingerprint=fingerprint
+            ), True
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(api_key=api_key, key=key), False
+
+
+def _take_over_if_stale(record: IdempotencyRecord) -> bool:
+    """A claim older than CLAIM_STALE_AFTER belongs to a request that died; take it over."""
+    if timezone.now() - record.created_at < CLAIM_STALE_AFTER:
+        return False
+    return bool(
+        IdempotencyRecord.objects.filter(
+            pk=record.pk, status=IdempotencyRecord.Status.IN_PROGRESS, created_at=record.created_at
+        ).update(created_at=timezone.now())
+    )
+
+
+def _existing_outcome(record: IdempotencyRecord, fingerprint: str) -> Response | None:
+    """A replay, an error, or None when this request may run (it took over a stale claim)."""
+    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while True:
+        if record.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused(field=HEADER)
+        if record.status == IdempotencyRecord.Status.COMPLETED:
+            return _replay(record)
+        if _take_over_if_stale(record):
+            return None
+        if time.monotonic() >= deadline:
+            raise RequestInProgress(field=HEADER)
+        time.sleep(0.05)
+        record.refresh_from_db()
+
+
+Handler = Callable[..., Response]
+
+
+def idempotent(handler: Handler) -> Handler:
+    """Decorate a DRF view method so it runs at most once per (API key, Idempotency-Key)."""
+
+    @wraps(handler)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key or len(key) > 255:
+            raise IdempotencyKeyRequired(field=HEADER)
+        fingerprint = request_fingerprint(request)
+        record, created = _claim(api_key=request.auth, key=key, fingerprint=fingerprint)
+        if not created and (replay := _existing_outcome(record, fingerprint)) is not None:
+            return replay
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except (KassaError, APIException) as error:
+            response = view.handle_exception(error)
+        except BaseException:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status=IdempotencyRecord.Status.COMPLETED,
+            response_status=response.status_code,
+            response_body=response.data,
+            completed_at=timezone.now(),
+        )
+        return response
+
+    return wrapper

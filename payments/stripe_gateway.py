@@ -1,0 +1,169 @@
+"""The payments side of the Stripe boundary: PaymentIntents with manual capture, and refunds.
+
+Only this module turns Money into integer minor units, and Stripe's errors into Kassa's codes.
+Every call carries an idempotency key derived from the tender (or refund allocation) it serves,
+so a retry after a time-out can never authorise, capture or refund twice at real Stripe.
+
+Card tenders are authorised in two calls: `intent_create` (unconfirmed, no money moves) whose id
+the engine stores before `intent_confirm` authorises. A crash at any point therefore leaves a
+PaymentIntent id the recovery task can look up, with no search by metadata needed.
+"""
+
+from dataclasses import dataclass
+
+import stripe
+from moneyed import Money
+
+from config.errors import KassaError, PaymentRequired
+from config.money import from_minor_units, to_minor_units
+from config.stripe import stripe_client
+
+
+class CardDeclined(PaymentRequired):
+    code = "card_declined"
+    default_detail = "The card was declined."
+
+
+class CardAuthenticationRequired(PaymentRequired):
+    code = "authentication_required"
+    default_detail = "The card issuer asks the cardholder to authenticate this payment."
+
+
+class CardProcessorUnavailable(KassaError):
+    code = "card_processor_unavailable"
+    status = 503
+    default_detail = "The card processor did not answer; nothing was charged. Retry later."
+
+
+class CardProcessorRejected(KassaError):
+    code = "card_processor_rejected"
+    status = 502
+    default_detail = "The card processor refused the request."
+
+
+@dataclass(frozen=True)
+class IntentState:
+    id: str
+    status: str
+    amount: Money
+    decline_code: str | None = None
+
+    @property
+    def authorized(self) -> bool:
+        return self.status == "requires_capture"
+
+    @property
+    def captured(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def canceled(self) -> bool:
+        return self.status == "canceled"
+
+
+def _state(intent: stripe.PaymentIntent) -> IntentState:
+    error = intent.to_dict().get("last_payment_error") or {}
+    return IntentState(
+        id=intent.id,
+        status=intent.status,
+        amount=from_minor_units(intent.amount, intent.currency.upper()),
+        decline_code=error.get("decline_code") or error.get("code"),
+    )
+
+
+def _call(operation, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run one SDK call, translating Stripe's exceptions into Kassa errors."""
+    try:
+        return operation(*args, **kwargs)
+    except stripe.CardError as error:
+        raise CardDeclined(
+            error.user_message or CardDeclined.default_detail,
+            meta={"decline_code": error.code or "card_declined"},
+        ) from error
+    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+        raise CardProcessorUnavailable() from error
+    except stripe.APIError as error:
+        raise CardProcessorUnavailable() from error
+    except stripe.StripeError as error:
+        raise CardProcessorRejected(str(error.user_message or error)[:300]) from error
+
+
+def intent_create(
+    *,
+    amount: Money,
+    payment_method_id: str,
+    stripe_customer_id: str | None,
+    tender_ref: str,
+    payment_ref: str,
+) -> IntentState:
+    params: dict[str, object] = {
+        "amount": to_minor_units(amount),
+        "currency": amount.currency.code.lower(),
+        "payment_method": payment_method_id,
+        "capture_method": "manual",
+        "payment_method_types": ["card"],
+        "metadata": {"kassa_payment": payment_ref, "kassa_tender": tender_ref},
+    }
+    if stripe_customer_id:
+        params["customer"] = stripe_customer_id
+    intent = _call(
+        stripe_client().v1.payment_intents.create,
+        params=params,
+        options={"idempotency_key": f"kassa-{tender_ref}-create"},
+    )
+    return _state(intent)
+
+
+def intent_confirm(*, intent_id: str, tender_ref: str) -> IntentState:
+    """Authorise: the held amount is then capturable for about seven days."""
+    intent = _call(
+        stripe_client().v1.payment_intents.confirm,
+        intent_id,
+        options={"idempotency_key": f"kassa-{tender_ref}-confirm"},
+    )
+    state = _state(intent)
+    if intent.status == "requires_action":
+        raise CardAuthenticationRequired(meta={"payment_intent": intent.id})
+    if not state.authorized:
+        raise CardDeclined(meta={"decline_code": state.decline_code or intent.status})
+    return state
+
+
+def intent_retrieve(intent_id: str) -> IntentState:
+    return _state(_call(stripe_client().v1.payment_intents.retrieve, intent_id))
+
+
+def intent_capture(*, intent_id: str, amount: Money, tender_ref: str) -> IntentState:
+    """Capture `amount` (at most the authorised one); Stripe releases the rest at once."""
+    current = intent_retrieve(intent_id)
+    if current.captured:
+        return current
+    intent = _call(
+        stripe_client().v1.payment_intents.capture,
+        intent_id,
+        params={"amount_to_capture": to_minor_units(amount)},
+        options={"idempotency_key": f"kassa-{tender_ref}-capture"},
+    )
+    return _state(intent)
+
+
+def intent_cancel(*, intent_id: str, tender_ref: str) -> IntentState:
+    """Release an authorisation; a no-op for an intent that never authorised or is gone already."""
+    current = intent_retrieve(intent_id)
+    if current.canceled or current.captured:
+        return current
+    intent = _call(
+        stripe_client().v1.payment_intents.cancel,
+        intent_id,
+        options={"idempotency_key": f"kassa-{tender_ref}-cancel"},
+    )
+    return _state(intent)
+
+
+def refund_create(*, intent_id: str, amount: Money, allocation_ref: str) -> str:
+    refund = _call(
+        stripe_client().v1.refunds.create,
+        params={"payment_intent": intent_id, "amount": to_minor_units(amount)},
+        options={"idempotency_key": f"kassa-{allocation_ref}-refund"},
+    )
+    return str(refund.id)
