@@ -7,6 +7,13 @@ from merchants.models import ApiKey
 from merchants.selectors import api_key_authenticate
 
 
+def request_api_key(request: Request) -> ApiKey:
+    """The authenticated key of a request that passed `HasScopedApiKey`."""
+    if not isinstance(request.auth, ApiKey):
+        raise exceptions.NotAuthenticated()
+    return request.auth
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <key>`; the request's user and auth are both the ApiKey."""
 

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.errors import Conflict, InvalidRequest, KassaError, Unprocessable
+from merchants.authentication import request_api_key
 from merchants.models import ApiKey, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -33,7 +34,7 @@ CLAIM_STALE_AFTER = timedelta(minutes=2)
 
 class IdempotencyKeyRequired(InvalidRequest):
     code = "idempotency_key_required"
-    default_detail = "Send an Idempotency-Key header (1–255 characters) with this request."
+    default_detail = "Send an Idempotency-Key header (1 to 255 characters) with this request."
 
 
 class IdempotencyKeyReused(Unprocessable):
@@ -109,7 +110,7 @@ def idempotent(handler: Handler) -> Handler:
         if not key or len(key) > 255:
             raise IdempotencyKeyRequired(field=HEADER)
         fingerprint = request_fingerprint(request)
-        record, created = _claim(api_key=request.auth, key=key, fingerprint=fingerprint)
+        record, created = _claim(api_key=request_api_key(request), key=key, fingerprint=fingerprint)
         if not created and (replay := _existing_outcome(record, fingerprint)) is not None:
             return replay
         try:

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from merchants.api.serializers import ApiKeyIdentityOutput
+from merchants.authentication import request_api_key
 
 
 class MeView(APIView):
@@ -11,4 +12,4 @@ class MeView(APIView):
 
     @extend_schema(responses=ApiKeyIdentityOutput, operation_id="me")
     def get(self, request: Request) -> Response:
-        return Response(ApiKeyIdentityOutput(request.auth).data)
+        return Response(ApiKeyIdentityOutput(request_api_key(request)).data)
