@@ -55,3 +55,9 @@ def from_minor_units(units: int, currency: str) -> Money:
     return Money(
         Decimal(units).scaleb(-currency_exponent(currency)).quantize(quantum(currency)), currency
     )
+
+
+def money_json(value: Money) -> dict[str, str]:
+    """The API's representation of money: a decimal string at the currency's precision."""
+    code = value.currency.code
+    return {"amount": str(value.amount.quantize(quantum(code))), "currency": code}

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from moneyed import Money
 from rest_framework import serializers
 
-from config.money import is_exact, quantum
+from config.money import is_exact, money_json, quantum
 
 MONEY_SCHEMA = {
     "type": "object",
@@ -66,8 +66,7 @@ class MoneyField(serializers.Field):
         return Money(amount.quantize(quantum(currency)), currency)
 
     def to_representation(self, value: Money) -> dict[str, str]:
-        code = value.currency.code
-        return {"amount": str(value.amount.quantize(quantum(code))), "currency": code}
+        return money_json(value)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -1,0 +1,127 @@
+"""The split-tender planner: a pure function from a request to an ordered plan, no I/O.
+
+Order: vouchers first (their rules look at the whole basket), then stored value (gift cards,
+loyalty points) in the order given, then card, cash and the till's own card terminal for the
+remainder. A tender without an amount takes "as much as it covers" (stored value) or "the
+remainder" (card/cash; at most one such). The planned amounts must add up to the payment amount
+exactly. Every problem is reported at once, one error per tender, before anything is written.
+"""
+
+from dataclasses import dataclass, field
+
+from moneyed import Money
+
+from config.errors import KassaError, Unprocessable
+from config.money import money_json
+
+VOUCHER = "voucher"
+GIFT_CARD = "gift_card"
+LOYALTY_POINTS = "loyalty_points"
+CARD = "card"
+CASH = "cash"
+EXTERNAL_CARD = "external_card"
+
+STORED_VALUE = frozenset({GIFT_CARD, LOYALTY_POINTS})
+REMAINDER = frozenset({CARD, CASH, EXTERNAL_CARD})
+TILL_ONLY = frozenset({CASH, EXTERNAL_CARD})
+_RANK = {VOUCHER: 0, GIFT_CARD: 1, LOYALTY_POINTS: 1, CARD: 2, CASH: 2, EXTERNAL_CARD: 2}
+
+
+class PaymentRejected(Unprocessable):
+    code = "payment_rejected"
+    default_detail = "The payment cannot be made as requested; see errors."
+
+
+@dataclass(frozen=True)
+class Source:
+    """One requested tender after its instrument was found: what it may cover at most.
+
+    `cap` is the available balance (stored value), the discount the voucher grants, or None
+    for methods without a limit known in advance (card, cash, the till's terminal).
+    """
+
+    index: int
+    method: str
+    currency: str
+    requested: Money | None = None
+    cap: Money | None = None
+
+
+@dataclass(frozen=True)
+class PlannedTender:
+    source: Source
+    amount: Money
+
+
+@dataclass
+class _Errors:
+    items: list[KassaError] = field(default_factory=list)
+
+    def add(self, source: Source, code: str, detail: str, **meta: object) -> None:
+        self.items.append(
+            KassaError(detail, code=code, field=f"tenders[{source.index}]", meta=meta or None)
+        )
+
+
+def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[PlannedTender]:
+    errors = _Errors()
+    currency = amount.currency.code
+    if not sources:
+        raise PaymentRejected("Give at least one tender.", code="no_tenders", field="tenders")
+    for source in sources:
+        if source.currency != currency:
+            errors.add(
+                source,
+                "currency_mismatch",
+                f"This tender is in {source.currency}; the payment is in {currency}.",
+            )
+        if source.method in TILL_ONLY and channel != "pos":
+            errors.add(
+                source, "method_not_allowed_on_channel", f"{source.method} is for tills only."
+            )
+    open_remainders = [s for s in sources if s.method in REMAINDER and s.requested is None]
+    for extra in open_remainders[1:]:
+        errors.add(extra, "ambiguous_remainder", "One open-amount tender at most.")
+    if errors.items:
+        raise PaymentRejected(errors=errors.items)
+
+    planned: list[PlannedTender] = []
+    remaining = amount
+    zero = Money(0, currency)
+    for source in sorted(sources, key=lambda s: (_RANK[s.method], s.index)):
+        if source.method in REMAINDER and source.requested is None:
+            continue  # takes what is left once everything else is planned
+        take = source.requested
+        if source.cap is not None:
+            if take is None:
+                take = min(source.cap, max(remaining, zero))
+            elif take > source.cap:
+                errors.add(
+                    source,
+                    "insufficient_funds",
+                    f"Only {source.cap} is available on this instrument.",
+                    available=money_json(source.cap),
+                )
+                continue
+        if take is None or take <= zero:
+            errors.add(source, "tender_not_needed", "Nothing is left for this tender to pay.")
+            continue
+        planned.append(PlannedTender(source=source, amount=take))
+        remaining -= take
+    if open_remainders:
+        source = open_remainders[0]
+        if remaining <= zero:
+            errors.add(source, "tender_not_needed", "Nothing is left for this tender to pay.")
+        else:
+            planned.append(PlannedTender(source=source, amount=remaining))
+            remaining = zero
+    if errors.items:
+        raise PaymentRejected(errors=errors.items)
+    if remaining != zero:
+        raise PaymentRejected(
+            f"The tenders add up to {amount - remaining}, the payment is {amount}.",
+            code="tender_sum_mismatch",
+            field="tenders",
+            meta={"difference": money_json(remaining)},
+        )
+    return planned
