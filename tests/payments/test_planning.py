@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moneyed import Money
 
+from config.money import from_minor_units
 from payments.planning import PaymentRejected, Source, plan_tenders
 
 
@@ -113,9 +114,9 @@ def test_empty_balance_is_not_a_tender() -> None:
     caps=st.lists(st.integers(min_value=0, max_value=10**6), max_size=4),
 )
 def test_plans_always_sum_to_the_amount_and_respect_caps(total_cents: int, caps: list[int]) -> None:
-    amount = Money(total_cents, "EUR") / 100
+    amount = from_minor_units(total_cents, "EUR")
     sources = [
-        Source(index=i, method="gift_card", currency="EUR", cap=Money(cap, "EUR") / 100)
+        Source(index=i, method="gift_card", currency="EUR", cap=from_minor_units(cap, "EUR"))
         for i, cap in enumerate(caps)
     ]
     sources.append(Source(index=len(caps), method="card", currency="EUR"))
