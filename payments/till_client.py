@@ -1,0 +1,212 @@
+"""The till's client for Kassa's REST API, built for a flaky store network.
+
+Every call that moves money carries an Idempotency-Key generated once per operation; a time-out,
+a dropped connection, a 5xx or a 409 `request_in_progress` is retried with the SAME key, so the
+sale happens once however often the network fails, and the till always ends up with the one
+true outcome. Refusals (4xx) are raised at once as `KassaApiError` with Kassa's stable code.
+
+    till = TillClient("https://kassa.example.com", api_key="kassa_t_…")
+    customer = till.identify([{"kind": "loyalty_card", "value": "2000000000008"}])
+    sale = till.sale(
+        amount=("42.50", "EUR"),
+        customer=customer["customer"],
+        tenders=[{"method": "gift_card", "code": "…", "pin": "1234"}, {"method": "cash"}],
+    )
+
+It depends on httpx only (not on Django), so a till can vendor this one file.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RETRYABLE_STATUS = frozenset({409, 502, 503, 504})
+
+
+class KassaApiError(Exception):
+    """A refusal from Kassa: `code` is stable, `body` is the full error document."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        self.code = str(body.get("code", "error"))
+        self.detail = str(body.get("detail", ""))
+        super().__init__(f"{status} {self.code}: {self.detail}")
+
+
+class KassaUnreachable(Exception):
+    """Every retry failed to get an answer; the operation's outcome is unknown to the till.
+
+    Retrying later with the same `idempotency_key` (kept on this exception) is always safe.
+    """
+
+    def __init__(self, idempotency_key: str | None, cause: BaseException | None) -> None:
+        self.idempotency_key = idempotency_key
+        super().__init__(f"Kassa did not answer (idempotency key {idempotency_key}): {cause}")
+
+
+def money(amount: str | tuple[str, str], currency: str = "EUR") -> dict[str, str]:
+    if isinstance(amount, tuple):
+        amount, currency = amount
+    return {"amount": str(amount), "currency": currency}
+
+
+@dataclass
+class TillClient:
+    base_url: str
+    api_key: str
+    timeout: float = 10.0
+    attempts: int = 5
+    backoff: float = 0.2
+    sleep: Callable[[float], None] = time.sleep
+    transport: httpx.BaseTransport | None = None
+    _http: httpx.Client = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.Client(
+            base_url=self.base_url.rstrip("/") + "/api/v1/",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            timeout=self.timeout,
+            transport=self.transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TillClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the calls a till makes -------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        return self._request("GET", "me")
+
+    def identify(self, identifiers: list[dict[str, str]], *, create: bool = True) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            "customers/identify",
+            json={"identifiers": identifiers, "channel": "pos", "create": create},
+            idempotency_key=str(uuid.uuid4()),
+        )
+
+    def wallet(self, customer: str) -> dict[str, Any]:
+        return self._request("GET", f"customers/{customer}/wallet")
+
+    def sale(
+        self,
+        *,
+        amount: str | tuple[str, str],
+        tenders: list[dict[str, Any]],
+        customer: str | None = None,
+        currency: str = "EUR",
+        reference: str = "",
+        basket: list[dict[str, Any]] | None = None,
+        capture: bool = True,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "amount": money(amount, currency),
+            "tenders": tenders,
+            "capture": capture,
+            "external_reference": reference,
+        }
+        if customer:
+            body["customer"] = customer
+        if basket:
+            body["basket"] = basket
+        return self._request(
+            "POST", "payments", json=body, idempotency_key=idempotency_key or str(uuid.uuid4())
+        )
+
+    def payment(self, payment_id: str) -> dict[str, Any]:
+        return self._request("GET", f"payments/{payment_id}")
+
+    def capture(
+        self,
+        payment_id: str,
+        *,
+        amount: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"amount": amount} if amount else {}
+        return self._request(
+            "POST",
+            f"payments/{payment_id}/capture",
+            json=body,
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
+
+    def void(self, payment_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            f"payments/{payment_id}/void",
+            json={},
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
+
+    def refund(
+        self,
+        payment_id: str,
+        *,
+        amount: dict[str, str],
+        policy: str = "reverse",
+        allocations: list[dict[str, Any]] | None = None,
+        reason: str = "",
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"amount": amount, "policy": policy, "reason": reason}
+        if allocations:
+            body["allocations"] = allocations
+        return self._request(
+            "POST",
+            f"payments/{payment_id}/refunds",
+            json=body,
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        last_error: BaseException | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self._http.request(method, path, json=json, headers=headers)
+            except httpx.TransportError as error:  # time-out, refused, reset, dropped
+                last_error = error
+                continue
+            if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
+                last_error = KassaApiError(response.status_code, _body(response))
+                if response.status_code == 409 and last_error.code != "request_in_progress":
+                    raise last_error
+                continue
+            if response.status_code >= 400:
+                raise KassaApiError(response.status_code, _body(response))
+            return dict(response.json())
+        raise KassaUnreachable(idempotency_key, last_error)
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {"code": "http_error", "detail": response.text[:200]}
+    return data if isinstance(data, dict) else {"code": "http_error", "detail": str(data)[:200]}
