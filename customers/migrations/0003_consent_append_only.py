@@ -9,14 +9,16 @@ FORBID = """
 CREATE FUNCTION customers_consentevent_append_only() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'consent events are append-only (delete refused)';
+        RAISE EXCEPTION 'consent events are append-only (delete refused)'
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     IF (NEW.id, NEW.purpose, NEW.granted, NEW.channel, NEW.evidence, NEW.recorded_at,
         NEW.api_key_id)
        IS DISTINCT FROM
        (OLD.id, OLD.purpose, OLD.granted, OLD.channel, OLD.evidence, OLD.recorded_at,
         OLD.api_key_id) THEN
-        RAISE EXCEPTION 'consent events are append-only (only the customer may be re-pointed)';
+        RAISE EXCEPTION 'consent events are append-only (only the customer may be re-pointed)'
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END;
