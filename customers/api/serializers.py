@@ -4,11 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import Channel, ConsentEvent, ConsentPurpose, CustomerMerge, Identifier
-from customers.normalisation import IdentifierKind
 from customers.services import IdentifierStatus, Outcome
 
 
-@extend_schema_field({"type": "string", "enum": list(IdentifierKind.ALL)})
+@extend_schema_field(serializers.ChoiceField(choices=Identifier.Kind.choices))
 class IdentifierKindField(serializers.CharField):
     """A kind name; unknown kinds are reported by the service with the identifier's value errors."""
 
@@ -42,7 +41,7 @@ class IdentifyInput(serializers.Serializer):
 
 
 class IdentifiedIdentifierOutput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=IdentifierKind.ALL)
+    kind = serializers.ChoiceField(choices=Identifier.Kind.choices)
     value = serializers.CharField(help_text="Normalised.")
     verified = serializers.BooleanField()
     status = serializers.ChoiceField(choices=[status.value for status in IdentifierStatus])
@@ -59,6 +58,8 @@ class IdentifyOutput(serializers.Serializer):
 
 
 class IdentifierOutput(serializers.ModelSerializer[Identifier]):
+    source_channel = serializers.CharField(help_text="The channel that first presented it.")
+
     class Meta:
         model = Identifier
         fields = ("kind", "value", "verified", "source_channel", "first_seen_at", "last_seen_at")

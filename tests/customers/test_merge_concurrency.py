@@ -65,14 +65,13 @@ def test_concurrent_overlapping_merges_keep_every_identifier_once(round_: int) -
     # A chain c0-c1-…-c5 plus c5-c0 closing the ring: every pair overlaps with two others,
     # and whichever merge comes last finds its two customers already one.
     pairs = [(customers[i], customers[(i + 1) % 6]) for i in range(6)]
-    jobs = [
-        (
-            lambda s=survivor, a=absorbed: customer_merge(
-                survivor=s, absorbed=a, reason="race", source="staff_api", actor="till"
-            )
+
+    def merge(survivor: Customer, absorbed: Customer) -> Callable[[], Any]:
+        return lambda: customer_merge(
+            survivor=survivor, absorbed=absorbed, reason="race", source="staff_api", actor="till"
         )
-        for survivor, absorbed in pairs
-    ]
+
+    jobs = [merge(survivor, absorbed) for survivor, absorbed in pairs]
 
     results = race(jobs)
 
