@@ -306,12 +306,17 @@ def _identify_once(
         return Identification(best.customer, Outcome.MATCHED, conflict, answer)
 
     survivor = best.customer
+    links_seen = ", ".join(
+        f"{link.stored.kind}{' (verified both sides)' if link.verified else ''}"
+        for match in matches
+        for link in match.links
+    )
     for other in matches[1:]:
         _merge_locked(
             survivor=survivor,
             absorbed=other.customer,
             source=CustomerMerge.Source.IDENTIFY,
-            reason="Identifiers verified on both sides connect these customers.",
+            reason=f"Presented together on {channel}: {links_seen}.",
             actor=api_key_actor(api_key) if api_key else "identification",
             api_key=api_key,
         )
@@ -616,6 +621,7 @@ def customer_unmerge(*, merge: CustomerMerge, reason: str, actor: str) -> Custom
     return merge
 
 
+@transaction.atomic
 def identity_conflict_resolve(
     *,
     conflict: IdentityConflict,
@@ -625,34 +631,31 @@ def identity_conflict_resolve(
     user: User | None = None,
 ) -> IdentityConflict:
     """Settle a reviewed conflict: merge its customers into the best match, or dismiss it."""
+    # Customers first, then the conflict row: the order identification locks them in.
     customer_ids = list(conflict.customers.values_list("pk", flat=True))
-    with transaction.atomic():
-        # Customers first, then the conflict row: the order identification locks them in.
-        locked = customers_lock_survivors(customer_ids=customer_ids) if merge else {}
-        conflict = IdentityConflict.objects.select_for_update().get(pk=conflict.pk)
-        if conflict.status != IdentityConflict.Status.OPEN:
-            raise ConflictAlreadyResolved
-        if merge:
-            survivor = locked[conflict.best_match_id]
-            for customer in {c.pk: c for c in locked.values()}.values():
-                if customer.pk != survivor.pk:
-                    _merge_locked(
-                        survivor=survivor,
-                        absorbed=customer,
-                        source=CustomerMerge.Source.ADMIN,
-                        reason=note or f"Reviewed identity conflict #{conflict.pk}.",
-                        actor=actor,
-                        user=user,
-                        conflict=conflict,
-                    )
-        conflict.status = (
-            IdentityConflict.Status.MERGED if merge else IdentityConflict.Status.DISMISSED
-        )
-        conflict.resolved_at = timezone.now()
-        conflict.resolved_by = actor
-        conflict.resolution_note = note
-        conflict.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
-        return conflict
+    locked = customers_lock_survivors(customer_ids=customer_ids) if merge else {}
+    conflict = IdentityConflict.objects.select_for_update().get(pk=conflict.pk)
+    if conflict.status != IdentityConflict.Status.OPEN:
+        raise ConflictAlreadyResolved
+    if merge:
+        survivor = locked[conflict.best_match_id]
+        for customer in {c.pk: c for c in locked.values()}.values():
+            if customer.pk != survivor.pk:
+                _merge_locked(
+                    survivor=survivor,
+                    absorbed=customer,
+                    source=CustomerMerge.Source.ADMIN,
+                    reason=note or f"Reviewed identity conflict #{conflict.pk}.",
+                    actor=actor,
+                    user=user,
+                    conflict=conflict,
+                )
+    conflict.status = IdentityConflict.Status.MERGED if merge else IdentityConflict.Status.DISMISSED
+    conflict.resolved_at = timezone.now()
+    conflict.resolved_by = actor
+    conflict.resolution_note = note
+    conflict.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    return conflict
 
 
 @transaction.atomic

@@ -129,7 +129,7 @@ def test_several_customers_linked_by_verified_identifiers_are_merged(merchant, t
 @pytest.mark.parametrize(
     ("stored_verified", "presented_verified"),
     [(False, True), (True, False)],
-    ids=["unverified-on-record", "unverified-by-touchpoint"],
+    ids=["card-unverified-on-record", "someone-elses-verified-card-presented-unverified"],
 )
 def test_a_link_not_verified_on_both_sides_is_a_conflict_and_moves_nothing(
     merchant, till_key, stored_verified, presented_verified
