@@ -1,7 +1,11 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
+from customers.normalisation import IdentifierKind
 from merchants.models import Merchant
 
 
@@ -48,3 +52,200 @@ class CustomerAccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_key} → {self.customer} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class Channel(models.TextChoices):
+    """Where a customer was met: the source of an identifier, consent or identification."""
+
+    WEB = "web"
+    APP = "app"
+    POS = "pos"
+    BACK_OFFICE = "back_office"
+
+
+class Identifier(models.Model):
+    """One way to recognise a customer; `value` is always in its normalised form.
+
+    Unique per merchant among live identifiers, so a value leads to at most one customer.
+    Removal keeps the row (`removed_at`) for the audit trail and frees the value.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = IdentifierKind.EMAIL
+        PHONE = IdentifierKind.PHONE
+        LOYALTY_CARD = IdentifierKind.LOYALTY_CARD
+        WEB_ACCOUNT = IdentifierKind.WEB_ACCOUNT
+        POS_CUSTOMER = IdentifierKind.POS_CUSTOMER
+        DEVICE = IdentifierKind.DEVICE
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="customer_identifiers"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="identifiers")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=320)
+    verified = models.BooleanField(
+        default=False, help_text="A touchpoint proved the customer controls it."
+    )
+    source_channel = models.CharField(max_length=16, choices=Channel.choices)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "kind", "value"],
+                condition=Q(removed_at__isnull=True),
+                name="identifier_live_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=IdentifierKind.ALL), name="identifier_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class ConsentPurpose(models.TextChoices):
+    MARKETING_EMAIL = "marketing_email"
+    MARKETING_SMS = "marketing_sms"
+    IN_STORE_NOTIFICATIONS = "in_store_notifications"
+    PERSONALISATION = "personalisation"
+
+
+class ConsentEvent(models.Model):
+    """One consent given or withdrawn; append-only, the latest per purpose is the current one.
+
+    A database trigger (migration 0003) refuses DELETE and any UPDATE except re-pointing the
+    customer, which merges and unmerges do.
+    """
+
+    Purpose = ConsentPurpose
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consent_events")
+    purpose = models.CharField(max_length=32, choices=ConsentPurpose.choices)
+    granted = models.BooleanField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    evidence = models.TextField(help_text="What the customer saw and did, e.g. the form version.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    api_key = models.ForeignKey(
+        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "purpose", "-recorded_at"], name="consent_latest_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=ConsentPurpose.values), name="consent_purpose_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "granted" if self.granted else "withdrawn"
+        return f"{self.purpose} {state} at {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class IdentityConflict(models.Model):
+    """Identifiers presented together led to several customers the policy would not merge.
+
+    Kept for back-office review; repeated identical presentations count `occurrences` on the
+    one open conflict instead of piling up rows.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        MERGED = "merged"
+        DISMISSED = "dismissed"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    customers = models.ManyToManyField(Customer, related_name="identity_conflicts")
+    customer_key = models.CharField(
+        max_length=400, editable=False, help_text="Sorted customer ids: one open conflict per set."
+    )
+    best_match = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="conflicts_as_best_match"
+    )
+    presented = models.JSONField(help_text="The identifiers the touchpoint presented.")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    api_key = models.ForeignKey(
+        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    occurrences = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "customer_key"],
+                condition=Q(status="open"),
+                name="identity_conflict_open_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conflict #{self.pk} ({self.status}) between customers {self.customer_key}"
+
+
+class CustomerMerge(models.Model):
+    """The audit record of one merge: who, why, and exactly which rows moved, to undo it.
+
+    `moved` lists `{"model": label, "field": name, "pks": [...]}` for every reference that was
+    re-pointed from `absorbed` to `survivor`; `grant_collisions` the till access grants the
+    absorbed customer lost because the survivor already had one for the same key.
+    """
+
+    class Source(models.TextChoices):
+        IDENTIFY = "identify", "automatic, on identification"
+        STAFF_API = "staff_api", "staff API"
+        ADMIN = "admin", "admin"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_kept")
+    absorbed = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_lost")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    reason = models.TextField()
+    actor = models.CharField(max_length=200, help_text="Who merged: a key or a back-office user.")
+    api_key = models.ForeignKey(
+        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    conflict = models.ForeignKey(
+        IdentityConflict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merges",
+        help_text="The reviewed conflict this merge resolved.",
+    )
+    moved = models.JSONField(default=list)
+    grant_collisions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    unmerged_at = models.DateTimeField(null=True, blank=True)
+    unmerged_by = models.CharField(max_length=200, blank=True)
+    unmerge_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(survivor=models.F("absorbed")), name="merge_distinct_customers"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.absorbed} → {self.survivor} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -1,10 +1,18 @@
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
-from customers.models import Customer, CustomerAccessGrant
+from customers.models import (
+    ConsentEvent,
+    ConsentPurpose,
+    Customer,
+    CustomerAccessGrant,
+    Identifier,
+)
+from customers.normalisation import identifier_normalise_any
 from merchants.models import ApiKey
 
 
@@ -44,3 +52,30 @@ def customer_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> 
     if not customer_is_reachable(api_key=api_key, customer=customer):
         raise CustomerNotFound(field="customer")
     return customer
+
+
+def identifiers_live(*, customer: Customer) -> QuerySet[Identifier]:
+    return customer.identifiers.filter(removed_at__isnull=True).order_by("kind", "value")
+
+
+def consent_current(*, customer: Customer) -> dict[str, ConsentEvent | None]:
+    """Every purpose with the latest event recorded for it (None: never asked, so not given)."""
+    latest = (
+        ConsentEvent.objects.filter(customer=customer)
+        .order_by("purpose", "-recorded_at", "-pk")
+        .distinct("purpose")
+    )
+    current: dict[str, ConsentEvent | None] = dict.fromkeys(ConsentPurpose.values)
+    current.update({event.purpose: event for event in latest})
+    return current
+
+
+def customers_with_identifier(*, term: str) -> QuerySet[Customer]:
+    """Customers holding a live identifier that `term` spells in any kind's normalised form."""
+    condition = Q()
+    for kind, value in identifier_normalise_any(term):
+        condition |= Q(kind=kind, value=value)
+    if not condition:
+        return Customer.objects.none()
+    owners = Identifier.objects.filter(condition, removed_at__isnull=True).values("customer_id")
+    return Customer.objects.filter(pk__in=owners)

@@ -1,23 +1,690 @@
-from datetime import timedelta
+"""Writes to the identity graph: identification, merge and unmerge, identifiers, consent.
 
-from django.db import transaction
+Whoever changes what a customer holds locks that customer first (`customers.lock_objects`), so
+merges, identifications and consent changes on the same people serialise in one lock order.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.fields.reverse_related import ManyToOneRel
 from django.utils import timezone
 
-from customers.models import Customer, CustomerAccessGrant
-from merchants.models import ApiKey
+from config.errors import Conflict, InvalidRequest, KassaError
+from customers.lock_objects import customers_lock, customers_lock_survivors
+from customers.models import (
+    ConsentEvent,
+    Customer,
+    CustomerAccessGrant,
+    CustomerMerge,
+    Identifier,
+    IdentityConflict,
+)
+from customers.normalisation import InvalidIdentifier, UnknownIdentifierKind, identifier_normalise
+from customers.policy import (
+    CustomerMatch,
+    IdentityLink,
+    MergePolicy,
+    PresentedIdentifier,
+    merge_on_verified_links,
+)
+from customers.selectors import customer_survivor
+from merchants.models import ApiKey, Merchant
 
 ACCESS_GRANT_TTL = timedelta(hours=2)
+MAX_IDENTIFY_ATTEMPTS = 5
+
+# References that record history about a customer rather than something the customer holds:
+# a merge leaves them where they are. Every other ForeignKey to Customer moves to the survivor.
+HISTORY_REFERENCES = frozenset(
+    {
+        ("customers.customer", "merged_into"),
+        ("customers.customermerge", "survivor"),
+        ("customers.customermerge", "absorbed"),
+        ("customers.identityconflict", "best_match"),
+    }
+)
+
+
+class NoIdentifiers(InvalidRequest):
+    code = "no_identifiers"
+    default_detail = "Present at least one identifier."
+
+
+class IdentifyContention(Conflict):
+    code = "identify_contention"
+    default_detail = "These identifiers are being changed by another request; retry."
+
+
+class MergeAcrossMerchants(InvalidRequest):
+    code = "merge_across_merchants"
+    default_detail = "Customers of different merchants cannot be merged."
+
+
+class CustomersAlreadyMerged(Conflict):
+    code = "customers_already_merged"
+    default_detail = "These customers are already one customer."
+
+
+class CustomerErased(Conflict):
+    code = "customer_erased"
+    default_detail = "An erased customer cannot be merged or unmerged."
+
+
+class MergeAlreadyUndone(Conflict):
+    code = "merge_already_undone"
+    default_detail = "This merge has already been undone."
+
+
+class SurvivorMergedAgain(Conflict):
+    code = "survivor_merged_again"
+    default_detail = "The surviving customer has since been merged into another; undo that first."
+
+
+class MergedIdentifiersChanged(Conflict):
+    code = "merged_identifiers_changed"
+    default_detail = "Identifiers that this merge moved have since been removed or moved."
+
+
+class MergedRowsChanged(Conflict):
+    code = "merged_rows_changed"
+    default_detail = "Records that this merge moved now belong to another customer."
+
+
+class ConflictAlreadyResolved(Conflict):
+    code = "identity_conflict_resolved"
+    default_detail = "This identity conflict has already been resolved."
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    MATCHED = "matched"
+    MERGED = "merged"
+    UNKNOWN = "unknown"
+
+
+class IdentifierStatus(StrEnum):
+    MATCHED = "matched"  # already this customer's
+    ATTACHED = "attached"  # new, now this customer's
+    UNKNOWN = "unknown"  # nobody's, and left that way
+    OTHER_CUSTOMER = "other_customer"  # another customer's, and left there (a conflict)
+
+
+@dataclass(frozen=True)
+class IdentifiedIdentifier:
+    kind: str
+    value: str
+    verified: bool
+    status: IdentifierStatus
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The answer to a presentation: the customer (if any), how they were found, per identifier."""
+
+    customer: Customer | None
+    outcome: Outcome
+    conflict: IdentityConflict | None
+    identifiers: list[IdentifiedIdentifier]
+
+
+class _ResolveAgain(Exception):
+    """The identifiers moved between reading and locking their customers: start over."""
+
+
+def api_key_actor(api_key: ApiKey) -> str:
+    return f"{api_key.scope} key {api_key.name!r} ({api_key.prefix}…)"
+
+
+def user_actor(user: User) -> str:
+    return f"back-office user {user.get_username()!r}"
 
 
 @transaction.atomic
 def customer_access_grant(*, api_key: ApiKey, customer: Customer) -> CustomerAccessGrant | None:
-    """Record that a till identified `customer`, so it may read their wallet and charge it."""
+    """Record that a till identified `customer`, so it may read their wallet and charge it.
+
+    The grant goes to the survivor: a grant on a merge tombstone would reach nobody.
+    """
     if api_key.scope != ApiKey.Scope.TERMINAL:
         return None
     now = timezone.now()
     grant, _ = CustomerAccessGrant.objects.update_or_create(
         api_key=api_key,
-        customer=customer,
+        customer=customer_survivor(customer),
         defaults={"granted_at": now, "expires_at": now + ACCESS_GRANT_TTL},
     )
     return grant
+
+
+def identifiers_normalise(
+    *, identifiers: Sequence[PresentedIdentifier]
+) -> list[PresentedIdentifier]:
+    """Normalise what a touchpoint presented; one error per bad identifier, all reported at once.
+
+    Duplicates (the same value spelled twice) collapse into one, verified if either was.
+    """
+    if not identifiers:
+        raise NoIdentifiers(field="identifiers")
+    errors: list[KassaError] = []
+    normalised: dict[tuple[str, str], PresentedIdentifier] = {}
+    for index, item in enumerate(identifiers):
+        try:
+            value = identifier_normalise(kind=item.kind, value=item.value)
+        except UnknownIdentifierKind as error:
+            error.field = f"identifiers[{index}].kind"
+            errors.append(error)
+            continue
+        except InvalidIdentifier as error:
+            error.field = f"identifiers[{index}].value"
+            errors.append(error)
+            continue
+        previous = normalised.get((item.kind, value))
+        verified = item.verified or (previous is not None and previous.verified)
+        normalised[(item.kind, value)] = PresentedIdentifier(item.kind, value, verified)
+    if errors:
+        first = errors[0]
+        raise InvalidRequest(first.detail, code=first.code, field=first.field, errors=errors)
+    return list(normalised.values())
+
+
+def customer_identify(
+    *,
+    merchant: Merchant,
+    identifiers: Sequence[PresentedIdentifier],
+    channel: str,
+    create: bool = True,
+    api_key: ApiKey | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    policy: MergePolicy = merge_on_verified_links,
+) -> Identification:
+    """Find (or create) the one customer behind the presented identifiers.
+
+    None match: create the customer with them (with `create=False`: answer `unknown`). One
+    customer matches: attach the new identifiers to them, unverified. Several match: merge them
+    into the best match if `policy` allows, else answer the best match with a recorded conflict
+    and attach nothing, so nobody's identifier is ever silently re-assigned. A till that
+    identifies a customer is granted access to them. Names are used only to create.
+    """
+    presented = identifiers_normalise(identifiers=identifiers)
+    for _ in range(MAX_IDENTIFY_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                identification = _identify_once(
+                    merchant=merchant,
+                    presented=presented,
+                    channel=channel,
+                    create=create,
+                    api_key=api_key,
+                    names=(first_name, last_name),
+                    policy=policy,
+                )
+                if api_key is not None and identification.customer is not None:
+                    customer_access_grant(api_key=api_key, customer=identification.customer)
+                return identification
+        except _ResolveAgain:
+            continue
+        except IntegrityError as error:
+            # Two presentations raced to store the same new identifier; the loser starts over
+            # and now finds it.
+            if "identifier_live_unique" not in str(error):
+                raise
+    raise IdentifyContention
+
+
+def _live_matches(
+    *, merchant: Merchant, presented: Sequence[PresentedIdentifier]
+) -> list[Identifier]:
+    condition = models.Q()
+    for item in presented:
+        condition |= models.Q(kind=item.kind, value=item.value)
+    return list(
+        Identifier.objects.filter(condition, merchant=merchant, removed_at__isnull=True).order_by(
+            "pk"
+        )
+    )
+
+
+def _identify_once(
+    *,
+    merchant: Merchant,
+    presented: list[PresentedIdentifier],
+    channel: str,
+    create: bool,
+    api_key: ApiKey | None,
+    names: tuple[str, str],
+    policy: MergePolicy,
+) -> Identification:
+    stored = _live_matches(merchant=merchant, presented=presented)
+    if not stored:
+        return _identify_nobody(
+            merchant=merchant, presented=presented, channel=channel, create=create, names=names
+        )
+    locked = customers_lock_survivors(customer_ids={row.customer_id for row in stored})
+    stored = _live_matches(merchant=merchant, presented=presented)
+    if {row.customer_id for row in stored} != {customer.pk for customer in locked.values()}:
+        raise _ResolveAgain
+
+    by_key = {(item.kind, item.value): item for item in presented}
+    customers = {customer.pk: customer for customer in locked.values()}
+    links: dict[int, list[IdentityLink]] = {pk: [] for pk in customers}
+    for row in stored:
+        links[row.customer_id].append(IdentityLink(row, by_key[(row.kind, row.value)]))
+    matches = sorted(
+        (CustomerMatch(customers[pk], tuple(found)) for pk, found in links.items()),
+        key=CustomerMatch.rank,
+    )
+    best = matches[0]
+    now = timezone.now()
+    Identifier.objects.filter(pk__in=[row.pk for row in stored]).update(last_seen_at=now)
+
+    if len(matches) > 1 and not policy(matches):
+        conflict = _conflict_record(
+            merchant=merchant,
+            matches=matches,
+            presented=presented,
+            channel=channel,
+            api_key=api_key,
+            now=now,
+        )
+        mine = {(link.stored.kind, link.stored.value): link.stored for link in best.links}
+        answer = []
+        for item in presented:
+            if (own := mine.get((item.kind, item.value))) is not None:
+                answer.append(_answer(own, IdentifierStatus.MATCHED))
+            elif any(row.kind == item.kind and row.value == item.value for row in stored):
+                answer.append(_answer(item, IdentifierStatus.OTHER_CUSTOMER))
+            else:
+                answer.append(_answer(item, IdentifierStatus.UNKNOWN))
+        return Identification(best.customer, Outcome.MATCHED, conflict, answer)
+
+    survivor = best.customer
+    links_seen = ", ".join(
+        f"{link.stored.kind}{' (verified both sides)' if link.verified else ''}"
+        for match in matches
+        for link in match.links
+    )
+    for other in matches[1:]:
+        _merge_locked(
+            survivor=survivor,
+            absorbed=other.customer,
+            source=CustomerMerge.Source.IDENTIFY,
+            reason=f"Presented together on {channel}: {links_seen}.",
+            actor=api_key_actor(api_key) if api_key else "identification",
+            api_key=api_key,
+        )
+    upgrade = [
+        row.pk for row in stored if not row.verified and by_key[(row.kind, row.value)].verified
+    ]
+    Identifier.objects.filter(pk__in=upgrade).update(verified=True)
+
+    existing = {(row.kind, row.value) for row in stored}
+    for item in presented:
+        if (item.kind, item.value) not in existing:
+            Identifier.objects.create(
+                merchant=merchant,
+                customer=survivor,
+                kind=item.kind,
+                value=item.value,
+                verified=False,
+                source_channel=channel,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+    current = {
+        (row.kind, row.value): row
+        for row in Identifier.objects.filter(customer=survivor, removed_at__isnull=True).order_by(
+            "pk"
+        )
+    }
+    answer = [
+        _answer(
+            current[(item.kind, item.value)],
+            IdentifierStatus.MATCHED
+            if (item.kind, item.value) in existing
+            else IdentifierStatus.ATTACHED,
+        )
+        for item in presented
+    ]
+    outcome = Outcome.MERGED if len(matches) > 1 else Outcome.MATCHED
+    return Identification(survivor, outcome, None, answer)
+
+
+def _identify_nobody(
+    *,
+    merchant: Merchant,
+    presented: list[PresentedIdentifier],
+    channel: str,
+    create: bool,
+    names: tuple[str, str],
+) -> Identification:
+    if not create:
+        return Identification(
+            None, Outcome.UNKNOWN, None, [_answer(i, IdentifierStatus.UNKNOWN) for i in presented]
+        )
+    customer = Customer.objects.create(merchant=merchant, first_name=names[0], last_name=names[1])
+    now = timezone.now()
+    rows = [
+        Identifier.objects.create(
+            merchant=merchant,
+            customer=customer,
+            kind=item.kind,
+            value=item.value,
+            verified=item.verified,
+            source_channel=channel,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        for item in presented
+    ]
+    return Identification(
+        customer, Outcome.CREATED, None, [_answer(row, IdentifierStatus.ATTACHED) for row in rows]
+    )
+
+
+def _answer(
+    item: Identifier | PresentedIdentifier, status: IdentifierStatus
+) -> IdentifiedIdentifier:
+    return IdentifiedIdentifier(item.kind, item.value, item.verified, status)
+
+
+def _conflict_record(
+    *,
+    merchant: Merchant,
+    matches: Sequence[CustomerMatch],
+    presented: Sequence[PresentedIdentifier],
+    channel: str,
+    api_key: ApiKey | None,
+    now: datetime,
+) -> IdentityConflict:
+    """Record the conflict for review, or count one more sighting of the same open conflict."""
+    customer_ids = sorted(match.customer.pk for match in matches)
+    key = ",".join(str(pk) for pk in customer_ids)
+    conflict = (
+        IdentityConflict.objects.select_for_update()
+        .filter(merchant=merchant, customer_key=key, status=IdentityConflict.Status.OPEN)
+        .first()
+    )
+    if conflict is not None:
+        conflict.occurrences = models.F("occurrences") + 1
+        conflict.last_seen_at = now
+        conflict.save(update_fields=["occurrences", "last_seen_at"])
+        conflict.refresh_from_db()
+        return conflict
+    conflict = IdentityConflict.objects.create(
+        merchant=merchant,
+        customer_key=key,
+        best_match=matches[0].customer,
+        presented=[
+            {"kind": item.kind, "value": item.value, "verified": item.verified}
+            for item in presented
+        ],
+        channel=channel,
+        api_key=api_key,
+        last_seen_at=now,
+    )
+    conflict.customers.set(customer_ids)
+    return conflict
+
+
+@transaction.atomic
+def customer_merge(
+    *,
+    survivor: Customer,
+    absorbed: Customer,
+    reason: str,
+    source: str,
+    actor: str,
+    api_key: ApiKey | None = None,
+    user: User | None = None,
+) -> CustomerMerge:
+    """Merge `absorbed` into `survivor` and return the audit record.
+
+    Either may have been merged meanwhile: both are followed to their survivors under lock, so
+    tills merging overlapping customers at once each merge what is still separate.
+    """
+    locked = customers_lock_survivors(customer_ids=[survivor.pk, absorbed.pk])
+    kept, gone = locked[survivor.pk], locked[absorbed.pk]
+    if kept.pk == gone.pk:
+        raise CustomersAlreadyMerged
+    return _merge_locked(
+        survivor=kept,
+        absorbed=gone,
+        source=source,
+        reason=reason,
+        actor=actor,
+        api_key=api_key,
+        user=user,
+    )
+
+
+def customer_references() -> Iterator[tuple[type[models.Model], models.ForeignKey[Any, Any]]]:
+    """Every ForeignKey (or one-to-one) to Customer that says what a customer holds.
+
+    Found through `Customer._meta.related_objects`, so rows of apps customers does not know
+    (wallet instruments, payments) move without customers importing them.
+    """
+    for relation in Customer._meta.related_objects:
+        if not isinstance(relation, ManyToOneRel):
+            continue
+        model = relation.field.model
+        if (model._meta.label_lower, relation.field.name) in HISTORY_REFERENCES:
+            continue
+        yield model, relation.field
+
+
+def _repoint(
+    model: type[models.Model], field: models.ForeignKey[Any, Any], *, old: int, new: int
+) -> list[int]:
+    """Move every row of `model` from customer `old` to `new` in one statement; their pks."""
+    quote = connection.ops.quote_name
+    table, column = quote(model._meta.db_table), quote(field.column)
+    pk_column = quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        # Only quoted names from model metadata are interpolated; the values are parameters.
+        cursor.execute(
+            f"UPDATE {table} SET {column} = %s WHERE {column} = %s RETURNING {pk_column}",  # noqa: S608
+            [new, old],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _absorb_access_grants(*, survivor: Customer, absorbed: Customer) -> list[dict[str, Any]]:
+    """A key with grants on both keeps the survivor's, with the later expiry; the rest move."""
+    kept = {
+        grant.api_key_id: grant
+        for grant in CustomerAccessGrant.objects.select_for_update().filter(customer=survivor)
+    }
+    collisions = []
+    for grant in CustomerAccessGrant.objects.select_for_update().filter(customer=absorbed):
+        survivor_grant = kept.get(grant.api_key_id)
+        if survivor_grant is None:
+            continue
+        before = survivor_grant.expires_at
+        survivor_grant.expires_at = max(before, grant.expires_at)
+        survivor_grant.save(update_fields=["expires_at"])
+        collisions.append(
+            {
+                "api_key": grant.api_key_id,
+                "granted_at": grant.granted_at.isoformat(),
+                "expires_at": grant.expires_at.isoformat(),
+                "survivor_grant": survivor_grant.pk,
+                "survivor_expires_at_before": before.isoformat(),
+                "survivor_expires_at_after": survivor_grant.expires_at.isoformat(),
+            }
+        )
+        grant.delete()
+    return collisions
+
+
+def _merge_locked(
+    *,
+    survivor: Customer,
+    absorbed: Customer,
+    source: str,
+    reason: str,
+    actor: str,
+    api_key: ApiKey | None = None,
+    user: User | None = None,
+    conflict: IdentityConflict | None = None,
+) -> CustomerMerge:
+    """The merge itself; the caller holds the locks on both (live) customers."""
+    if survivor.merchant_id != absorbed.merchant_id:
+        raise MergeAcrossMerchants
+    if survivor.erased_at is not None or absorbed.erased_at is not None:
+        raise CustomerErased
+    collisions = _absorb_access_grants(survivor=survivor, absorbed=absorbed)
+    moved = []
+    for model, field in customer_references():
+        pks = _repoint(model, field, old=absorbed.pk, new=survivor.pk)
+        if pks:
+            moved.append({"model": model._meta.label_lower, "field": field.name, "pks": pks})
+    absorbed.merged_into = survivor
+    absorbed.save(update_fields=["merged_into", "updated_at"])
+    return CustomerMerge.objects.create(
+        merchant_id=survivor.merchant_id,
+        survivor=survivor,
+        absorbed=absorbed,
+        source=source,
+        reason=reason,
+        actor=actor,
+        api_key=api_key,
+        user=user,
+        conflict=conflict,
+        moved=moved,
+        grant_collisions=collisions,
+    )
+
+
+@transaction.atomic
+def customer_unmerge(*, merge: CustomerMerge, reason: str, actor: str) -> CustomerMerge:
+    """Undo a merge: move exactly the recorded rows back and revive the absorbed customer.
+
+    Refused while something newer depends on the merge: the survivor was merged again, an
+    identifier it moved was removed or moved on, or another moved row now belongs elsewhere.
+    Rows added to the survivor after the merge stay with the survivor.
+    """
+    merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
+    if merge.unmerged_at is not None:
+        raise MergeAlreadyUndone
+    locked = {
+        customer.pk: customer
+        for customer in customers_lock(customer_ids=[merge.survivor_id, merge.absorbed_id])
+    }
+    survivor, absorbed = locked[merge.survivor_id], locked[merge.absorbed_id]
+    if survivor.merged_into_id is not None:
+        raise SurvivorMergedAgain
+    if survivor.erased_at is not None or absorbed.erased_at is not None:
+        raise CustomerErased
+    for move in merge.moved:
+        model = apps.get_model(move["model"])
+        attname = model._meta.get_field(move["field"]).attname
+        rows = model._default_manager.filter(pk__in=move["pks"])
+        if model is Identifier and (
+            rows.count() != len(move["pks"])
+            or rows.exclude(customer=survivor).exists()
+            or rows.filter(removed_at__gt=merge.created_at).exists()
+        ):
+            raise MergedIdentifiersChanged
+        if rows.exclude(**{attname: survivor.pk}).exists():
+            raise MergedRowsChanged(meta={"model": move["model"]})
+    for move in merge.moved:
+        model = apps.get_model(move["model"])
+        attname = model._meta.get_field(move["field"]).attname
+        model._default_manager.filter(pk__in=move["pks"]).update(**{attname: absorbed.pk})
+    for collision in merge.grant_collisions:
+        CustomerAccessGrant.objects.update_or_create(
+            api_key_id=collision["api_key"],
+            customer=absorbed,
+            defaults={
+                "granted_at": datetime.fromisoformat(collision["granted_at"]),
+                "expires_at": datetime.fromisoformat(collision["expires_at"]),
+            },
+        )
+        CustomerAccessGrant.objects.filter(
+            pk=collision["survivor_grant"],
+            expires_at=datetime.fromisoformat(collision["survivor_expires_at_after"]),
+        ).update(expires_at=datetime.fromisoformat(collision["survivor_expires_at_before"]))
+    absorbed.merged_into = None
+    absorbed.save(update_fields=["merged_into", "updated_at"])
+    merge.unmerged_at = timezone.now()
+    merge.unmerged_by = actor
+    merge.unmerge_reason = reason
+    merge.save(update_fields=["unmerged_at", "unmerged_by", "unmerge_reason"])
+    return merge
+
+
+@transaction.atomic
+def identity_conflict_resolve(
+    *,
+    conflict: IdentityConflict,
+    merge: bool,
+    actor: str,
+    note: str = "",
+    user: User | None = None,
+) -> IdentityConflict:
+    """Settle a reviewed conflict: merge its customers into the best match, or dismiss it."""
+    # Customers first, then the conflict row: the order identification locks them in.
+    customer_ids = list(conflict.customers.values_list("pk", flat=True))
+    locked = customers_lock_survivors(customer_ids=customer_ids) if merge else {}
+    conflict = IdentityConflict.objects.select_for_update().get(pk=conflict.pk)
+    if conflict.status != IdentityConflict.Status.OPEN:
+        raise ConflictAlreadyResolved
+    if merge:
+        survivor = locked[conflict.best_match_id]
+        for customer in {c.pk: c for c in locked.values()}.values():
+            if customer.pk != survivor.pk:
+                _merge_locked(
+                    survivor=survivor,
+                    absorbed=customer,
+                    source=CustomerMerge.Source.ADMIN,
+                    reason=note or f"Reviewed identity conflict #{conflict.pk}.",
+                    actor=actor,
+                    user=user,
+                    conflict=conflict,
+                )
+    conflict.status = IdentityConflict.Status.MERGED if merge else IdentityConflict.Status.DISMISSED
+    conflict.resolved_at = timezone.now()
+    conflict.resolved_by = actor
+    conflict.resolution_note = note
+    conflict.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    return conflict
+
+
+@transaction.atomic
+def identifier_remove(*, identifier: Identifier) -> Identifier:
+    """Take an identifier off its customer; the row stays for the audit trail, the value is free."""
+    identifier = Identifier.objects.select_for_update().get(pk=identifier.pk)
+    if identifier.removed_at is None:
+        identifier.removed_at = timezone.now()
+        identifier.save(update_fields=["removed_at"])
+    return identifier
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    customer: Customer,
+    purpose: str,
+    granted: bool,
+    channel: str,
+    evidence: str,
+    api_key: ApiKey | None = None,
+) -> ConsentEvent:
+    """Append a consent change; it goes to the survivor even if a merge lands meanwhile."""
+    survivor = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
+    return ConsentEvent.objects.create(
+        customer=survivor,
+        purpose=purpose,
+        granted=granted,
+        channel=channel,
+        evidence=evidence,
+        api_key=api_key,
+    )

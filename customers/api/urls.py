@@ -1,3 +1,26 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from customers.api import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("customers/identify", views.IdentifyView.as_view(), name="customers-identify"),
+    path("customers/merges", views.MergeView.as_view(), name="customers-merge"),
+    path(
+        "customers/merges/<uuid:merge_id>/unmerge",
+        views.UnmergeView.as_view(),
+        name="customers-unmerge",
+    ),
+    path(
+        "customers/<uuid:public_id>", views.CustomerProfileView.as_view(), name="customers-profile"
+    ),
+    path(
+        "customers/<uuid:public_id>/consents",
+        views.ConsentCurrentView.as_view(),
+        name="customers-consents",
+    ),
+    path(
+        "customers/<uuid:public_id>/consent-events",
+        views.ConsentRecordView.as_view(),
+        name="customers-consent-record",
+    ),
+]

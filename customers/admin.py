@@ -1,0 +1,376 @@
+"""Back office for the identity graph: find anyone by any identifier, merge, review conflicts.
+
+Every change goes through the services (merge, unmerge, conflict resolution, identifier
+removal), each behind a confirmation page that asks for the reason recorded in the audit.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from config.errors import KassaError
+from customers.models import (
+    ConsentEvent,
+    Customer,
+    CustomerMerge,
+    Identifier,
+    IdentityConflict,
+)
+from customers.normalisation import identifier_normalise_any
+from customers.selectors import customers_with_identifier
+from customers.services import (
+    customer_merge,
+    customer_unmerge,
+    identifier_remove,
+    identity_conflict_resolve,
+    user_actor,
+)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class CustomerMergeForm(ReasonForm):
+    survivor = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), widget=forms.RadioSelect, empty_label=None
+    )
+
+    def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        survivor = self.fields["survivor"]
+        assert isinstance(survivor, forms.ModelChoiceField)
+        survivor.queryset = customers
+
+
+def _user(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _actor(request: HttpRequest) -> str:
+    user = _user(request)
+    return user_actor(user) if user else "back office"
+
+
+def _confirm(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    explanation: str,
+    confirm_label: str,
+    form: forms.Form,
+    details: Callable[[Any], Sequence[str]],
+    apply: Callable[[Any, dict[str, Any]], str],
+) -> TemplateResponse | None:
+    """Show a confirmation page asking for a reason; on the confirming POST, apply to each row."""
+    if request.POST.get("post") and form.is_valid():
+        for obj in queryset:
+            try:
+                done = apply(obj, form.cleaned_data)
+            except KassaError as error:
+                modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, done, messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "explanation": explanation,
+        "confirm_label": confirm_label,
+        "objects": [(obj, details(obj)) for obj in queryset],
+        "form": form,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/customers/confirm_action.html", context)
+
+
+def _post_data(request: HttpRequest) -> Any:
+    return request.POST if request.POST.get("post") else None
+
+
+def _identifier_lines(customer: Customer) -> list[str]:
+    live = customer.identifiers.filter(removed_at__isnull=True).order_by("kind", "value")
+    return [f"{i.kind}: {i.value}{' (verified)' if i.verified else ''}" for i in live]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IdentifierInline(ReadOnlyInline):
+    model = Identifier
+    fields = ("kind", "value", "verified", "source_channel", "first_seen_at", "last_seen_at")
+    ordering = ("kind", "value")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Identifier]:
+        return super().get_queryset(request).filter(removed_at__isnull=True)
+
+
+class ConsentEventInline(ReadOnlyInline):
+    model = ConsentEvent
+    fields = ("recorded_at", "purpose", "granted", "channel", "evidence")
+    ordering = ("-recorded_at",)
+
+
+class MergesKeptInline(ReadOnlyInline):
+    model = CustomerMerge
+    fk_name = "survivor"
+    verbose_name_plural = "merges into this customer"
+    fields = ("absorbed", "source", "actor", "reason", "created_at", "unmerged_at")
+
+
+class MergesLostInline(MergesKeptInline):
+    fk_name = "absorbed"
+    verbose_name_plural = "merged away into"
+    fields = ("survivor", "source", "actor", "reason", "created_at", "unmerged_at")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Search finds a customer by name, id, or any identifier in any spelling."""
+
+    list_display = ("__str__", "public_id", "merchant", "merged_into", "erased_at", "created_at")
+    list_filter = ("merchant",)
+    search_fields = ("first_name", "last_name", "public_id")
+    search_help_text = "Name, customer id, or any email, phone, loyalty card or account id."
+    readonly_fields = ("public_id", "merged_into", "erased_at", "created_at", "updated_at")
+    inlines = [IdentifierInline, ConsentEventInline, MergesKeptInline, MergesLostInline]
+    actions = ["merge_customers"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
+        return (*self.readonly_fields, "merchant") if obj else self.readonly_fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results |= queryset.filter(pk__in=customers_with_identifier(term=search_term))
+        return results, may_have_duplicates
+
+    @admin.action(description="Merge selected customers…")
+    def merge_customers(
+        self, request: HttpRequest, queryset: QuerySet[Customer]
+    ) -> TemplateResponse | None:
+        selected = queryset.filter(merged_into__isnull=True).order_by("pk")
+        if selected.count() < 2 or selected.values("merchant").distinct().count() != 1:
+            self.message_user(
+                request,
+                "Select at least two live customers of one merchant to merge.",
+                messages.ERROR,
+            )
+            return None
+        form = CustomerMergeForm(_post_data(request), customers=selected)
+
+        def merge_into_survivor(customer: Customer, data: dict[str, Any]) -> str:
+            survivor = data["survivor"]
+            if customer.pk == survivor.pk:
+                return f"{survivor} keeps everything merged into it."
+            customer_merge(
+                survivor=survivor,
+                absorbed=customer,
+                reason=data["reason"],
+                source=CustomerMerge.Source.ADMIN,
+                actor=_actor(request),
+                user=_user(request),
+            )
+            return f"Merged {customer} into {survivor}."
+
+        return _confirm(
+            self,
+            request,
+            selected,
+            action="merge_customers",
+            title="Merge customers",
+            explanation=(
+                "The customer you choose keeps the identifiers, wallet, payments and consent "
+                "history of the others, which become redirecting tombstones. The merge is "
+                "recorded with your reason and can be undone from Customer merges."
+            ),
+            confirm_label="Merge",
+            form=form,
+            details=_identifier_lines,
+            apply=merge_into_survivor,
+        )
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    """The merge audit: who merged whom, why, exactly which rows moved; undo from here."""
+
+    list_display = ("absorbed", "survivor", "source", "actor", "created_at", "unmerged_at")
+    list_filter = ("source", "merchant", "unmerged_at")
+    search_fields = ("survivor__public_id", "absorbed__public_id", "actor", "reason")
+    actions = ["unmerge"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CustomerMerge | None = None) -> Any:
+        return [field.name for field in CustomerMerge._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Undo selected merges…")
+    def unmerge(
+        self, request: HttpRequest, queryset: QuerySet[CustomerMerge]
+    ) -> TemplateResponse | None:
+        def undo(merge: CustomerMerge, data: dict[str, Any]) -> str:
+            customer_unmerge(
+                merge=merge,
+                reason=data["reason"],
+                actor=_actor(request),
+            )
+            return f"Undid the merge of {merge.absorbed} into {merge.survivor}."
+
+        return _confirm(
+            self,
+            request,
+            queryset.select_related("survivor", "absorbed"),
+            action="unmerge",
+            title="Undo merges",
+            explanation=(
+                "Exactly the rows each merge moved go back and the absorbed customer is revived. "
+                "A merge that something newer depends on is refused."
+            ),
+            confirm_label="Undo",
+            form=ReasonForm(_post_data(request)),
+            details=lambda merge: [f"moved {m['model']}: {len(m['pks'])}" for m in merge.moved],
+            apply=undo,
+        )
+
+
+@admin.register(IdentityConflict)
+class IdentityConflictAdmin(admin.ModelAdmin):
+    """Presentations the merge policy would not settle, waiting for a person to decide."""
+
+    list_display = ("__str__", "best_match", "status", "occurrences", "channel", "last_seen_at")
+    list_filter = ("status", "merchant", "channel")
+    actions = ["merge", "dismiss"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [field.name for field in IdentityConflict._meta.fields] + ["customers"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _resolve(
+        self, request: HttpRequest, queryset: QuerySet[IdentityConflict], *, merge: bool
+    ) -> TemplateResponse | None:
+        def resolve(conflict: IdentityConflict, data: dict[str, Any]) -> str:
+            identity_conflict_resolve(
+                conflict=conflict,
+                merge=merge,
+                actor=_actor(request),
+                note=data["reason"],
+                user=_user(request),
+            )
+            return f"{'Merged' if merge else 'Dismissed'} {conflict}."
+
+        return _confirm(
+            self,
+            request,
+            queryset.filter(status=IdentityConflict.Status.OPEN),
+            action="merge" if merge else "dismiss",
+            title="Merge conflicting customers" if merge else "Dismiss conflicts",
+            explanation=(
+                "Each conflict's customers are merged into its best match."
+                if merge
+                else "The customers stay separate; the conflict is closed."
+            ),
+            confirm_label="Merge" if merge else "Dismiss",
+            form=ReasonForm(_post_data(request)),
+            details=lambda conflict: [
+                f"{c}: {', '.join(_identifier_lines(c))}" for c in conflict.customers.all()
+            ],
+            apply=resolve,
+        )
+
+    @admin.action(description="Merge into the best match…")
+    def merge(
+        self, request: HttpRequest, queryset: QuerySet[IdentityConflict]
+    ) -> TemplateResponse | None:
+        return self._resolve(request, queryset, merge=True)
+
+    @admin.action(description="Dismiss: not the same person…")
+    def dismiss(
+        self, request: HttpRequest, queryset: QuerySet[IdentityConflict]
+    ) -> TemplateResponse | None:
+        return self._resolve(request, queryset, merge=False)
+
+
+@admin.register(Identifier)
+class IdentifierAdmin(admin.ModelAdmin):
+    """Identifiers are added by identification only, so every value is normalised."""
+
+    list_display = ("kind", "value", "customer", "verified", "source_channel", "removed_at")
+    list_filter = ("kind", "verified", "source_channel", "merchant")
+    search_fields = ("value",)
+    actions = ["remove"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [field.name for field in Identifier._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Identifier], search_term: str
+    ) -> tuple[QuerySet[Identifier], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        for kind, value in identifier_normalise_any(search_term):
+            results |= queryset.filter(kind=kind, value=value)
+        return results, may_have_duplicates
+
+    @admin.action(description="Remove selected identifiers from their customers")
+    def remove(self, request: HttpRequest, queryset: QuerySet[Identifier]) -> None:
+        for identifier in queryset.filter(removed_at__isnull=True):
+            identifier_remove(identifier=identifier)
+        self.message_user(request, "Removed; the values are free to be used again.")
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(admin.ModelAdmin):
+    """Consent history, read-only: changes are recorded through the API or the portal."""
+
+    list_display = ("customer", "purpose", "granted", "channel", "recorded_at")
+    list_filter = ("purpose", "granted", "channel")
+    search_fields = ("customer__public_id",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

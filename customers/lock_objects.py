@@ -1,0 +1,66 @@
+"""Row locks on customers, always taken in primary-key order so lockers never deadlock.
+
+Anything that changes what a customer holds (identifiers, merges, and in other apps the rows
+that point at a customer) locks the customer first, inside its transaction.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from config.errors import Conflict
+from customers.models import Customer
+
+MAX_LOCK_ATTEMPTS = 10
+
+
+class CustomerLockContention(Conflict):
+    code = "customer_lock_contention"
+    default_detail = "These customers are being merged right now; retry the request."
+
+
+class _MergedMeanwhile(Exception):
+    """A locked customer turned out to be a tombstone: release the locks and follow it."""
+
+
+def _survivor_id(pk: int) -> int:
+    seen = {pk}
+    while (
+        next_pk := Customer.objects.values_list("merged_into_id", flat=True).get(pk=pk)
+    ) is not None:
+        if next_pk in seen:
+            raise RuntimeError(f"merge cycle at customer {next_pk}")
+        seen.add(next_pk)
+        pk = next_pk
+    return pk
+
+
+def customers_lock(*, customer_ids: Iterable[int]) -> list[Customer]:
+    """Lock exactly these customers (tombstones included), in pk order."""
+    return list(
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk__in=set(customer_ids))
+        .order_by("pk")
+    )
+
+
+def customers_lock_survivors(*, customer_ids: Iterable[int]) -> dict[int, Customer]:
+    """Lock the live survivors of these customers, in pk order; map each given id to its survivor.
+
+    A customer may be merged between reading its id and locking it. Each attempt locks in a
+    savepoint; if a locked row is a tombstone, the savepoint is rolled back (which releases its
+    row locks), the tombstones are followed to their survivors and the whole set is locked
+    again, so the locks are always taken in one canonical order. Call it inside a transaction.
+    """
+    requested = set(customer_ids)
+    for _ in range(MAX_LOCK_ATTEMPTS):
+        survivor_of = {pk: _survivor_id(pk) for pk in requested}
+        try:
+            with transaction.atomic():
+                locked = {c.pk: c for c in customers_lock(customer_ids=survivor_of.values())}
+                if any(customer.merged_into_id is not None for customer in locked.values()):
+                    raise _MergedMeanwhile
+                return {pk: locked[survivor] for pk, survivor in survivor_of.items()}
+        except _MergedMeanwhile:
+            continue
+    raise CustomerLockContention
