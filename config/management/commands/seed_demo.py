@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from customers import demo as customers_demo
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue, api_key_revoke
 
@@ -63,3 +64,6 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(f"Back office: /admin/  user 'admin'  password {password!r}")
+        for app_demo in (customers_demo,):
+            for line in app_demo.seed_demo(merchant=merchant, store=store):
+                self.stdout.write(line)
