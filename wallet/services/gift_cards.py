@@ -125,7 +125,7 @@ def gift_card_issue(
                 status=Status.ACTIVE if active else Status.INACTIVE,
                 expires_at=expires_at,
             )
-            transfer_create(
+            issue = transfer_create(
                 debit=system_account(
                     merchant_id=merchant.pk, kind=LedgerAccount.Kind.ISSUANCE, unit=currency
                 ),
@@ -136,6 +136,7 @@ def gift_card_issue(
                 reference=reference,
                 actor=actor,
             )
+            card.account = issue.credit_account  # the locked row, with the issued value
     except IntegrityError:
         if reference and (replay := _replay_issue(merchant, reference, initial_value)):
             return replay
