@@ -2,8 +2,14 @@
 
 from decimal import Decimal
 
-from config.errors import Conflict, InvalidRequest, KassaError, NotFound, PaymentRequired
-from config.errors import Unprocessable
+from config.errors import (
+    Conflict,
+    InvalidRequest,
+    KassaError,
+    NotFound,
+    PaymentRequired,
+    Unprocessable,
+)
 from config.money import quantum
 from wallet.units import is_points_unit
 

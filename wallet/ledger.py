@@ -6,20 +6,19 @@ those locks. Amounts are `Decimal`s in the transfer's unit: positive, and exact 
 (no more decimals than the currency allows; whole points).
 
 Entries per transfer (debit account D, credit account C, amount X; a hold of H):
-    posted        D posted debit +X      C posted credit +X
-    pending       D pending debit +X     C pending credit +X
-    post_pending  D pending debit -H     C pending credit -H   D posted debit +X   C posted credit +X
-    void_pending  D pending debit -H     C pending credit -H
+    posted        D posted debit +X    C posted credit +X
+    pending       D pending debit +X   C pending credit +X
+    post_pending  D pending debit -H   C pending credit -H   D posted debit +X   C posted credit +X
+    void_pending  D pending debit -H   C pending credit -H
 so in each layer of each transfer the credits equal the debits.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -182,9 +181,7 @@ def transfer_create(
         reason=reason,
         actor=actor,
     )
-    _write_entries(
-        transfer, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)]
-    )
+    _write_entries(transfer, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)])
     return transfer
 
 
@@ -352,9 +349,7 @@ def transfer_reverse(
         actor=actor,
         reverses=original,
     )
-    _write_entries(
-        reversal, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)]
-    )
+    _write_entries(reversal, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)])
     return reversal
 
 
@@ -387,7 +382,7 @@ def ledger_adjust(
     )
 
 
-def holds_expired(*, at: datetime) -> Iterable[Transfer]:
+def holds_expired(*, at: datetime) -> QuerySet[Transfer]:
     """Holds past their time-out that nothing has posted or voided yet."""
     return Transfer.objects.filter(
         kind=Transfer.Kind.PENDING, expires_at__lte=at, resolution__isnull=True
@@ -410,9 +405,7 @@ def _account_problems() -> list[str]:
         row["account_id"]: row
         for row in Entry.objects.values("account_id").annotate(
             **{
-                f"{side}s_{layer}": Sum(
-                    "amount", filter=Q(side=side, layer=layer), default=zero
-                )
+                f"{side}s_{layer}": Sum("amount", filter=Q(side=side, layer=layer), default=zero)
                 for side in (_DEBIT, _CREDIT)
                 for layer in (_PENDING, _POSTED)
             }
@@ -432,9 +425,7 @@ def _account_problems() -> list[str]:
                 )
             if summed[counter] < 0:
                 problems.append(f"account {account.pk} ({account}): {counter} is negative")
-        available = (
-            summed["credits_posted"] - summed["debits_posted"] - summed["debits_pending"]
-        )
+        available = summed["credits_posted"] - summed["debits_posted"] - summed["debits_pending"]
         if available < 0:
             problems.append(f"account {account.pk} ({account}): available {available} < 0")
     return problems
@@ -533,10 +524,7 @@ def _reversal_problems() -> list[str]:
         .filter(reversed__gt=F("amount"))
         .order_by("pk")
     )
-    return [
-        f"transfer {t.pk}: reversed {t.reversed} of {t.amount}"  # type: ignore[attr-defined]
-        for t in over
-    ]
+    return [f"transfer {t.pk}: reversed {t.reversed} of {t.amount}" for t in over]
 
 
 def _instrument_problems() -> list[str]:

@@ -25,7 +25,8 @@ def lock_ledger_accounts(account_ids: Iterable[int]) -> dict[int, LedgerAccount]
         .order_by("pk")
     }
     accounts.update(
-        (account.pk, account) for account in LedgerAccount.objects.filter(pk__in=ids, is_system=True)
+        (account.pk, account)
+        for account in LedgerAccount.objects.filter(pk__in=ids, is_system=True)
     )
     return accounts
 

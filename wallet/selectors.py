@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -170,13 +170,13 @@ def voucher_evaluate(
             field="basket_total",
             meta={"expected": voucher.currency, "given": basket_total.currency.code},
         )
-    voucher_check_usable(voucher=voucher, customer=customer, channel=channel, at=at or timezone.now())
+    voucher_check_usable(
+        voucher=voucher, customer=customer, channel=channel, at=at or timezone.now()
+    )
     if basket_total.amount < voucher.minimum_basket:
         raise MinimumBasketNotMet(
             field="basket_total",
-            meta={
-                "minimum": {"amount": str(voucher.minimum_basket), "currency": voucher.currency}
-            },
+            meta={"minimum": {"amount": str(voucher.minimum_basket), "currency": voucher.currency}},
         )
     voucher_check_limits(voucher=voucher, customer=customer)
     return voucher_discount(
@@ -256,11 +256,9 @@ def bank_card_default(*, customer: Customer) -> BankCard | None:
 def customer_wallet(*, customer: Customer) -> CustomerWallet:
     """Everything the customer holds, each instrument with its ledger balances."""
     vouchers = list(
-        Voucher.objects.filter(customer=customer, status=Voucher.Status.ACTIVE)
-        .annotate(
-            uses=Count("redemptions", filter=Q(redemptions__status__in=VoucherRedemption.COUNTING))
+        Voucher.objects.filter(customer=customer, status=Voucher.Status.ACTIVE).order_by(
+            "created_at", "pk"
         )
-        .order_by("created_at", "pk")
     )
     return CustomerWallet(
         customer=customer,

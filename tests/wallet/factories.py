@@ -1,6 +1,7 @@
 """Wallet test data. Instruments are made through the services (a gift card without its
 ledger account and issue transfer would not be a gift card)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,9 +11,8 @@ from moneyed import Money
 from customers.models import Customer
 from merchants.models import Merchant
 from tests.factories import MerchantFactory
-from wallet.models import LoyaltyAccount, LoyaltyProgramme
+from wallet.models import GiftCard, LoyaltyAccount, LoyaltyProgramme
 from wallet.services import (
-    IssuedGiftCard,
     IssuedVoucher,
     gift_card_issue,
     loyalty_account_open,
@@ -32,6 +32,12 @@ class LoyaltyProgrammeFactory(factory.django.DjangoModelFactory[LoyaltyProgramme
     points_validity_days = 365
 
 
+@dataclass(frozen=True)
+class NewCard:
+    gift_card: GiftCard
+    code: str
+
+
 def issue_card(
     merchant: Merchant,
     amount: str = "50.00",
@@ -41,8 +47,8 @@ def issue_card(
     customer: Customer | None = None,
     expires_at: datetime | None = None,
     active: bool = True,
-) -> IssuedGiftCard:
-    return gift_card_issue(
+) -> NewCard:
+    issued = gift_card_issue(
         merchant=merchant,
         initial_value=Money(Decimal(amount), currency),
         pin=pin,
@@ -50,6 +56,8 @@ def issue_card(
         expires_at=expires_at,
         active=active,
     )
+    assert issued.code is not None
+    return NewCard(gift_card=issued.gift_card, code=issued.code)
 
 
 def issue_voucher(merchant: Merchant, **overrides: object) -> IssuedVoucher:

@@ -34,16 +34,26 @@ def _error(response, status: int, code: str) -> dict:
 
 def test_issue_a_gift_card_and_retry_it(merchant_api) -> None:
     request = {"initial_value": eur("25.00"), "pin": "1234"}
-    first = merchant_api.post("/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    first = merchant_api.post(
+        "/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert first.status_code == 201
     body = first.json()
-    assert len(body["code"]) == 19 and body["code"][-4:] == body["last4"]
-    assert body["available"] == eur("25.00") and body["status"] == "active"
-    again = merchant_api.post("/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert len(body["code"]) == 19
+    assert body["code"][-4:] == body["last4"]
+    assert body["available"] == eur("25.00")
+    assert body["status"] == "active"
+    again = merchant_api.post(
+        "/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert again.status_code == 200
-    assert again.json()["id"] == body["id"] and again.json()["code"] is None
+    assert again.json()["id"] == body["id"]
+    assert again.json()["code"] is None
     other = merchant_api.post(
-        "/api/v1/gift-cards", {"initial_value": eur("26.00")}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        "/api/v1/gift-cards",
+        {"initial_value": eur("26.00")},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k1",
     )
     _error(other, 409, "idempotency_key_reused")
     assert GiftCard.objects.count() == 1
@@ -62,7 +72,8 @@ def test_issue_a_gift_card_and_retry_it(merchant_api) -> None:
 def test_bad_amounts_change_nothing(merchant_api, value, status, code) -> None:
     response = merchant_api.post("/api/v1/gift-cards", {"initial_value": value}, format="json")
     _error(response, status, code)
-    assert not GiftCard.objects.exists() and not Transfer.objects.exists()
+    assert not GiftCard.objects.exists()
+    assert not Transfer.objects.exists()
 
 
 def test_tills_cannot_issue_or_reload(terminal_api, merchant) -> None:
@@ -89,16 +100,26 @@ def test_reload_refusals_are_coded(staff_api, merchant) -> None:
         422,
         "currency_mismatch",
     )
-    assert staff_api.post(f"/api/v1/gift-cards/{card.public_id}/block", {"reason": "lost"}, format="json").status_code == 200
+    assert (
+        staff_api.post(
+            f"/api/v1/gift-cards/{card.public_id}/block", {"reason": "lost"}, format="json"
+        ).status_code
+        == 200
+    )
     _error(staff_api.post(url, {"amount": eur("5.00")}, format="json"), 422, "instrument_blocked")
-    staff_api.post(f"/api/v1/gift-cards/{card.public_id}/unblock", {"reason": "found"}, format="json")
+    staff_api.post(
+        f"/api/v1/gift-cards/{card.public_id}/unblock", {"reason": "found"}, format="json"
+    )
     ok = staff_api.post(url, {"amount": eur("5.00")}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
-    assert ok.status_code == 200 and ok.json()["balance"] == eur("15.00")
+    assert ok.status_code == 200
+    assert ok.json()["balance"] == eur("15.00")
     again = staff_api.post(url, {"amount": eur("5.00")}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
     assert again.json()["balance"] == eur("15.00")
     foreign = issue_card(MerchantFactory.create()).gift_card
     _error(
-        staff_api.post(f"/api/v1/gift-cards/{foreign.public_id}/reload", {"amount": eur("1")}, format="json"),
+        staff_api.post(
+            f"/api/v1/gift-cards/{foreign.public_id}/reload", {"amount": eur("1")}, format="json"
+        ),
         404,
         "gift_card_not_found",
     )
@@ -144,7 +165,9 @@ def test_guessing_locks_the_key_out_with_retry_after(merchant_api, merchant) -> 
     body = _error(locked, 429, "code_attempts_locked")
     assert int(locked["Retry-After"]) == body["meta"]["retry_after_seconds"] > 0
     _error(
-        merchant_api.post("/api/v1/vouchers/validate", {"code": "X", "basket_total": eur("5")}, format="json"),
+        merchant_api.post(
+            "/api/v1/vouchers/validate", {"code": "X", "basket_total": eur("5")}, format="json"
+        ),
         429,
         "code_attempts_locked",
     )
@@ -154,10 +177,15 @@ def test_claim_needs_a_customer_the_till_identified(terminal_api, terminal, merc
     customer = CustomerFactory.create(merchant=merchant)
     issued = issue_card(merchant)
     request = {"code": issued.code, "customer": str(customer.public_id)}
-    _error(terminal_api.post("/api/v1/gift-cards/claim", request, format="json"), 404, "customer_not_found")
+    _error(
+        terminal_api.post("/api/v1/gift-cards/claim", request, format="json"),
+        404,
+        "customer_not_found",
+    )
     customer_access_grant(api_key=ApiKey.objects.get(terminal=terminal), customer=customer)
     response = terminal_api.post("/api/v1/gift-cards/claim", request, format="json")
-    assert response.status_code == 200 and response.json()["customer"] == str(customer.public_id)
+    assert response.status_code == 200
+    assert response.json()["customer"] == str(customer.public_id)
     wallet = terminal_api.get(f"/api/v1/customers/{customer.public_id}/wallet").json()
     assert [card["id"] for card in wallet["gift_cards"]] == [str(issued.gift_card.public_id)]
 
@@ -173,7 +201,11 @@ def test_wallet_lists_every_instrument_with_balances(merchant_api, merchant) -> 
     assert body["gift_cards"][0]["available"] == eur("20.00")
     assert body["vouchers"][0]["percent"] == "10.00"
     points = body["loyalty_accounts"][0]
-    assert (points["balance"]["points"], points["held"]["points"], points["available"]["points"]) == (
+    assert (
+        points["balance"]["points"],
+        points["held"]["points"],
+        points["available"]["points"],
+    ) == (
         250,
         50,
         200,
@@ -181,7 +213,9 @@ def test_wallet_lists_every_instrument_with_balances(merchant_api, merchant) -> 
     assert points["available_value"] == eur("2.00")
     foreign = MerchantFactory.create()
     _error(
-        merchant_api.get(f"/api/v1/customers/{CustomerFactory.create(merchant=foreign).public_id}/wallet"),
+        merchant_api.get(
+            f"/api/v1/customers/{CustomerFactory.create(merchant=foreign).public_id}/wallet"
+        ),
         404,
         "customer_not_found",
     )
@@ -198,7 +232,8 @@ def test_issue_and_validate_a_voucher(merchant_api, terminal_api) -> None:
     ok = terminal_api.post(
         "/api/v1/vouchers/validate", {"code": code, "basket_total": eur("33.33")}, format="json"
     )
-    assert ok.status_code == 200 and ok.json()["discount"] == eur("4.99")
+    assert ok.status_code == 200
+    assert ok.json()["discount"] == eur("4.99")
     _error(
         terminal_api.post(
             "/api/v1/vouchers/validate", {"code": code, "basket_total": eur("19.99")}, format="json"
@@ -230,10 +265,12 @@ def test_loyalty_balance_and_paginated_history(merchant_api, merchant) -> None:
     assert accounts["accounts"][0]["balance"] == {"points": 110, "unit": "PTS_EUR"}
     url = f"/api/v1/customers/{customer.public_id}/loyalty/{account.public_id}/history"
     first = merchant_api.get(url).json()
-    assert len(first["results"]) == 50 and first["results"][0]["reference"] == "e54"
+    assert len(first["results"]) == 50
+    assert first["results"][0]["reference"] == "e54"
     assert all(row["points"] == 2 and row["code"] == "earn" for row in first["results"])
     second = merchant_api.get(first["next"]).json()
-    assert len(second["results"]) == 5 and second["next"] is None
+    assert len(second["results"]) == 5
+    assert second["next"] is None
 
 
 def test_bank_cards_through_the_api(merchant_api, terminal_api, stripe, merchant) -> None:
@@ -258,7 +295,11 @@ def test_bank_cards_through_the_api(merchant_api, terminal_api, stripe, merchant
             "card": {"number": "4000000000009995", "exp_month": 1, "exp_year": 2031, "cvc": "123"},
         }
     )
-    _error(merchant_api.post(base, {"payment_method": declined.id}, format="json"), 402, "card_declined")
+    _error(
+        merchant_api.post(base, {"payment_method": declined.id}, format="json"),
+        402,
+        "card_declined",
+    )
     _error(terminal_api.delete(f"{base}/{card_id}"), 403, "permission_denied")
     assert merchant_api.delete(f"{base}/{card_id}").status_code == 204
     assert merchant_api.get(base).json() == []

@@ -22,7 +22,9 @@ def _payment_method(stripe, number: str = "4242424242424242") -> str:
     return method.id
 
 
-def test_attach_creates_the_stripe_customer_once_and_stores_no_card_number(stripe, customer) -> None:
+def test_attach_creates_the_stripe_customer_once_and_stores_no_card_number(
+    stripe, customer
+) -> None:
     first = bank_card_attach(customer=customer, payment_method_id=_payment_method(stripe))
     second = bank_card_attach(
         customer=customer, payment_method_id=_payment_method(stripe, "5555555555554444")
@@ -35,9 +37,9 @@ def test_attach_creates_the_stripe_customer_once_and_stores_no_card_number(strip
     assert first.fingerprint == at_stripe.card.fingerprint
     stored = " ".join(str(v) for v in BankCard.objects.filter(pk=first.pk).values().get().values())
     assert "424242424242" not in stored
-    assert stripe.v1.customers.retrieve(stripe_customer.stripe_id).metadata["kassa_customer"] == str(
-        customer.public_id
-    )
+    assert stripe.v1.customers.retrieve(stripe_customer.stripe_id).metadata[
+        "kassa_customer"
+    ] == str(customer.public_id)
 
 
 def test_remove_detaches_at_stripe(stripe, customer) -> None:
@@ -52,7 +54,9 @@ def test_remove_detaches_at_stripe(stripe, customer) -> None:
 
 def test_a_declined_card_is_not_saved(stripe, customer) -> None:
     with pytest.raises(CardDeclined) as declined:
-        bank_card_attach(customer=customer, payment_method_id=_payment_method(stripe, "4000000000009995"))
+        bank_card_attach(
+            customer=customer, payment_method_id=_payment_method(stripe, "4000000000009995")
+        )
     assert declined.value.status == 402
     assert not BankCard.objects.exists()
 

@@ -53,11 +53,16 @@ def test_issue_shows_the_code_once_and_stores_only_its_hmac(merchant) -> None:
     code = issued.code
     assert code is not None
     raw = code.replace("-", "")
-    assert len(raw) == CODE_LENGTH and set(raw) <= set(ALPHABET)  # 16 x 5 bits = 80 bits
+    assert len(raw) == CODE_LENGTH
+    assert set(raw) <= set(ALPHABET)
     card = GiftCard.objects.get(pk=issued.gift_card.pk)
-    assert card.code_hmac == code_hmac(raw) and card.code_last4 == raw[-4:]
-    assert "1234" not in card.pin_hash and raw not in card.pin_hash
-    row_text = " ".join(str(value) for value in GiftCard.objects.filter(pk=card.pk).values().get().values())
+    assert card.code_hmac == code_hmac(raw)
+    assert card.code_last4 == raw[-4:]
+    assert "1234" not in card.pin_hash
+    assert raw not in card.pin_hash
+    row_text = " ".join(
+        str(value) for value in GiftCard.objects.filter(pk=card.pk).values().get().values()
+    )
     assert raw not in row_text
     assert card.account.balance == D("25.00")
     issuance = LedgerAccount.objects.get(merchant=merchant, kind="issuance", unit="EUR")
@@ -66,7 +71,7 @@ def test_issue_shows_the_code_once_and_stores_only_its_hmac(merchant) -> None:
 
 
 def test_codes_are_forgiving_of_case_separators_and_look_alikes(merchant) -> None:
-    raw = issue_card(merchant).code.replace("-", "")  # type: ignore[union-attr]
+    raw = issue_card(merchant).code.replace("-", "")
     typed = " ".join(raw[i : i + 4] for i in range(0, 16, 4)).lower()
     typed = typed.replace("0", "o").replace("1", "l")
     assert code_normalise(typed) == raw
@@ -105,7 +110,8 @@ def test_issue_refuses_bad_input_and_changes_nothing(merchant) -> None:
         with pytest.raises(Exception) as refused:  # noqa: PT011 - the code is what is asserted
             gift_card_issue(merchant=merchant, **kwargs)
         assert getattr(refused.value, "code", None) == error_code, kwargs
-    assert not GiftCard.objects.exists() and not Transfer.objects.exists()
+    assert not GiftCard.objects.exists()
+    assert not Transfer.objects.exists()
     with pytest.raises(InvalidPin):
         gift_card_issue(merchant=merchant, initial_value=_eur("5"), pin="abcd")
 
@@ -113,7 +119,9 @@ def test_issue_refuses_bad_input_and_changes_nothing(merchant) -> None:
 def test_issue_with_a_reference_is_idempotent(merchant) -> None:
     first = gift_card_issue(merchant=merchant, initial_value=_eur("20"), reference="order-9")
     again = gift_card_issue(merchant=merchant, initial_value=_eur("20"), reference="order-9")
-    assert again.replayed and again.code is None and again.gift_card == first.gift_card
+    assert again.replayed
+    assert again.code is None
+    assert again.gift_card == first.gift_card
     with pytest.raises(IdempotencyKeyReused):
         gift_card_issue(merchant=merchant, initial_value=_eur("21"), reference="order-9")
     assert GiftCard.objects.count() == 1
@@ -164,7 +172,8 @@ def test_expiry_moves_the_remaining_value_to_breakage(merchant) -> None:
     card = issue_card(merchant, "40.00").gift_card
     hold = gift_card_hold(gift_card=card, amount=_eur("15.00"), reference="p", expires_at=None)
     breakage = gift_card_expire(gift_card=card)
-    assert breakage is not None and breakage.amount == D("25.00")
+    assert breakage is not None
+    assert breakage.amount == D("25.00")
     card.refresh_from_db()
     assert card.status == GiftCard.Status.EXPIRED
     with pytest.raises(InstrumentExpired):
@@ -173,7 +182,8 @@ def test_expiry_moves_the_remaining_value_to_breakage(merchant) -> None:
     gift_card_post(transfer=hold, amount=_eur("5.00"))
     # ...and what it released goes to breakage on the next run.
     second = gift_card_expire(gift_card=card)
-    assert second is not None and second.amount == D("10.00")
+    assert second is not None
+    assert second.amount == D("10.00")
     card.account.refresh_from_db()
     assert (card.account.balance, card.account.held) == (D("0"), D("0"))
     assert ledger_verify() == []

@@ -225,7 +225,8 @@ def test_ledger_check_fails_on_a_tampered_entry(card, clearing) -> None:
         # Tampering needs the append-only triggers out of the way, as an intruder would.
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
-            "UPDATE wallet_entry SET amount = amount - 1 WHERE transfer_id = %s AND side = 'credit'",
+            "UPDATE wallet_entry SET amount = amount - 1 "
+            "WHERE transfer_id = %s AND side = 'credit'",
             [hold.pk],
         )
         cursor.execute("SET LOCAL session_replication_role = DEFAULT")

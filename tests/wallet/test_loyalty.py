@@ -42,18 +42,25 @@ def test_conversions_round_in_the_stated_direction() -> None:
     assert points_to_money(points=199, point_value=D("0.01"), currency="EUR") == _eur("1.99")
     assert points_to_money(points=3, point_value=D("0.333"), currency="EUR") == _eur("0.99")
     assert money_to_points(value=_eur("1.00"), point_value=D("0.03")) == 34  # 33.3 -> 34
-    assert points_to_reverse(
-        earned=10, captured=_eur("30"), refunded_total=_eur("10"), already_reversed=0
-    ) == 3
-    assert points_to_reverse(
-        earned=10, captured=_eur("30"), refunded_total=_eur("30"), already_reversed=3
-    ) == 7
+    assert (
+        points_to_reverse(
+            earned=10, captured=_eur("30"), refunded_total=_eur("10"), already_reversed=0
+        )
+        == 3
+    )
+    assert (
+        points_to_reverse(
+            earned=10, captured=_eur("30"), refunded_total=_eur("30"), already_reversed=3
+        )
+        == 7
+    )
 
 
 def test_earn_burn_and_history(customer) -> None:
     account = open_loyalty(customer)
     earn = loyalty_earn(account=account, spend=_eur("42.90"), reference="pay-1")
-    assert earn is not None and earn.amount == D("42")  # whole points, rounded down
+    assert earn is not None
+    assert earn.amount == D("42")
     assert loyalty_earn(account=account, spend=_eur("0.99"), reference="pay-2") is None
     with pytest.raises(CurrencyMismatch):
         loyalty_earn(account=account, spend=Money(D("10"), "USD"), reference="x")
@@ -70,7 +77,9 @@ def test_earn_burn_and_history(customer) -> None:
     void = loyalty_points_hold(account=account, points=1, reference="pay-5", expires_at=None)
     loyalty_points_void(transfer=void, reason="cancelled")
     codes = [t.code for t in loyalty_history(account=account)]
-    assert codes[-1] == "earn" and "burn" in codes and "refund" in codes
+    assert codes[-1] == "earn"
+    assert "burn" in codes
+    assert "refund" in codes
     assert ledger_verify() == []
 
 
@@ -107,12 +116,14 @@ def test_lots_expire_oldest_first(customer) -> None:
     assert loyalty_points_expire(account=account, at=now + timedelta(days=29)) is None
     # Day 31: lot A is due, 30 of it was spent -> 70 expire; lot B is untouched.
     expired = loyalty_points_expire(account=account, at=now + timedelta(days=31))
-    assert expired is not None and expired.amount == D("70")
+    assert expired is not None
+    assert expired.amount == D("70")
     assert _points(account) == (50, 50)
     assert loyalty_points_expire(account=account, at=now + timedelta(days=31)) is None
     # Day 51: lot B is due as well.
     final = loyalty_points_expire(account=account, at=now + timedelta(days=51))
-    assert final is not None and final.amount == D("50")
+    assert final is not None
+    assert final.amount == D("50")
     assert _points(account) == (0, 0)
     assert ledger_verify() == []
 

@@ -35,7 +35,7 @@ def _race(work: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test counts
+        except Exception as error:
             results[index] = error
         finally:
             connection.close()
@@ -59,7 +59,9 @@ def test_fifty_threads_never_overdraw_a_gift_card(merchant) -> None:
     euro = Money(Decimal("1.00"), "EUR")
 
     def redeem(index: int) -> Transfer:
-        hold = gift_card_hold(gift_card=card, amount=euro, reference=f"pay-{index}", expires_at=None)
+        hold = gift_card_hold(
+            gift_card=card, amount=euro, reference=f"pay-{index}", expires_at=None
+        )
         return gift_card_post(transfer=hold)
 
     outcome = _codes(_race(redeem))
@@ -74,7 +76,9 @@ def test_fifty_threads_use_a_ten_use_voucher_exactly_ten_times(merchant) -> None
     five = Money(Decimal("5.00"), "EUR")
 
     def use(index: int) -> VoucherRedemption:
-        redemption = voucher_reserve(voucher=voucher, customer=None, amount=five, reference=f"p{index}")
+        redemption = voucher_reserve(
+            voucher=voucher, customer=None, amount=five, reference=f"p{index}"
+        )
         return voucher_redemption_consume(redemption=redemption)
 
     outcome = _codes(_race(use))

@@ -37,7 +37,9 @@ def _code(callable_) -> str:
 
 def test_percentage_rounds_down_to_the_cent(merchant) -> None:
     voucher = issue_voucher(merchant, amount=None, percent=D("15")).voucher
-    off = voucher_evaluate(voucher=voucher, basket_total=_eur("33.33"), channel="web", customer=None)
+    off = voucher_evaluate(
+        voucher=voucher, basket_total=_eur("33.33"), channel="web", customer=None
+    )
     assert off == _eur("4.99")  # 4.9995 -> 4.99, never more than 15 %
 
 

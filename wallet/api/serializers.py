@@ -23,6 +23,7 @@ from wallet.models import (
 )
 from wallet.selectors import CustomerWallet, loyalty_points_value
 
+
 @extend_schema_field(OpenApiTypes.STR)
 class Choice(serializers.ChoiceField):
     """A choice documented by its help text: the shared schema would otherwise need a
@@ -191,7 +192,9 @@ def present_voucher(voucher: Voucher) -> dict[str, Any]:
         "max_uses_total": voucher.max_uses_total,
         "max_uses_per_customer": voucher.max_uses_per_customer,
         "status": voucher.status,
-        "customer": voucher.customer.public_id if voucher.customer_id and voucher.customer else None,
+        "customer": voucher.customer.public_id
+        if voucher.customer_id and voucher.customer
+        else None,
     }
 
 
@@ -277,9 +280,7 @@ class VoucherIssueInput(serializers.Serializer):
     minimum_basket = MoneyField(required=False, allow_null=True, default=None)
     valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    channels = serializers.ListField(
-        child=Choice(Channel.choices), required=False, min_length=1
-    )
+    channels = serializers.ListField(child=Choice(Channel.choices), required=False, min_length=1)
     max_uses_total = serializers.IntegerField(
         required=False, allow_null=True, default=1, min_value=1, help_text="null = unlimited."
     )

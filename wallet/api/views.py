@@ -7,6 +7,7 @@ the wallets of customers they identified. Saving and removing bank cards is for 
 staff keys (a card is saved from the web shop, through Stripe.js).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -177,7 +178,9 @@ class GiftCardBlockView(WalletView):
     allowed_scopes = ISSUERS
     operation = staticmethod(gift_card_block)
 
-    @extend_schema(operation_id="gift_card_block", request=s.ReasonInput, responses=s.GiftCardOutput)
+    @extend_schema(
+        operation_id="gift_card_block", request=s.ReasonInput, responses=s.GiftCardOutput
+    )
     def post(self, request: Request, gift_card_id: str) -> Response:
         card = gift_card_get(api_key=_api_key(request), public_id=gift_card_id)
         data = s.ReasonInput(data=request.data)
@@ -296,7 +299,8 @@ class VoucherValidateView(WalletView):
 
 class LoyaltyAccountsView(WalletView):
     @extend_schema(
-        operation_id="loyalty_accounts", summary="A customer's points balances.",
+        operation_id="loyalty_accounts",
+        summary="A customer's points balances.",
         responses=s.LoyaltyAccountsOutput,
     )
     def get(self, request: Request, customer_id: str) -> Response:
@@ -321,7 +325,9 @@ class LoyaltyHistoryView(WalletView):
         responses=s.LoyaltyHistoryOutput,
     )
     def get(self, request: Request, customer_id: str, account_id: str) -> Response:
-        account = loyalty_account_get(customer=_customer(request, customer_id), public_id=account_id)
+        account = loyalty_account_get(
+            customer=_customer(request, customer_id), public_id=account_id
+        )
         paginator = HistoryPagination()
         page = paginator.paginate_queryset(loyalty_history(account=account), request, view=self)
         body = {
@@ -334,7 +340,7 @@ class LoyaltyHistoryView(WalletView):
 
 
 class BankCardsView(WalletView):
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         self.allowed_scopes = ISSUERS if self.request.method == "POST" else tuple(ApiKey.Scope)
         return super().get_permissions()
 

@@ -13,7 +13,9 @@ class StripeCustomer(models.Model):
     Stripe Customers keep working for the cards attached to them.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="stripe_customers")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="stripe_customers"
+    )
     stripe_id = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

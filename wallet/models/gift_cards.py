@@ -25,7 +25,9 @@ class GiftCard(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="gift_cards"
     )
-    account = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="gift_card")
+    account = models.OneToOneField(
+        LedgerAccount, on_delete=models.PROTECT, related_name="gift_card"
+    )
     currency = models.CharField(max_length=3)
     code_hmac = models.CharField(max_length=64, unique=True, editable=False)
     code_last4 = models.CharField(max_length=4, editable=False)

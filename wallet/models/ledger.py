@@ -17,6 +17,7 @@ summed from entries.
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -28,10 +29,8 @@ AMOUNT_DIGITS = 20
 AMOUNT_PLACES = 4
 
 
-def _amount_field(**kwargs: object) -> models.DecimalField:
-    return models.DecimalField(
-        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kwargs
-    )
+def _amount_field(**kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kwargs)
 
 
 SYSTEM_KINDS = (

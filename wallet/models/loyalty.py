@@ -85,9 +85,7 @@ class LoyaltyLot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=~Q(points=0), name="loyalty_lot_not_zero")
-        ]
+        constraints = [models.CheckConstraint(condition=~Q(points=0), name="loyalty_lot_not_zero")]
 
     def __str__(self) -> str:
         return f"{self.points} points until {self.expires_at}"

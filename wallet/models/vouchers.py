@@ -81,9 +81,7 @@ class Voucher(models.Model):
                 condition=Q(max_uses_per_customer__isnull=True) | Q(max_uses_per_customer__gt=0),
                 name="voucher_max_uses_per_customer_positive",
             ),
-            models.CheckConstraint(
-                condition=~Q(channels=[]), name="voucher_has_a_channel"
-            ),
+            models.CheckConstraint(condition=~Q(channels=[]), name="voucher_has_a_channel"),
         ]
 
     def __str__(self) -> str:

@@ -102,7 +102,9 @@ def gift_card_issue(
         raise InvalidPin(field="pin")
     check_customer_of(customer, merchant.pk)
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidRequest("Expiry must be in the future.", code="expiry_in_past", field="expires_at")
+        raise InvalidRequest(
+            "Expiry must be in the future.", code="expiry_in_past", field="expires_at"
+        )
     if reference and (replay := _replay_issue(merchant, reference, initial_value)):
         return replay
     try:
@@ -328,7 +330,9 @@ def gift_card_refund(
     """Give back (part of) a captured redemption onto the card, whatever the card's status
     (an expired card's refunded value goes to breakage on the next expiry run)."""
     redemption = _gift_card_transfer(transfer)
-    value: Decimal | None = None if amount is None else money_amount(amount, currency=redemption.unit)
+    value: Decimal | None = (
+        None if amount is None else money_amount(amount, currency=redemption.unit)
+    )
     return transfer_reverse(
         transfer=redemption,
         amount=value,

@@ -182,9 +182,7 @@ def voucher_redemption_consume(
 
 
 @transaction.atomic
-def voucher_redemption_release(
-    *, redemption: VoucherRedemption, reason: str
-) -> VoucherRedemption:
+def voucher_redemption_release(*, redemption: VoucherRedemption, reason: str) -> VoucherRedemption:
     """Void: the use no longer counts and the held value is released."""
     locked = lock_voucher_redemption(redemption.pk)
     if locked.status != Status.RESERVED:
@@ -216,4 +214,3 @@ def voucher_redemption_reinstate(
     locked.status = Status.REINSTATED
     locked.save(update_fields=["status", "reinstatement", "updated_at"])
     return locked
-
