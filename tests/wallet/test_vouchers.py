@@ -8,6 +8,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.errors import KassaError
+from customers.models import Customer
 from tests.factories import CustomerFactory
 from tests.wallet.factories import issue_voucher
 from wallet.ledger import ledger_verify
@@ -157,3 +158,23 @@ def test_issue_validates(merchant) -> None:
     for overrides, expected in bad:
         assert _code(lambda o=overrides: issue_voucher(merchant, **o)) == expected
     assert not Voucher.objects.exists()
+
+
+def test_per_customer_limit_survives_a_generic_merge(merchant) -> None:
+    """Merges repoint every relation Customer lists; voucher uses must be among them."""
+    survivor = CustomerFactory.create(merchant=merchant)
+    absorbed = CustomerFactory.create(merchant=merchant)
+    voucher = issue_voucher(merchant, max_uses_total=None, max_uses_per_customer=1).voucher
+    voucher_reserve(voucher=voucher, customer=absorbed, amount=_eur("5"), reference="before")
+    for relation in Customer._meta.related_objects:
+        if relation.one_to_many and relation.related_model is not Customer:
+            name = relation.field.name
+            relation.related_model.objects.filter(**{name: absorbed}).update(**{name: survivor})
+    assert (
+        _code(
+            lambda: voucher_reserve(
+                voucher=voucher, customer=survivor, amount=_eur("5"), reference="after"
+            )
+        )
+        == "usage_limit_reached"
+    )

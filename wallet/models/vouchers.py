@@ -103,8 +103,14 @@ class VoucherRedemption(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    # A visible reverse relation: customer merges repoint every relation Customer lists, and
+    # per-customer limits count these rows.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voucher_redemptions",
     )
     amount = models.DecimalField(max_digits=14, decimal_places=4)
     hold = models.OneToOneField(
