@@ -151,7 +151,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # wallet: void holds past their time-out, expire gift cards and loyalty points lots.
+    "wallet-holds-void-expired": {"task": "wallet.holds_void_expired", "schedule": 60.0},
+    "wallet-gift-cards-expire": {"task": "wallet.gift_cards_expire_due", "schedule": 3600.0},
+    "wallet-loyalty-points-expire": {
+        "task": "wallet.loyalty_points_expire_due",
+        "schedule": 3600.0,
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,306 @@
+"""The wallet API: scopes, the one error shape, rate-limited code lookups, idempotent issue."""
+
+from decimal import Decimal
+
+import pytest
+from moneyed import Money
+
+from customers.services import customer_access_grant
+from merchants.models import ApiKey
+from tests.factories import CustomerFactory, MerchantFactory
+from tests.wallet.factories import LoyaltyProgrammeFactory, issue_card, issue_voucher, open_loyalty
+from wallet import guessing
+from wallet.models import GiftCard, Transfer, Voucher
+from wallet.services import (
+    gift_card_hold,
+    loyalty_earn,
+    loyalty_points_hold,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def eur(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code, body
+    assert {"code", "detail", "field", "errors"} <= set(body)
+    return body
+
+
+def test_issue_a_gift_card_and_retry_it(merchant_api) -> None:
+    request = {"initial_value": eur("25.00"), "pin": "1234"}
+    first = merchant_api.post(
+        "/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert first.status_code == 201
+    body = first.json()
+    assert len(body["code"]) == 19
+    assert body["code"][-4:] == body["last4"]
+    assert body["available"] == eur("25.00")
+    assert body["status"] == "active"
+    again = merchant_api.post(
+        "/api/v1/gift-cards", request, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == body["id"]
+    assert again.json()["code"] is None
+    other = merchant_api.post(
+        "/api/v1/gift-cards",
+        {"initial_value": eur("26.00")},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    _error(other, 409, "idempotency_key_reused")
+    assert GiftCard.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "code"),
+    [
+        (eur("0.00"), 400, "amount_not_positive"),
+        (eur("-5.00"), 400, "amount_negative"),
+        (eur("5.001"), 400, "amount_too_precise"),
+        ({"amount": 5.0, "currency": "EUR"}, 400, "invalid_amount"),
+        ({"amount": "5", "currency": "XXX"}, 400, "unsupported_currency"),
+    ],
+)
+def test_bad_amounts_change_nothing(merchant_api, value, status, code) -> None:
+    response = merchant_api.post("/api/v1/gift-cards", {"initial_value": value}, format="json")
+    _error(response, status, code)
+    assert not GiftCard.objects.exists()
+    assert not Transfer.objects.exists()
+
+
+def test_tills_cannot_issue_or_reload(terminal_api, merchant) -> None:
+    card = issue_card(merchant).gift_card
+    _error(
+        terminal_api.post("/api/v1/gift-cards", {"initial_value": eur("5")}, format="json"),
+        403,
+        "permission_denied",
+    )
+    _error(
+        terminal_api.post(
+            f"/api/v1/gift-cards/{card.public_id}/reload", {"amount": eur("5")}, format="json"
+        ),
+        403,
+        "permission_denied",
+    )
+
+
+def test_reload_refusals_are_coded(staff_api, merchant) -> None:
+    card = issue_card(merchant, "10.00").gift_card
+    url = f"/api/v1/gift-cards/{card.public_id}/reload"
+    _error(
+        staff_api.post(url, {"amount": {"amount": "5.00", "currency": "USD"}}, format="json"),
+        422,
+        "currency_mismatch",
+    )
+    assert (
+        staff_api.post(
+            f"/api/v1/gift-cards/{card.public_id}/block", {"reason": "lost"}, format="json"
+        ).status_code
+        == 200
+    )
+    _error(staff_api.post(url, {"amount": eur("5.00")}, format="json"), 422, "instrument_blocked")
+    staff_api.post(
+        f"/api/v1/gift-cards/{card.public_id}/unblock", {"reason": "found"}, format="json"
+    )
+    ok = staff_api.post(url, {"amount": eur("5.00")}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    assert ok.status_code == 200
+    assert ok.json()["balance"] == eur("15.00")
+    again = staff_api.post(url, {"amount": eur("5.00")}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    assert again.json()["balance"] == eur("15.00")
+    foreign = issue_card(MerchantFactory.create()).gift_card
+    _error(
+        staff_api.post(
+            f"/api/v1/gift-cards/{foreign.public_id}/reload", {"amount": eur("1")}, format="json"
+        ),
+        404,
+        "gift_card_not_found",
+    )
+
+
+def test_balance_by_code_at_a_till(terminal_api, merchant) -> None:
+    issued = issue_card(merchant, "30.00", pin="9876")
+    gift_card_hold(
+        gift_card=issued.gift_card,
+        amount=Money(Decimal("12.00"), "EUR"),
+        reference="p",
+        expires_at=None,
+    )
+    response = terminal_api.post(
+        "/api/v1/gift-cards/balance", {"code": issued.code.lower(), "pin": "9876"}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["balance"], body["held"], body["available"]) == (
+        eur("30.00"),
+        eur("12.00"),
+        eur("18.00"),
+    )
+    wrong_pin = terminal_api.post(
+        "/api/v1/gift-cards/balance", {"code": issued.code, "pin": "0000"}, format="json"
+    )
+    no_card = terminal_api.post(
+        "/api/v1/gift-cards/balance", {"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ", "pin": "0000"}, format="json"
+    )
+    assert wrong_pin.status_code == no_card.status_code == 404
+    assert wrong_pin.json() == no_card.json()
+
+
+def test_guessing_locks_the_key_out_with_retry_after(merchant_api, merchant) -> None:
+    issued = issue_card(merchant)
+    for _ in range(guessing.FAILURES_PER_API_KEY):
+        _error(
+            merchant_api.post("/api/v1/gift-cards/balance", {"code": "WRONG"}, format="json"),
+            404,
+            "code_not_recognised",
+        )
+    locked = merchant_api.post("/api/v1/gift-cards/balance", {"code": issued.code}, format="json")
+    body = _error(locked, 429, "code_attempts_locked")
+    assert int(locked["Retry-After"]) == body["meta"]["retry_after_seconds"] > 0
+    _error(
+        merchant_api.post(
+            "/api/v1/vouchers/validate", {"code": "X", "basket_total": eur("5")}, format="json"
+        ),
+        429,
+        "code_attempts_locked",
+    )
+
+
+def test_claim_needs_a_customer_the_till_identified(terminal_api, terminal, merchant) -> None:
+    customer = CustomerFactory.create(merchant=merchant)
+    issued = issue_card(merchant)
+    request = {"code": issued.code, "customer": str(customer.public_id)}
+    _error(
+        terminal_api.post("/api/v1/gift-cards/claim", request, format="json"),
+        404,
+        "customer_not_found",
+    )
+    customer_access_grant(api_key=ApiKey.objects.get(terminal=terminal), customer=customer)
+    response = terminal_api.post("/api/v1/gift-cards/claim", request, format="json")
+    assert response.status_code == 200
+    assert response.json()["customer"] == str(customer.public_id)
+    wallet = terminal_api.get(f"/api/v1/customers/{customer.public_id}/wallet").json()
+    assert [card["id"] for card in wallet["gift_cards"]] == [str(issued.gift_card.public_id)]
+
+
+def test_wallet_lists_every_instrument_with_balances(merchant_api, merchant) -> None:
+    customer = CustomerFactory.create(merchant=merchant)
+    issue_card(merchant, "20.00", customer=customer)
+    issue_voucher(merchant, customer=customer, amount=None, percent=Decimal("10"))
+    account = open_loyalty(customer)
+    loyalty_earn(account=account, spend=Money(Decimal("250"), "EUR"), reference="e")
+    loyalty_points_hold(account=account, points=50, reference="h", expires_at=None)
+    body = merchant_api.get(f"/api/v1/customers/{customer.public_id}/wallet").json()
+    assert body["gift_cards"][0]["available"] == eur("20.00")
+    assert body["vouchers"][0]["percent"] == "10.00"
+    points = body["loyalty_accounts"][0]
+    assert (
+        points["balance"]["points"],
+        points["held"]["points"],
+        points["available"]["points"],
+    ) == (
+        250,
+        50,
+        200,
+    )
+    assert points["available_value"] == eur("2.00")
+    foreign = MerchantFactory.create()
+    _error(
+        merchant_api.get(
+            f"/api/v1/customers/{CustomerFactory.create(merchant=foreign).public_id}/wallet"
+        ),
+        404,
+        "customer_not_found",
+    )
+
+
+def test_issue_and_validate_a_voucher(merchant_api, terminal_api) -> None:
+    issued = merchant_api.post(
+        "/api/v1/vouchers",
+        {"currency": "EUR", "percent": "15", "minimum_basket": eur("20.00"), "channels": ["pos"]},
+        format="json",
+    )
+    assert issued.status_code == 201, issued.content
+    code = issued.json()["code"]
+    ok = terminal_api.post(
+        "/api/v1/vouchers/validate", {"code": code, "basket_total": eur("33.33")}, format="json"
+    )
+    assert ok.status_code == 200
+    assert ok.json()["discount"] == eur("4.99")
+    _error(
+        terminal_api.post(
+            "/api/v1/vouchers/validate", {"code": code, "basket_total": eur("19.99")}, format="json"
+        ),
+        422,
+        "minimum_basket_not_met",
+    )
+    _error(
+        merchant_api.post(
+            "/api/v1/vouchers/validate", {"code": code, "basket_total": eur("40")}, format="json"
+        ),
+        422,
+        "channel_not_allowed",
+    )
+    _error(
+        merchant_api.post("/api/v1/vouchers", {"currency": "EUR"}, format="json"),
+        400,
+        "voucher_value",
+    )
+    assert Voucher.objects.count() == 1
+
+
+def test_loyalty_balance_and_paginated_history(merchant_api, merchant) -> None:
+    customer = CustomerFactory.create(merchant=merchant)
+    account = open_loyalty(customer, LoyaltyProgrammeFactory.create(merchant=merchant))
+    for n in range(55):
+        loyalty_earn(account=account, spend=Money(Decimal("2"), "EUR"), reference=f"e{n}")
+    accounts = merchant_api.get(f"/api/v1/customers/{customer.public_id}/loyalty").json()
+    assert accounts["accounts"][0]["balance"] == {"points": 110, "unit": "PTS_EUR"}
+    url = f"/api/v1/customers/{customer.public_id}/loyalty/{account.public_id}/history"
+    first = merchant_api.get(url).json()
+    assert len(first["results"]) == 50
+    assert first["results"][0]["reference"] == "e54"
+    assert all(row["points"] == 2 and row["code"] == "earn" for row in first["results"])
+    second = merchant_api.get(first["next"]).json()
+    assert len(second["results"]) == 5
+    assert second["next"] is None
+
+
+def test_bank_cards_through_the_api(merchant_api, terminal_api, stripe, merchant) -> None:
+    customer = CustomerFactory.create(merchant=merchant)
+    base = f"/api/v1/customers/{customer.public_id}/bank-cards"
+    method = stripe.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 1, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    attached = merchant_api.post(base, {"payment_method": method.id}, format="json")
+    assert attached.status_code == 201, attached.content
+    card_id = attached.json()["id"]
+    default = merchant_api.post(f"{base}/{card_id}/default")
+    assert default.json()["is_default"] is True
+    listed = merchant_api.get(base).json()
+    assert [(c["id"], c["last4"], c["is_default"]) for c in listed] == [(card_id, "4242", True)]
+    declined = stripe.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4000000000009995", "exp_month": 1, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    _error(
+        merchant_api.post(base, {"payment_method": declined.id}, format="json"),
+        402,
+        "card_declined",
+    )
+    _error(terminal_api.delete(f"{base}/{card_id}"), 403, "permission_denied")
+    assert merchant_api.delete(f"{base}/{card_id}").status_code == 204
+    assert merchant_api.get(base).json() == []
+    assert stripe.v1.payment_methods.retrieve(method.id).customer is None

@@ -1,0 +1,423 @@
+"""Back office for the wallet: every instrument with read-only balances, the ledger (accounts,
+transfers, entries) as a read-only view, and manual adjustments only through
+`services.instrument_adjust`, with a mandatory reason and the staff user recorded as actor."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from config.errors import KassaError
+from wallet.models import (
+    BankCard,
+    Entry,
+    GiftCard,
+    LedgerAccount,
+    LoyaltyAccount,
+    LoyaltyLot,
+    LoyaltyProgramme,
+    Transfer,
+    Voucher,
+    VoucherRedemption,
+)
+from wallet.selectors import account_balance
+from wallet.services import (
+    gift_card_block,
+    gift_card_expire,
+    gift_card_unblock,
+    instrument_adjust,
+    voucher_disable,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money rows are written by services only; the admin looks."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _account_link(account: LedgerAccount) -> str:
+    url = reverse("admin:wallet_ledgeraccount_change", args=[account.pk])
+    return format_html('<a href="{}">{}</a>', url, account)
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ("transfer", "layer", "side", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-pk",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        help_text="Positive credits the instrument, negative takes value off it.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea, min_length=5, help_text="Recorded in the ledger."
+    )
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "unit", "merchant", "balance_", "held_", "available_")
+    list_filter = ("kind", "unit", "is_system", "merchant")
+    search_fields = ("name",)
+    readonly_fields = (
+        "merchant",
+        "kind",
+        "unit",
+        "is_system",
+        "name",
+        "balance_",
+        "held_",
+        "available_",
+        "debits_pending",
+        "debits_posted",
+        "credits_pending",
+        "credits_posted",
+        "adjust",
+    )
+    fields = readonly_fields
+    inlines = [EntryInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    @admin.display(description="balance")
+    def balance_(self, account: LedgerAccount) -> Decimal:
+        return account_balance(account=account)
+
+    @admin.display(description="held")
+    def held_(self, account: LedgerAccount) -> Decimal | str:
+        return "-" if account.is_system else account.held
+
+    @admin.display(description="available")
+    def available_(self, account: LedgerAccount) -> Decimal | str:
+        return "-" if account.is_system else account.available
+
+    @admin.display(description="manual adjustment")
+    def adjust(self, account: LedgerAccount) -> str:
+        if account.is_system or account.pk is None:
+            return "-"
+        url = reverse("admin:wallet_ledgeraccount_adjust", args=[account.pk])
+        return format_html('<a class="button" href="{}">Adjust with a reason…</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:account_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="wallet_ledgeraccount_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
+        if not request.user.has_perm("wallet.add_transfer") and not request.user.is_superuser:
+            return HttpResponse(status=403)
+        account = get_object_or_404(LedgerAccount, pk=account_id, is_system=False)
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                transfer = instrument_adjust(
+                    account=account,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=_actor(request),
+                )
+            except KassaError as error:
+                form.add_error("amount", f"{error.detail} ({error.code})")
+            else:
+                messages.success(request, f"Adjusted: {transfer}.")
+                url = reverse("admin:wallet_ledgeraccount_change", args=[account.pk])
+                return HttpResponseRedirect(url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust {account}",
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/wallet/ledgeraccount/adjust.html", context)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "created_at",
+        "kind",
+        "code",
+        "amount",
+        "unit",
+        "debit_account",
+        "credit_account",
+        "state",
+        "reference",
+        "actor",
+    )
+    list_filter = ("kind", "code", "unit", "merchant")
+    search_fields = ("reference", "public_id", "reason", "actor")
+    date_hierarchy = "created_at"
+    list_select_related = ("debit_account", "credit_account", "resolution")
+    inlines = [EntryInline]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+
+class InstrumentAdmin(ReadOnlyAdmin):
+    """Instruments: read-only, balances from their ledger account."""
+
+    list_select_related = ("account",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    @admin.display(description="balance")
+    def balance(self, obj: Any) -> Decimal:
+        return Decimal(obj.account.balance)
+
+    @admin.display(description="held")
+    def held(self, obj: Any) -> Decimal:
+        return Decimal(obj.account.held)
+
+    @admin.display(description="available")
+    def available(self, obj: Any) -> Decimal:
+        return Decimal(obj.account.available)
+
+    @admin.display(description="ledger account")
+    def ledger(self, obj: Any) -> str:
+        return _account_link(obj.account)
+
+
+@admin.register(GiftCard)
+class GiftCardAdmin(InstrumentAdmin):
+    list_display = (
+        "code_last4",
+        "currency",
+        "status",
+        "balance",
+        "held",
+        "available",
+        "expires_at",
+    )
+    list_filter = ("status", "currency", "merchant")
+    search_fields = ("code_last4", "public_id", "customer__public_id")
+    readonly_fields = (
+        "public_id",
+        "merchant",
+        "customer",
+        "currency",
+        "code_last4",
+        "status",
+        "status_reason",
+        "expires_at",
+        "issued_at",
+        "balance",
+        "held",
+        "available",
+        "ledger",
+    )
+    fields = readonly_fields
+    actions = ["block", "unblock", "expire"]
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[GiftCard], verb: str, call: Any
+    ) -> None:
+        done = 0
+        for card in queryset:
+            try:
+                call(card)
+            except KassaError as error:
+                messages.error(request, f"{card}: {error.detail}")
+            else:
+                done += 1
+        self.message_user(request, f"{verb} {done} card(s).")
+
+    @admin.action(description="Block selected cards")
+    def block(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Blocked",
+            lambda c: gift_card_block(
+                gift_card=c, reason="blocked in the back office", actor=_actor(request)
+            ),
+        )
+
+    @admin.action(description="Unblock selected cards")
+    def unblock(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Unblocked",
+            lambda c: gift_card_unblock(
+                gift_card=c, reason="unblocked in the back office", actor=_actor(request)
+            ),
+        )
+
+    @admin.action(description="Expire selected cards now (remaining value to breakage)")
+    def expire(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Expired",
+            lambda c: gift_card_expire(gift_card=c, actor=_actor(request)),
+        )
+
+
+class LoyaltyLotInline(admin.TabularInline):
+    model = LoyaltyLot
+    fields = ("points", "expires_at", "transfer", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LoyaltyAccount)
+class LoyaltyAccountAdmin(InstrumentAdmin):
+    list_display = (
+        "public_id",
+        "programme",
+        "customer",
+        "balance",
+        "held",
+        "available",
+        "closed_at",
+    )
+    list_filter = ("programme",)
+    search_fields = ("public_id", "customer__public_id")
+    readonly_fields = (
+        "public_id",
+        "programme",
+        "customer",
+        "balance",
+        "held",
+        "available",
+        "ledger",
+        "closed_at",
+        "created_at",
+    )
+    fields = readonly_fields
+    inlines = [LoyaltyLotInline]
+
+
+@admin.register(LoyaltyProgramme)
+class LoyaltyProgrammeAdmin(admin.ModelAdmin):
+    """Programme rules are configuration, not money: editable (but never deleted)."""
+
+    list_display = (
+        "name",
+        "merchant",
+        "currency",
+        "earn_rate",
+        "point_value",
+        "points_validity_days",
+    )
+    list_filter = ("merchant", "currency")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("merchant", "currency") if obj else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class VoucherRedemptionInline(admin.TabularInline):
+    model = VoucherRedemption
+    fields = ("status", "amount", "customer", "reference", "hold", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ReadOnlyAdmin):
+    list_display = (
+        "__str__",
+        "kind",
+        "currency",
+        "status",
+        "valid_from",
+        "valid_until",
+        "max_uses_total",
+    )
+    list_filter = ("status", "kind", "currency", "merchant")
+    search_fields = ("code_last4", "public_id")
+    readonly_fields = (
+        "public_id",
+        "merchant",
+        "customer",
+        "code_last4",
+        "kind",
+        "currency",
+        "amount",
+        "percent",
+        "minimum_basket",
+        "valid_from",
+        "valid_until",
+        "channels",
+        "max_uses_total",
+        "max_uses_per_customer",
+        "status",
+    )
+    fields = readonly_fields
+    inlines = [VoucherRedemptionInline]
+    actions = ["disable"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    @admin.action(description="Disable selected vouchers")
+    def disable(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> None:
+        for voucher in queryset:
+            voucher_disable(voucher=voucher)
+        self.message_user(request, f"Disabled {queryset.count()} voucher(s).")
+
+
+@admin.register(BankCard)
+class BankCardAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "customer", "merchant", "default_since", "created_at", "removed_at")
+    list_filter = ("brand", "merchant")
+    search_fields = ("last4", "payment_method_id", "stripe_customer_id", "customer__public_id")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)

@@ -1,0 +1,134 @@
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from customers.models import Customer
+from merchants.models import Merchant
+from wallet.models.ledger import Transfer
+
+
+class Channel(models.TextChoices):
+    WEB = "web"
+    POS = "pos"
+
+
+class Voucher(models.Model):
+    """Money off a basket: a fixed amount or a percentage, within limits.
+
+    Uses are counted from `VoucherRedemption` rows (reserved or consumed) under a row lock on
+    the voucher, so the limits hold however many tills race. Its value moves through the ledger
+    from the merchant's voucher funding account into redemption clearing, like stored value.
+    """
+
+    class Kind(models.TextChoices):
+        FIXED = "fixed", "fixed amount"
+        PERCENT = "percent", "percentage of the basket"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        DISABLED = "disabled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="vouchers")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vouchers",
+        help_text="Only this customer may use it; empty for a bearer voucher.",
+    )
+    code_hmac = models.CharField(max_length=64, unique=True, editable=False)
+    code_last4 = models.CharField(max_length=4, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    minimum_basket = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    channels = ArrayField(models.CharField(max_length=8, choices=Channel.choices))
+    max_uses_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="1 = single use; empty = unlimited."
+    )
+    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="fixed", amount__gt=0, percent__isnull=True)
+                | Q(kind="percent", amount__isnull=True, percent__gt=0, percent__lte=100),
+                name="voucher_value_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_basket__gte=0), name="voucher_minimum_basket_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=models.F("valid_from")),
+                name="voucher_validity_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses_total__isnull=True) | Q(max_uses_total__gt=0),
+                name="voucher_max_uses_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses_per_customer__isnull=True) | Q(max_uses_per_customer__gt=0),
+                name="voucher_max_uses_per_customer_positive",
+            ),
+            models.CheckConstraint(condition=~Q(channels=[]), name="voucher_has_a_channel"),
+        ]
+
+    def __str__(self) -> str:
+        value = f"{self.amount} {self.currency}" if self.kind == "fixed" else f"{self.percent}%"
+        return f"voucher …{self.code_last4} ({value})"
+
+
+class VoucherRedemption(models.Model):
+    """One use of a voucher: reserved on hold, consumed on capture, released on void,
+    reinstated on refund (the use comes back, nothing is paid out)."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved"
+        CONSUMED = "consumed"
+        RELEASED = "released"
+        REINSTATED = "reinstated"
+
+    COUNTING = (Status.RESERVED, Status.CONSUMED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    # A visible reverse relation: customer merges repoint every relation Customer lists, and
+    # per-customer limits count these rows.
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voucher_redemptions",
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    hold = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, related_name="voucher_redemption"
+    )
+    reinstatement = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    reference = models.CharField(max_length=200, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="voucher_redemption_positive")
+        ]
+        indexes = [models.Index(fields=["voucher", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.voucher} {self.status} {self.amount}"

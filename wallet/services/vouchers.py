@@ -1,0 +1,216 @@
+"""Vouchers: issue, and the reserve -> consume | release, consume -> reinstate life of one use.
+
+A use counts against the voucher's limits from the moment it is reserved (the payment's hold
+phase), under a row lock on the voucher, so limits hold however many tills race. Its value
+moves through the ledger like stored value: voucher funding -> redemption clearing, pending on
+reserve, posted on consume, voided on release, reversed on reinstatement.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from moneyed import Money
+
+from config.errors import InvalidRequest
+from customers.models import Customer
+from merchants.models import Merchant
+from wallet.codes import code_format, code_generate, code_hmac
+from wallet.errors import (
+    HoldNotPending,
+    RedemptionNotConsumed,
+    RedemptionNotReserved,
+    VoucherAmountTooHigh,
+)
+from wallet.ledger import (
+    reversible_transfer,
+    system_account,
+    transfer_hold,
+    transfer_post,
+    transfer_reverse,
+    transfer_void,
+)
+from wallet.lock_objects import lock_voucher_redemption, lock_vouchers
+from wallet.models import Channel, LedgerAccount, Transfer, Voucher, VoucherRedemption
+from wallet.selectors import voucher_check_limits, voucher_check_usable
+from wallet.services.common import check_currency, check_customer_of, money_amount
+
+Status = VoucherRedemption.Status
+
+
+@dataclass(frozen=True)
+class IssuedVoucher:
+    voucher: Voucher
+    code: str  # shown once
+
+
+@transaction.atomic
+def voucher_issue(
+    *,
+    merchant: Merchant,
+    currency: str,
+    amount: Money | None = None,
+    percent: Decimal | None = None,
+    minimum_basket: Money | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    channels: list[str] | None = None,
+    max_uses_total: int | None = 1,
+    max_uses_per_customer: int | None = None,
+    customer: Customer | None = None,
+) -> IssuedVoucher:
+    """A fixed-amount (`amount`) or percentage (`percent`) voucher; single use by default."""
+    check_currency(currency)
+    check_customer_of(customer, merchant.pk)
+    if (amount is None) == (percent is None):
+        raise InvalidRequest("Give either an amount or a percentage.", code="voucher_value")
+    if amount is not None:
+        money_amount(amount, currency=currency)
+    if percent is not None and not (0 < percent <= 100 and percent == round(percent, 2)):
+        raise InvalidRequest(
+            "A percentage is above 0, at most 100, with 2 decimals.",
+            code="invalid_percent",
+            field="percent",
+        )
+    minimum = Decimal(0)
+    if minimum_basket is not None:
+        minimum = money_amount(minimum_basket, currency=currency, field="minimum_basket")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise InvalidRequest(
+            "The validity window ends before it starts.", code="invalid_window", field="valid_until"
+        )
+    channels = sorted(set(channels or Channel.values))
+    if not channels or any(channel not in Channel.values for channel in channels):
+        raise InvalidRequest("Unknown channel.", code="invalid_channel", field="channels")
+    for limit, field in (
+        (max_uses_total, "max_uses_total"),
+        (max_uses_per_customer, "max_uses_per_customer"),
+    ):
+        if limit is not None and limit < 1:
+            raise InvalidRequest("A use limit is at least 1.", code="invalid_limit", field=field)
+    code = code_generate()
+    voucher = Voucher.objects.create(
+        merchant=merchant,
+        customer=customer,
+        code_hmac=code_hmac(code),
+        code_last4=code[-4:],
+        kind=Voucher.Kind.FIXED if amount is not None else Voucher.Kind.PERCENT,
+        currency=currency,
+        amount=amount.amount if amount is not None else None,
+        percent=percent,
+        minimum_basket=minimum,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        channels=channels,
+        max_uses_total=max_uses_total,
+        max_uses_per_customer=max_uses_per_customer,
+    )
+    return IssuedVoucher(voucher=voucher, code=code_format(code))
+
+
+@transaction.atomic
+def voucher_disable(*, voucher: Voucher) -> Voucher:
+    """No new uses; uses already reserved can still be consumed."""
+    locked = lock_vouchers([voucher.pk])[voucher.pk]
+    locked.status = Voucher.Status.DISABLED
+    locked.save(update_fields=["status"])
+    return locked
+
+
+@transaction.atomic
+def voucher_reserve(
+    *,
+    voucher: Voucher,
+    customer: Customer | None,
+    amount: Money,
+    reference: str,
+    expires_at: datetime | None = None,
+    channel: str | None = None,
+) -> VoucherRedemption:
+    """Reserve one use worth `amount` (what `voucher_evaluate` granted) for a payment.
+
+    Re-checks status, validity, customer and limits under the voucher's row lock, then holds
+    the value (voucher funding -> redemption clearing) until consume, release or `expires_at`.
+    """
+    locked = lock_vouchers([voucher.pk])[voucher.pk]
+    value = money_amount(amount, currency=locked.currency)
+    voucher_check_usable(voucher=locked, customer=customer, channel=channel, at=timezone.now())
+    voucher_check_limits(voucher=locked, customer=customer)
+    if locked.kind == Voucher.Kind.FIXED and locked.amount is not None and value > locked.amount:
+        raise VoucherAmountTooHigh(field="amount")
+    hold = transfer_hold(
+        debit=system_account(
+            merchant_id=locked.merchant_id,
+            kind=LedgerAccount.Kind.VOUCHER_FUNDING,
+            unit=locked.currency,
+        ),
+        credit=system_account(
+            merchant_id=locked.merchant_id,
+            kind=LedgerAccount.Kind.REDEMPTION_CLEARING,
+            unit=locked.currency,
+        ),
+        amount=value,
+        unit=locked.currency,
+        reference=reference,
+        expires_at=expires_at,
+        code=Transfer.Code.VOUCHER,
+    )
+    return VoucherRedemption.objects.create(
+        voucher=locked, customer=customer, amount=value, hold=hold, reference=reference
+    )
+
+
+def _set(redemption: VoucherRedemption, status: str) -> VoucherRedemption:
+    redemption.status = status
+    redemption.save(update_fields=["status", "updated_at"])
+    return redemption
+
+
+@transaction.atomic
+def voucher_redemption_consume(
+    *, redemption: VoucherRedemption, amount: Money | None = None
+) -> VoucherRedemption:
+    """Capture: post the held value (all of it, or `amount` of it on a partial capture)."""
+    locked = lock_voucher_redemption(redemption.pk)
+    if locked.status != Status.RESERVED:
+        raise RedemptionNotReserved(meta={"status": locked.status})
+    value = None if amount is None else money_amount(amount, currency=locked.hold.unit)
+    transfer_post(transfer=locked.hold, amount=value)
+    return _set(locked, Status.CONSUMED)
+
+
+@transaction.atomic
+def voucher_redemption_release(*, redemption: VoucherRedemption, reason: str) -> VoucherRedemption:
+    """Void: the use no longer counts and the held value is released."""
+    locked = lock_voucher_redemption(redemption.pk)
+    if locked.status != Status.RESERVED:
+        raise RedemptionNotReserved(meta={"status": locked.status})
+    try:
+        transfer_void(transfer=locked.hold, reason=reason)
+    except HoldNotPending:
+        if locked.hold.state != "voided":
+            raise
+    return _set(locked, Status.RELEASED)
+
+
+@transaction.atomic
+def voucher_redemption_reinstate(
+    *, redemption: VoucherRedemption, reference: str, reason: str
+) -> VoucherRedemption:
+    """Refund: the use comes back (it stops counting) and the value it took returns to voucher
+    funding. Nothing is paid out to the customer."""
+    locked = lock_voucher_redemption(redemption.pk)
+    if locked.status != Status.CONSUMED:
+        raise RedemptionNotConsumed(meta={"status": locked.status})
+    posted = reversible_transfer(locked.hold)
+    locked.reinstatement = transfer_reverse(
+        transfer=posted,
+        reference=reference,
+        reason=reason,
+        code=Transfer.Code.VOUCHER_REINSTATEMENT,
+    )
+    locked.status = Status.REINSTATED
+    locked.save(update_fields=["status", "reinstatement", "updated_at"])
+    return locked
