@@ -8,10 +8,11 @@ exactly. Every problem is reported at once, one error per tender, before anythin
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from moneyed import Money
 
-from config.errors import KassaError, Unprocessable
+from config.errors import KassaError, PaymentRequired, Unprocessable
 from config.money import money_json
 
 VOUCHER = "voucher"
@@ -28,8 +29,23 @@ _RANK = {VOUCHER: 0, GIFT_CARD: 1, LOYALTY_POINTS: 1, CARD: 2, CASH: 2, EXTERNAL
 
 
 class PaymentRejected(Unprocessable):
-    code = "payment_rejected"
-    default_detail = "The payment cannot be made as requested; see errors."
+    """Every problem found with the requested tenders; the first one leads the response.
+
+    One problem answers with its own code and status (402 for insufficient funds, 404 for an
+    unknown instrument, …); several answer 422.
+    """
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        errors: list[KassaError] = kwargs.get("errors") or []
+        if errors and detail is None:
+            first = errors[0]
+            kwargs.setdefault("code", first.code)
+            kwargs.setdefault("field", first.field)
+            kwargs.setdefault("meta", first.meta)
+            detail = first.detail
+            if len(errors) == 1:
+                self.status = first.status
+        super().__init__(detail, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -57,9 +73,10 @@ class PlannedTender:
 class _Errors:
     items: list[KassaError] = field(default_factory=list)
 
-    def add(self, source: Source, code: str, detail: str, **meta: object) -> None:
+    def add(self, source: Source, code: str, detail: str, **meta: Any) -> None:
+        kind = PaymentRequired if code == "insufficient_funds" else Unprocessable
         self.items.append(
-            KassaError(detail, code=code, field=f"tenders[{source.index}]", meta=meta or None)
+            kind(detail, code=code, field=f"tenders[{source.index}]", meta=meta or None)
         )
 
 

@@ -19,6 +19,9 @@ from wallet.errors import (
     ChannelNotAllowed,
     CodeNotRecognised,
     CurrencyMismatch,
+    InstrumentBlocked,
+    InstrumentExpired,
+    InstrumentInactive,
     MinimumBasketNotMet,
     UsageLimitReached,
     VoucherDisabled,
@@ -70,6 +73,16 @@ def voucher_find(*, merchant_id: int, code: str) -> Voucher:
     if voucher is None:
         raise CodeNotRecognised("No voucher matches this code.", field="code")
     return voucher
+
+
+def gift_card_check_usable(*, gift_card: GiftCard, at: datetime) -> None:
+    """Raise the coded reason a card cannot pay now (blocked, expired, not yet activated)."""
+    if gift_card.status == GiftCard.Status.BLOCKED:
+        raise InstrumentBlocked(field="gift_card")
+    if gift_card.status == GiftCard.Status.EXPIRED or gift_card.is_past_expiry(at):
+        raise InstrumentExpired(field="gift_card")
+    if gift_card.status == GiftCard.Status.INACTIVE:
+        raise InstrumentInactive(field="gift_card")
 
 
 # --- by public id, for API keys -------------------------------------------------------------

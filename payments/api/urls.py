@@ -1,3 +1,20 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from payments.api import views
+
+urlpatterns = [
+    path("payments", views.PaymentCollectionView.as_view(), name="payments"),
+    path("payments/<uuid:payment_id>", views.PaymentDetailView.as_view(), name="payment-detail"),
+    path(
+        "payments/<uuid:payment_id>/capture",
+        views.PaymentCaptureView.as_view(),
+        name="payment-capture",
+    ),
+    path("payments/<uuid:payment_id>/void", views.PaymentVoidView.as_view(), name="payment-void"),
+    path(
+        "payments/<uuid:payment_id>/refunds",
+        views.RefundCreateView.as_view(),
+        name="payment-refunds",
+    ),
+    path("stripe/webhook", views.StripeWebhookView.as_view(), name="stripe-webhook"),
+]

@@ -19,7 +19,6 @@ from wallet.errors import (
     IdempotencyKeyReused,
     InstrumentBlocked,
     InstrumentExpired,
-    InstrumentInactive,
     InvalidPin,
     InvalidStatusChange,
     ReasonRequired,
@@ -37,6 +36,7 @@ from wallet.ledger import (
 )
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import GiftCard, LedgerAccount, Transfer
+from wallet.selectors import gift_card_check_usable
 from wallet.services.common import check_currency, check_customer_of, money_amount
 
 Status = GiftCard.Status
@@ -54,15 +54,6 @@ def _lock_card(gift_card: GiftCard) -> tuple[GiftCard, LedgerAccount]:
     card = GiftCard.objects.get(pk=gift_card.pk)
     card.account = account
     return card, account
-
-
-def _require_usable(card: GiftCard, at: datetime) -> None:
-    if card.status == Status.BLOCKED:
-        raise InstrumentBlocked(field="gift_card")
-    if card.status == Status.EXPIRED or card.is_past_expiry(at):
-        raise InstrumentExpired(field="gift_card")
-    if card.status == Status.INACTIVE:
-        raise InstrumentInactive(field="gift_card")
 
 
 def _replay_issue(
@@ -201,7 +192,7 @@ def gift_card_reload(
             if first.credit_account_id != account.pk or first.amount != value:
                 raise IdempotencyKeyReused()
             return first
-    _require_usable(card, timezone.now())
+    gift_card_check_usable(gift_card=card, at=timezone.now())
     issuance = system_account(
         merchant_id=card.merchant_id, kind=LedgerAccount.Kind.ISSUANCE, unit=card.currency
     )
@@ -283,7 +274,7 @@ def gift_card_hold(
     """Hold `amount` on the card (card -> redemption clearing, pending) for a payment."""
     card, account = _lock_card(gift_card)
     value = money_amount(amount, currency=card.currency)
-    _require_usable(card, timezone.now())
+    gift_card_check_usable(gift_card=card, at=timezone.now())
     clearing = system_account(
         merchant_id=card.merchant_id,
         kind=LedgerAccount.Kind.REDEMPTION_CLEARING,

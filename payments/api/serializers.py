@@ -1,0 +1,151 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api.fields import MoneyField
+from payments.models import Payment, Refund, Tender
+
+_METHOD_FIELDS = {
+    Tender.Method.VOUCHER: ({"code"}, set()),
+    Tender.Method.GIFT_CARD: (set(), {"gift_card", "code"}),
+    Tender.Method.LOYALTY_POINTS: (set(), set()),
+    Tender.Method.CARD: (set(), {"bank_card", "payment_method"}),
+    Tender.Method.CASH: (set(), set()),
+    Tender.Method.EXTERNAL_CARD: ({"reference"}, set()),
+}
+_INSTRUMENT_FIELDS = {"gift_card", "bank_card", "code", "pin", "payment_method", "points"}
+
+
+class TenderInput(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Tender.Method.choices)
+    amount = MoneyField(required=False, help_text="Omit: as much as it covers / the remainder.")
+    points = serializers.IntegerField(required=False, min_value=1)
+    gift_card = serializers.UUIDField(required=False, help_text="A gift card in the wallet.")
+    bank_card = serializers.UUIDField(required=False, help_text="A saved card in the wallet.")
+    code = serializers.CharField(required=False, max_length=64, help_text="Voucher/gift card code.")
+    pin = serializers.CharField(required=False, max_length=12)
+    payment_method = serializers.RegexField(
+        r"^pm_[A-Za-z0-9_]+$", required=False, max_length=64, help_text="From Stripe.js."
+    )
+    reference = serializers.CharField(
+        required=False, max_length=100, help_text="The till terminal's authorisation code."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        required, one_of = _METHOD_FIELDS[attrs["method"]]
+        for name in required:
+            if not attrs.get(name):
+                raise serializers.ValidationError({name: "This method needs it."}, code="required")
+        if one_of and len(one_of & attrs.keys()) != 1:
+            raise serializers.ValidationError(
+                f"Give exactly one of: {', '.join(sorted(one_of))}.", code="ambiguous_instrument"
+            )
+        allowed = required | one_of | ({"pin"} if attrs["method"] == "gift_card" else set())
+        allowed |= {"points"} if attrs["method"] == Tender.Method.LOYALTY_POINTS else set()
+        extra = (attrs.keys() & _INSTRUMENT_FIELDS) - allowed
+        if extra:
+            raise serializers.ValidationError(
+                f"Not used by {attrs['method']}: {', '.join(sorted(extra))}.",
+                code="unexpected_field",
+            )
+        if "points" in attrs and "amount" in attrs:
+            raise serializers.ValidationError(
+                "Give points or amount, not both.", code="ambiguous_amount"
+            )
+        return attrs
+
+
+class BasketLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, default="")
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = MoneyField(allow_zero=True)
+
+
+class PaymentCreateInput(serializers.Serializer):
+    amount = MoneyField()
+    channel = serializers.ChoiceField(choices=Payment.Channel.choices, required=False)
+    customer = serializers.UUIDField(required=False)
+    external_reference = serializers.CharField(max_length=200, required=False, default="")
+    basket = BasketLineInput(many=True, required=False, default=list)
+    tenders = TenderInput(many=True, allow_empty=False)
+    capture = serializers.BooleanField(required=False, default=False)
+
+
+class CaptureInput(serializers.Serializer):
+    amount = MoneyField(required=False, help_text="Omit to capture the whole authorised amount.")
+
+
+class AllocationInput(serializers.Serializer):
+    tender = serializers.UUIDField()
+    amount = MoneyField()
+
+
+class RefundCreateInput(serializers.Serializer):
+    amount = MoneyField()
+    policy = serializers.ChoiceField(choices=Refund.Policy.choices, default=Refund.Policy.REVERSE)
+    allocations = AllocationInput(many=True, required=False)
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs["policy"] == Refund.Policy.EXPLICIT) != bool(attrs.get("allocations")):
+            raise serializers.ValidationError(
+                {"allocations": "Allocations go with the explicit policy, and only with it."},
+                code="invalid_refund_allocation",
+            )
+        return attrs
+
+
+class TenderOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    sequence = serializers.IntegerField()
+    method = serializers.CharField()
+    status = serializers.CharField()
+    amount = MoneyField()
+    captured_amount = MoneyField(allow_zero=True)
+    refunded_amount = MoneyField(allow_zero=True)
+    points = serializers.IntegerField(allow_null=True)
+    gift_card_last4 = serializers.CharField(source="gift_card.last4", default=None)
+    card_brand = serializers.CharField(source="bank_card.brand", default=None)
+    card_last4 = serializers.CharField(source="bank_card.last4", default=None)
+    reference = serializers.CharField(source="external_reference")
+    failure_code = serializers.CharField()
+
+
+class AllocationOutput(serializers.Serializer):
+    tender = serializers.UUIDField(source="tender.public_id")
+    amount = MoneyField()
+    points = serializers.IntegerField(allow_null=True)
+
+
+class RefundOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    amount = MoneyField()
+    policy = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    points_reversed = serializers.IntegerField()
+    allocations = AllocationOutput(many=True)
+    created_at = serializers.DateTimeField()
+
+
+class PaymentOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    amount = MoneyField()
+    captured_amount = MoneyField(allow_zero=True)
+    refunded_amount = MoneyField(allow_zero=True)
+    customer = serializers.UUIDField(source="customer.public_id", default=None)
+    store = serializers.CharField(source="store.code", default=None)
+    terminal = serializers.CharField(source="terminal.code", default=None)
+    external_reference = serializers.CharField()
+    points_earned = serializers.IntegerField()
+    failure_code = serializers.CharField()
+    failure_detail = serializers.CharField()
+    tenders = TenderOutput(many=True)
+    refunds = RefundOutput(many=True)
+    created_at = serializers.DateTimeField()
+    authorized_at = serializers.DateTimeField(allow_null=True)
+    captured_at = serializers.DateTimeField(allow_null=True)
+    voided_at = serializers.DateTimeField(allow_null=True)

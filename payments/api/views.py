@@ -1,0 +1,210 @@
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.money import money_json
+from customers.selectors import customer_get_for_api_key
+from merchants.authentication import request_api_key
+from merchants.idempotency import HEADER, idempotent
+from merchants.models import ApiKey
+from payments import services, webhooks
+from payments.api.serializers import (
+    CaptureInput,
+    PaymentCreateInput,
+    PaymentOutput,
+    RefundCreateInput,
+    RefundOutput,
+)
+from payments.errors import ChannelNotAllowed
+from payments.models import Payment
+from payments.selectors import payment_get_for_api_key, payment_list
+from payments.tasks import stripe_event_process
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="One key per operation; retries with the same key replay the first response.",
+)
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-created_at"
+
+
+PAYMENT_SCOPES = (ApiKey.Scope.MERCHANT, ApiKey.Scope.TERMINAL, ApiKey.Scope.STAFF)
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _payment_response(payment: Payment, status: int = 200) -> Response:
+    payment = (
+        Payment.objects.prefetch_related(
+            "tenders__gift_card", "tenders__bank_card", "refunds__allocations__tender"
+        )
+        .select_related("customer", "store", "terminal")
+        .get(pk=payment.pk)
+    )
+    return Response(PaymentOutput(payment).data, status=status)
+
+
+class PaymentCollectionView(APIView):
+    allowed_scopes = PAYMENT_SCOPES
+
+    class ListFilter(serializers.Serializer):
+        reference = serializers.CharField(required=False)
+        status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
+        created_from = serializers.DateTimeField(required=False)
+        created_to = serializers.DateTimeField(required=False)
+        terminal = serializers.UUIDField(required=False)
+
+    @extend_schema(
+        parameters=[ListFilter], responses=PaymentOutput(many=True), operation_id="payments_list"
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.ListFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        payments = payment_list(api_key=request_api_key(request), **filters.validated_data)
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(payments, request, view=self)
+        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+
+    @extend_schema(
+        request=PaymentCreateInput,
+        responses={201: PaymentOutput},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        operation_id="payments_create",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        api_key = request_api_key(request)
+        data = PaymentCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        expected = (
+            Payment.Channel.POS if api_key.scope == ApiKey.Scope.TERMINAL else Payment.Channel.WEB
+        )
+        channel = values.get("channel", expected)
+        if channel != expected:
+            raise ChannelNotAllowed(field="channel")
+        customer = (
+            customer_get_for_api_key(api_key=api_key, public_id=values["customer"])
+            if values.get("customer")
+            else None
+        )
+        payment = services.payment_create(
+            api_key=api_key,
+            idempotency_key=request.headers[HEADER],
+            client_ip=_client_ip(request),
+            request=services.PaymentRequest(
+                amount=values["amount"],
+                channel=channel,
+                customer=customer,
+                external_reference=values["external_reference"],
+                basket=[
+                    {**line, "unit_price": money_json(line["unit_price"])}
+                    for line in values["basket"]
+                ],
+                capture=values["capture"],
+                tenders=[
+                    services.TenderRequest(
+                        method=t["method"],
+                        amount=t.get("amount"),
+                        points=t.get("points"),
+                        gift_card=str(t["gift_card"]) if t.get("gift_card") else None,
+                        bank_card=str(t["bank_card"]) if t.get("bank_card") else None,
+                        code=t.get("code"),
+                        pin=t.get("pin"),
+                        payment_method=t.get("payment_method"),
+                        reference=t.get("reference", ""),
+                    )
+                    for t in values["tenders"]
+                ],
+            ),
+        )
+        return _payment_response(payment, status=201)
+
+
+class PaymentDetailView(APIView):
+    allowed_scopes = PAYMENT_SCOPES
+
+    @extend_schema(responses=PaymentOutput, operation_id="payments_retrieve")
+    def get(self, request: Request, payment_id: str) -> Response:
+        payment = payment_get_for_api_key(api_key=request_api_key(request), public_id=payment_id)
+        return Response(PaymentOutput(payment).data)
+
+
+class PaymentCaptureView(APIView):
+    allowed_scopes = PAYMENT_SCOPES
+
+    @extend_schema(
+        request=CaptureInput, responses=PaymentOutput, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        payment = payment_get_for_api_key(api_key=request_api_key(request), public_id=payment_id)
+        data = CaptureInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = services.payment_capture(
+            payment=payment, amount=data.validated_data.get("amount")
+        )
+        return _payment_response(payment)
+
+
+class PaymentVoidView(APIView):
+    allowed_scopes = PAYMENT_SCOPES
+
+    @extend_schema(request=None, responses=PaymentOutput, parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        payment = payment_get_for_api_key(api_key=request_api_key(request), public_id=payment_id)
+        return _payment_response(services.payment_void(payment=payment))
+
+
+class RefundCreateView(APIView):
+    allowed_scopes = PAYMENT_SCOPES
+
+    @extend_schema(
+        request=RefundCreateInput, responses={201: RefundOutput}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        api_key = request_api_key(request)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id)
+        data = RefundCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        refund = services.refund_create(
+            payment=payment,
+            amount=values["amount"],
+            policy=values["policy"],
+            allocations=[(str(a["tender"]), a["amount"]) for a in values.get("allocations", [])],
+            reason=values["reason"],
+            api_key=api_key,
+            idempotency_key=request.headers[HEADER],
+        )
+        return Response(RefundOutput(refund).data, status=201)
+
+
+class StripeWebhookView(APIView):
+    """Stripe's events, verified by signature; each event is stored and processed once."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(request=None, responses={200: None}, operation_id="stripe_webhook")
+    def post(self, request: Request) -> Response:
+        event = webhooks.stripe_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+        if event is not None:
+            transaction.on_commit(lambda: stripe_event_process.delay(event.pk))
+        return Response({"received": True, "duplicate": event is None})

@@ -1,0 +1,10 @@
+from typing import Any
+
+from payments.models import Payment, PaymentEvent, Tender
+
+
+def payment_event_record(
+    *, payment: Payment, type: str, tender: Tender | None = None, data: dict[str, Any] | None = None
+) -> PaymentEvent:
+    """Append one line to the payment's history, in the transaction that changed the payment."""
+    return PaymentEvent.objects.create(payment=payment, tender=tender, type=type, data=data or {})

@@ -1,0 +1,50 @@
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from merchants.models import ApiKey
+from payments.errors import PaymentNotFound
+from payments.models import Payment
+
+
+def payments_for_api_key(*, api_key: ApiKey) -> QuerySet[Payment]:
+    """What a key may see: a till its own store's payments, other keys their merchant's."""
+    payments = Payment.objects.filter(merchant_id=api_key.merchant_id)
+    if api_key.scope == ApiKey.Scope.TERMINAL:
+        assert api_key.terminal is not None
+        payments = payments.filter(store_id=api_key.terminal.store_id)
+    return payments.select_related("customer", "store", "terminal").prefetch_related(
+        "tenders__gift_card", "tenders__bank_card", "refunds__allocations__tender"
+    )
+
+
+def payment_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Payment:
+    try:
+        return payments_for_api_key(api_key=api_key).get(public_id=public_id)
+    except (Payment.DoesNotExist, ValidationError) as error:
+        raise PaymentNotFound(field="payment") from error
+
+
+def payment_list(
+    *,
+    api_key: ApiKey,
+    reference: str | None = None,
+    status: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    terminal: str | None = None,
+) -> QuerySet[Payment]:
+    payments = payments_for_api_key(api_key=api_key)
+    if reference:
+        payments = payments.filter(external_reference=reference)
+    if status:
+        payments = payments.filter(status=status)
+    if created_from:
+        payments = payments.filter(created_at__gte=created_from)
+    if created_to:
+        payments = payments.filter(created_at__lt=created_to)
+    if terminal:
+        payments = payments.filter(terminal__public_id=terminal)
+    return payments

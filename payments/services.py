@@ -1,0 +1,656 @@
+"""The split-tender engine.
+
+A payment is created in phases that commit separately, so no Stripe call ever happens while a
+row lock is held and a crash at any point leaves a state `payment_recover` can finish or roll
+back:
+
+1. plan — resolve every instrument and plan the tenders (pure, `payments.planning`), no writes;
+2. hold — one transaction: the Payment (`authorizing`), its Tenders, every stored-value hold and
+   voucher reservation, rows locked in the canonical order (payment, vouchers, ledger accounts);
+3. authorise — card tenders at Stripe, outside any transaction: the PaymentIntent id is stored
+   first, then confirmed (see `payments.stripe_gateway`);
+4. outcome — one transaction: all good → `authorized` (and captured at once when asked);
+   anything failed → every PaymentIntent cancelled, every hold voided → `failed`.
+
+Capture, void and refund follow the same pattern: mark the intent in the database, talk to
+Stripe, then settle the ledger; the intermediate states are `capturing` and `voiding`.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from moneyed import Money
+
+from config.errors import KassaError
+from config.money import from_minor_units, money_json, to_minor_units
+from customers.models import Customer
+from merchants.models import ApiKey
+from payments import methods, stripe_gateway
+from payments.errors import (
+    CaptureExceedsAuthorized,
+    InvalidAllocation,
+    PaymentFailed,
+    PaymentStateConflict,
+    RefundExceedsRefundable,
+)
+from payments.events import payment_event_record
+from payments.lock_objects import lock_payment, payment_tenders
+from payments.models import Payment, Refund, RefundAllocation, Tender
+from payments.planning import PlannedTender, plan_tenders
+
+logger = logging.getLogger(__name__)
+
+# Stripe keeps a manual-capture authorisation for about seven days; stored-value holds live a
+# little longer, so that the payment (not the wallet's hold expiry) voids them, all together.
+AUTHORIZATION_TTL = timedelta(days=7)
+HOLD_GRACE = timedelta(hours=6)
+STUCK_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class TenderRequest:
+    method: str
+    amount: Money | None = None
+    points: int | None = None
+    gift_card: str | None = None
+    bank_card: str | None = None
+    code: str | None = None
+    pin: str | None = None
+    payment_method: str | None = None
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    amount: Money
+    channel: str
+    tenders: list[TenderRequest]
+    customer: Customer | None = None
+    external_reference: str = ""
+    basket: list[dict[str, Any]] = field(default_factory=list)
+    capture: bool = False
+
+
+def _zero(currency: str) -> Money:
+    return Money(0, currency)
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+def payment_create(
+    *, api_key: ApiKey, idempotency_key: str, request: PaymentRequest, client_ip: str | None
+) -> Payment:
+    """Create and authorise (and, if asked, capture) a split payment: all tenders or none.
+
+    A retry with the same idempotency key returns the payment the first attempt created, in
+    whatever state it (or the recovery task) brought it to.
+    """
+    existing = Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
+    plan = plan_tenders(
+        amount=request.amount,
+        channel=request.channel,
+        sources=[item.source for item in resolved],
+    )
+    try:
+        payment = _hold(
+            api_key=api_key,
+            idempotency_key=idempotency_key,
+            request=request,
+            plan=plan,
+            resolved=resolved,
+        )
+    except IntegrityError:
+        # A concurrent request with the same key won the race to create the payment.
+        return Payment.objects.get(api_key=api_key, idempotency_key=idempotency_key)
+    _authorize_cards(payment)
+    return _conclude(payment)
+
+
+@transaction.atomic
+def _hold(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    resolved: list[methods.ResolvedTender],
+) -> Payment:
+    expires_at = timezone.now() + AUTHORIZATION_TTL
+    currency = request.amount.currency.code
+    payment = Payment.objects.create(
+        merchant_id=api_key.merchant_id,
+        store_id=api_key.store_id,
+        terminal_id=api_key.terminal_id,
+        api_key=api_key,
+        idempotency_key=idempotency_key,
+        customer=request.customer,
+        channel=request.channel,
+        amount=request.amount,
+        captured_amount=_zero(currency),
+        refunded_amount=_zero(currency),
+        capture_requested=request.capture,
+        external_reference=request.external_reference,
+        basket=request.basket,
+        expires_at=expires_at,
+    )
+    by_index = {item.source.index: item for item in resolved}
+    tenders = []
+    for sequence, planned in enumerate(plan, start=1):
+        tender = Tender(
+            payment=payment,
+            sequence=sequence,
+            method=planned.source.method,
+            amount=planned.amount,
+            captured_amount=_zero(currency),
+            refunded_amount=_zero(currency),
+        )
+        by_index[planned.source.index].bind(tender)
+        tenders.append(tender)
+    Tender.objects.bulk_create(tenders)
+    methods.lock_wallet_rows(tenders)
+    for tender in tenders:
+        methods.hold(
+            tender,
+            customer=request.customer,
+            channel=request.channel,
+            expires_at=expires_at + HOLD_GRACE,
+        )
+    Tender.objects.bulk_update(tenders, ["status", "hold_transfer", "voucher_redemption", "points"])
+    payment_event_record(
+        payment=payment,
+        type="payment.held",
+        data={
+            "tenders": [
+                {"sequence": t.sequence, "method": t.method, **money_json(t.amount)}
+                for t in tenders
+            ]
+        },
+    )
+    return payment
+
+
+def _authorize_cards(payment: Payment) -> None:
+    """Stripe authorisations, outside any transaction; stops at the first refusal."""
+    for tender in payment_tenders(payment).filter(method=Tender.Method.CARD):
+        try:
+            if not tender.stripe_payment_intent_id:
+                intent = stripe_gateway.intent_create(
+                    amount=tender.amount,
+                    payment_method_id=tender.stripe_payment_method_id,
+                    stripe_customer_id=methods.stripe_customer_id(tender),
+                    tender_ref=str(tender.public_id),
+                    payment_ref=str(payment.public_id),
+                )
+                Tender.objects.filter(pk=tender.pk).update(stripe_payment_intent_id=intent.id)
+                tender.stripe_payment_intent_id = intent.id
+            stripe_gateway.intent_confirm(
+                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+            )
+        except KassaError as error:
+            Tender.objects.filter(pk=tender.pk).update(
+                status=Tender.Status.FAILED, failure_code=error.code, failure_detail=error.detail
+            )
+            return
+        Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.AUTHORIZED)
+
+
+def _conclude(payment: Payment) -> Payment:
+    """Outcome phase: authorise the whole payment, or roll every tender back and raise."""
+    tenders = list(payment_tenders(payment))
+    failed = next((t for t in tenders if t.status == Tender.Status.FAILED), None)
+    if failed is None and all(t.status == Tender.Status.AUTHORIZED for t in tenders):
+        with transaction.atomic():
+            payment = lock_payment(payment.pk)
+            if payment.status != Payment.Status.AUTHORIZING:
+                return payment
+            payment.status = Payment.Status.AUTHORIZED
+            payment.authorized_at = timezone.now()
+            payment.save(update_fields=["status", "authorized_at", "updated_at"])
+            payment_event_record(payment=payment, type="payment.authorized")
+        if payment.capture_requested:
+            return payment_capture(payment=payment)
+        return payment
+    code = failed.failure_code if failed else "authorization_interrupted"
+    detail = failed.failure_detail if failed else "Not every tender was authorised."
+    payment = _roll_back(payment, code=code, detail=detail)
+    raise PaymentFailed(
+        detail,
+        code=code,
+        field=f"tenders[{failed.sequence - 1}]" if failed else None,
+        meta={"payment": str(payment.public_id)},
+    )
+
+
+def _cancel_intents(tenders: Iterable[Tender]) -> None:
+    for tender in tenders:
+        if tender.method == Tender.Method.CARD and tender.stripe_payment_intent_id:
+            stripe_gateway.intent_cancel(
+                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+            )
+
+
+def _roll_back(payment: Payment, *, code: str, detail: str) -> Payment:
+    """Release everything an unfinished payment holds: card authorisations first, then holds.
+
+    If Stripe cannot be reached the payment stays `authorizing` for the recovery task.
+    """
+    _cancel_intents(payment_tenders(payment))
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status in (Payment.Status.FAILED, Payment.Status.VOIDED):
+            return payment
+        tenders = list(payment_tenders(payment))
+        methods.lock_wallet_rows(tenders)
+        for tender in tenders:
+            methods.release(tender, reason=code)
+            if tender.status != Tender.Status.FAILED:
+                tender.status = Tender.Status.VOIDED
+        Tender.objects.bulk_update(tenders, ["status"])
+        payment.status = Payment.Status.FAILED
+        payment.failure_code = code
+        payment.failure_detail = detail
+        payment.save(update_fields=["status", "failure_code", "failure_detail", "updated_at"])
+        payment_event_record(
+            payment=payment, type="payment.failed", data={"code": code, "detail": detail}
+        )
+    return payment
+
+
+# -- capture ----------------------------------------------------------------------------------
+
+
+def _capture_allocation(tenders: list[Tender], amount: Money) -> dict[int, Money]:
+    """Capture in plan order, so what is released is the card/cash part first, vouchers last."""
+    remaining = amount
+    allocation = {}
+    for tender in tenders:
+        take = min(tender.amount, remaining)
+        allocation[tender.pk] = take
+        remaining -= take
+    return allocation
+
+
+def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment:
+    """Capture all or part of an authorised payment; the rest is released (card first)."""
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status == Payment.Status.CAPTURED:
+            return payment
+        if payment.status != Payment.Status.AUTHORIZED:
+            raise PaymentStateConflict(meta={"status": payment.status})
+        amount = amount if amount is not None else payment.amount
+        if amount.currency != payment.amount.currency or amount.amount <= 0:
+            raise CaptureExceedsAuthorized(
+                "Capture in the payment's currency, above zero.", field="amount"
+            )
+        if amount > payment.amount:
+            raise CaptureExceedsAuthorized(
+                field="amount", meta={"authorized": money_json(payment.amount)}
+            )
+        tenders = list(payment_tenders(payment))
+        allocation = _capture_allocation(tenders, amount)
+        for tender in tenders:
+            tender.captured_amount = allocation[tender.pk]
+        Tender.objects.bulk_update(tenders, ["captured_amount"])
+        payment.status = Payment.Status.CAPTURING
+        payment.captured_amount = amount
+        payment.save(update_fields=["status", "captured_amount", "updated_at"])
+        payment_event_record(payment=payment, type="payment.capturing", data={**money_json(amount)})
+    return _finish_capture(payment)
+
+
+def _finish_capture(payment: Payment) -> Payment:
+    """Stripe first (outside locks), then settle the ledger; re-runnable after a crash."""
+    tenders = list(payment_tenders(payment))
+    try:
+        for tender in tenders:
+            if tender.method != Tender.Method.CARD or tender.status != Tender.Status.AUTHORIZED:
+                continue
+            if tender.captured_amount.amount > 0:
+                stripe_gateway.intent_capture(
+                    intent_id=tender.stripe_payment_intent_id,
+                    amount=tender.captured_amount,
+                    tender_ref=str(tender.public_id),
+                )
+            else:
+                stripe_gateway.intent_cancel(
+                    intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+                )
+    except stripe_gateway.CardProcessorRejected as error:
+        # The authorisation is gone at Stripe (expired or cancelled): nothing can be captured,
+        # so the whole payment is released rather than captured in part.
+        return _void_after_failed_capture(payment, error)
+    earning = methods.loyalty_earn_account(payment)
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status != Payment.Status.CAPTURING:
+            return payment
+        tenders = list(payment_tenders(payment))
+        methods.lock_wallet_rows(tenders, earning=earning)
+        for tender in tenders:
+            methods.settle(tender, amount=tender.captured_amount)
+            tender.status = (
+                Tender.Status.CAPTURED
+                if tender.captured_amount.amount > 0
+                else Tender.Status.VOIDED
+            )
+        Tender.objects.bulk_update(tenders, ["status", "points"])
+        payment.points_earned = methods.loyalty_earn(payment, tenders, earning)
+        payment.status = Payment.Status.CAPTURED
+        payment.captured_at = timezone.now()
+        payment.save(
+            update_fields=[
+                "status",
+                "captured_at",
+                "points_earned",
+                "loyalty_earn_transfer",
+                "updated_at",
+            ]
+        )
+        payment_event_record(
+            payment=payment,
+            type="payment.captured",
+            data={"points_earned": payment.points_earned, **money_json(payment.captured_amount)},
+        )
+    return payment
+
+
+def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
+    _cancel_intents(payment_tenders(payment))
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        tenders = list(payment_tenders(payment))
+        methods.lock_wallet_rows(tenders)
+        for tender in tenders:
+            methods.release(tender, reason="capture_failed")
+            tender.status = Tender.Status.VOIDED
+            tender.captured_amount = _zero(payment.amount.currency.code)
+        Tender.objects.bulk_update(tenders, ["status", "captured_amount"])
+        payment.status = Payment.Status.VOIDED
+        payment.captured_amount = _zero(payment.amount.currency.code)
+        payment.voided_at = timezone.now()
+        payment.failure_code = "capture_failed"
+        payment.failure_detail = error.detail
+        payment.save(
+            update_fields=[
+                "status",
+                "captured_amount",
+                "voided_at",
+                "failure_code",
+                "failure_detail",
+                "updated_at",
+            ]
+        )
+        payment_event_record(
+            payment=payment, type="payment.voided", data={"code": "capture_failed"}
+        )
+    return payment
+
+
+# -- void -------------------------------------------------------------------------------------
+
+
+def payment_void(*, payment: Payment, reason: str = "requested") -> Payment:
+    """Release an authorised payment whole: cancel card authorisations, void every hold."""
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status == Payment.Status.VOIDED:
+            return payment
+        if payment.status not in (Payment.Status.AUTHORIZED, Payment.Status.VOIDING):
+            raise PaymentStateConflict(meta={"status": payment.status})
+        payment.status = Payment.Status.VOIDING
+        payment.save(update_fields=["status", "updated_at"])
+        payment_event_record(payment=payment, type="payment.voiding", data={"reason": reason})
+    return _finish_void(payment, reason=reason)
+
+
+def _finish_void(payment: Payment, *, reason: str) -> Payment:
+    _cancel_intents(payment_tenders(payment))
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status != Payment.Status.VOIDING:
+            return payment
+        tenders = list(payment_tenders(payment))
+        methods.lock_wallet_rows(tenders)
+        for tender in tenders:
+            methods.release(tender, reason=reason)
+            tender.status = Tender.Status.VOIDED
+        Tender.objects.bulk_update(tenders, ["status"])
+        payment.status = Payment.Status.VOIDED
+        payment.voided_at = timezone.now()
+        payment.save(update_fields=["status", "voided_at", "updated_at"])
+        payment_event_record(payment=payment, type="payment.voided", data={"reason": reason})
+    return payment
+
+
+# -- refunds ----------------------------------------------------------------------------------
+
+
+def _refundable(tender: Tender) -> Money:
+    return tender.captured_amount - tender.refunded_amount
+
+
+def _allocate_reverse(tenders: list[Tender], amount: Money) -> dict[int, Money]:
+    """Last tender first: card and cash go back before stored value; vouchers last."""
+    remaining = amount
+    allocation = {}
+    for tender in reversed(tenders):
+        take = min(_refundable(tender), remaining)
+        if take.amount > 0:
+            allocation[tender.pk] = take
+            remaining -= take
+    return allocation
+
+
+def _allocate_pro_rata(tenders: list[Tender], amount: Money) -> dict[int, Money]:
+    """Shares proportional to what each tender can still refund, in minor units, the cents that
+    rounding leaves over going to the largest remainders (ties: later tenders first)."""
+    currency = amount.currency.code
+    refundable = {t.pk: to_minor_units(_refundable(t)) for t in tenders}
+    total = sum(refundable.values())
+    target = to_minor_units(amount)
+    shares = {pk: target * units // total for pk, units in refundable.items()}
+    leftovers = sorted(
+        refundable, key=lambda pk: (target * refundable[pk] % total, pk), reverse=True
+    )
+    for pk in leftovers[: target - sum(shares.values())]:
+        shares[pk] += 1
+    return {pk: from_minor_units(units, currency) for pk, units in shares.items() if units}
+
+
+def _allocate_explicit(
+    tenders: list[Tender], amount: Money, explicit: list[tuple[str, Money]]
+) -> dict[int, Money]:
+    by_public_id = {str(t.public_id): t for t in tenders}
+    allocation: dict[int, Money] = {}
+    for index, (tender_id, share) in enumerate(explicit):
+        tender = by_public_id.get(tender_id)
+        if tender is None or tender.pk in allocation:
+            raise InvalidAllocation(field=f"allocations[{index}].tender")
+        if share > _refundable(tender) or share.currency != amount.currency:
+            raise RefundExceedsRefundable(
+                field=f"allocations[{index}].amount",
+                meta={"refundable": money_json(_refundable(tender))},
+            )
+        allocation[tender.pk] = share
+    if sum(allocation.values(), _zero(amount.currency.code)) != amount:
+        raise InvalidAllocation(
+            "The allocations must add up to the refund amount.", field="allocations"
+        )
+    return allocation
+
+
+def refund_create(
+    *,
+    payment: Payment,
+    amount: Money,
+    policy: str = Refund.Policy.REVERSE,
+    allocations: list[tuple[str, Money]] | None = None,
+    reason: str = "",
+    api_key: ApiKey | None = None,
+    idempotency_key: str = "",
+) -> Refund:
+    """Refund part or all of a captured payment across its tenders.
+
+    Stored value goes back to its instrument, a voucher is reinstated (never paid out), card
+    refunds go through Stripe, cash and the till's terminal are recorded for the till to pay
+    out. Points earned on the sale are taken back in proportion.
+    """
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status != Payment.Status.CAPTURED:
+            raise PaymentStateConflict(meta={"status": payment.status})
+        refundable = payment.captured_amount - payment.refunded_amount
+        if amount.currency != payment.amount.currency or amount > refundable:
+            raise RefundExceedsRefundable(
+                field="amount", meta={"refundable": money_json(refundable)}
+            )
+        tenders = [t for t in payment_tenders(payment) if t.status == Tender.Status.CAPTURED]
+        if policy == Refund.Policy.EXPLICIT:
+            shares = _allocate_explicit(tenders, amount, allocations or [])
+        elif policy == Refund.Policy.PRO_RATA:
+            shares = _allocate_pro_rata(tenders, amount)
+        else:
+            shares = _allocate_reverse(tenders, amount)
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            policy=policy,
+            reason=reason,
+            api_key=api_key,
+            idempotency_key=idempotency_key,
+        )
+        rows = []
+        for tender in tenders:
+            if tender.pk in shares:
+                tender.refunded_amount += shares[tender.pk]
+                rows.append(
+                    RefundAllocation(refund=refund, tender=tender, amount=shares[tender.pk])
+                )
+        RefundAllocation.objects.bulk_create(rows)
+        Tender.objects.bulk_update(tenders, ["refunded_amount"])
+        payment.refunded_amount += amount
+        payment.save(update_fields=["refunded_amount", "updated_at"])
+        payment_event_record(
+            payment=payment,
+            type="refund.created",
+            data={"refund": str(refund.public_id), "policy": policy, **money_json(amount)},
+        )
+    return _finish_refund(refund)
+
+
+def _finish_refund(refund: Refund) -> Refund:
+    allocations = list(refund.allocations.select_related("tender"))
+    try:
+        for allocation in allocations:
+            tender = allocation.tender
+            if tender.method == Tender.Method.CARD and not allocation.stripe_refund_id:
+                allocation.stripe_refund_id = stripe_gateway.refund_create(
+                    intent_id=tender.stripe_payment_intent_id,
+                    amount=allocation.amount,
+                    allocation_ref=f"refund-{refund.public_id}-{tender.sequence}",
+                )
+                RefundAllocation.objects.filter(pk=allocation.pk).update(
+                    stripe_refund_id=allocation.stripe_refund_id
+                )
+    except KassaError as error:
+        return _fail_refund(refund, error)
+    earning = methods.loyalty_earn_account(refund.payment)
+    with transaction.atomic():
+        payment = lock_payment(refund.payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        allocations = list(refund.allocations.select_related("tender", "refund"))
+        methods.lock_wallet_rows([a.tender for a in allocations], earning=earning)
+        for allocation in allocations:
+            methods.refund(allocation, reason=refund.reason or "refund")
+        RefundAllocation.objects.bulk_update(allocations, ["transfer", "points"])
+        refund.points_reversed = methods.loyalty_reverse(payment, refund)
+        refund.status = Refund.Status.SUCCEEDED
+        refund.completed_at = timezone.now()
+        refund.save(update_fields=["status", "completed_at", "points_reversed"])
+        payment_event_record(
+            payment=payment, type="refund.succeeded", data={"refund": str(refund.public_id)}
+        )
+    return refund
+
+
+def _fail_refund(refund: Refund, error: KassaError) -> Refund:
+    """Card refund refused: nothing of this refund happens, the amounts become refundable again."""
+    with transaction.atomic():
+        payment = lock_payment(refund.payment_id)
+        allocations = list(refund.allocations.select_related("tender"))
+        for allocation in allocations:
+            Tender.objects.filter(pk=allocation.tender_id).update(
+                refunded_amount=allocation.tender.refunded_amount - allocation.amount
+            )
+        payment.refunded_amount -= refund.amount
+        payment.save(update_fields=["refunded_amount", "updated_at"])
+        Refund.objects.filter(pk=refund.pk).update(
+            status=Refund.Status.FAILED, failure_code=error.code, completed_at=timezone.now()
+        )
+        payment_event_record(
+            payment=payment,
+            type="refund.failed",
+            data={"refund": str(refund.public_id), "code": error.code},
+        )
+    raise error
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def payment_recover(*, payment: Payment) -> Payment:
+    """Finish or roll back a payment a crash or time-out left in an intermediate state.
+
+    `authorizing`: Stripe is asked about every card tender; if every tender holds its
+    authorisation the payment is completed (and captured if that was asked), else rolled back.
+    `capturing` and `voiding` are simply run again: each step is idempotent.
+    An `authorized` payment past its expiry is voided as a whole.
+    """
+    if payment.status == Payment.Status.AUTHORIZING:
+        for tender in payment_tenders(payment).filter(
+            method=Tender.Method.CARD, status=Tender.Status.PENDING
+        ):
+            authorized = (
+                bool(tender.stripe_payment_intent_id)
+                and stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id).authorized
+            )
+            Tender.objects.filter(pk=tender.pk).update(
+                status=Tender.Status.AUTHORIZED if authorized else Tender.Status.FAILED,
+                failure_code="" if authorized else "authorization_interrupted",
+            )
+        try:
+            return _conclude(payment)
+        except KassaError:
+            return Payment.objects.get(pk=payment.pk)
+    if payment.status == Payment.Status.CAPTURING:
+        return _finish_capture(payment)
+    if payment.status == Payment.Status.VOIDING:
+        return _finish_void(payment, reason="recovered")
+    if (
+        payment.status == Payment.Status.AUTHORIZED
+        and payment.expires_at
+        and payment.expires_at <= timezone.now()
+    ):
+        return payment_void(payment=payment, reason="authorization_expired")
+    return payment
+
+
+def payments_needing_recovery(*, now: Any = None) -> Iterable[Payment]:
+    now = now or timezone.now()
+    stuck = Payment.objects.filter(
+        status__in=Payment.INTERMEDIATE, updated_at__lte=now - STUCK_AFTER
+    )
+    expired = Payment.objects.filter(status=Payment.Status.AUTHORIZED, expires_at__lte=now)
+    return (stuck | expired).order_by("pk")

@@ -1,0 +1,94 @@
+"""Stripe webhooks: verified by signature, stored once by event id, applied after commit.
+
+Kassa drives every PaymentIntent itself, so events mostly confirm what it already knows. They
+matter where Stripe acts on its own: an authorisation cancelled or expired at Stripe voids the
+whole payment (never leave a payment with one tender gone), a refund made in the Stripe
+dashboard and a dispute are recorded on the payment for the back office.
+"""
+
+import json
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import InvalidRequest
+from payments.events import payment_event_record
+from payments.models import Payment, StripeEvent, Tender
+from payments.services import payment_void
+
+logger = logging.getLogger(__name__)
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class InvalidSignature(InvalidRequest):
+    code = "invalid_signature"
+    default_detail = "The Stripe-Signature header does not match the payload."
+
+
+def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
+    """Verify and store an event; None when this event id was received before."""
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
+        body = json.loads(payload)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
+        raise InvalidSignature(field="Stripe-Signature") from error
+    try:
+        with transaction.atomic():
+            return StripeEvent.objects.create(
+                event_id=body["id"], type=body.get("type", ""), payload=body
+            )
+    except IntegrityError:
+        return None
+    except KeyError as error:
+        raise InvalidRequest("The event has no id.", code="invalid_event") from error
+
+
+def _tender_for(obj: dict[str, Any]) -> Tender | None:
+    intent_id = obj.get("payment_intent") if obj.get("object") != "payment_intent" else obj["id"]
+    if not intent_id:
+        return None
+    return (
+        Tender.objects.select_related("payment").filter(stripe_payment_intent_id=intent_id).first()
+    )
+
+
+def stripe_event_process(*, event: StripeEvent) -> None:
+    """Apply one stored event; idempotent (a processed event is skipped)."""
+    if event.processed_at is not None:
+        return
+    obj = event.payload.get("data", {}).get("object", {})
+    tender = _tender_for(obj)
+    if tender is not None:
+        _apply(event.type, tender, obj)
+    StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now()
+    )
+
+
+def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
+    payment = tender.payment
+    if event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORIZED:
+        payment_void(payment=payment, reason="authorization_canceled_at_stripe")
+        return
+    with transaction.atomic():
+        if event_type == "charge.dispute.created":
+            Tender.objects.filter(pk=tender.pk).update(disputed=True)
+        payment_event_record(
+            payment=payment,
+            tender=tender,
+            type=f"stripe.{event_type}",
+            data={
+                "stripe_object": obj.get("id"),
+                "amount": obj.get("amount"),
+                "amount_refunded": obj.get("amount_refunded"),
+            },
+        )
