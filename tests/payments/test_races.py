@@ -1,0 +1,93 @@
+"""Real threads against PostgreSQL: concurrent tills spending one wallet, duplicate retries."""
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TypeVar
+
+import pytest
+from django.db import connection
+
+from payments.models import Payment
+from tests.payments.conftest import available, money
+from tests.payments.test_flows import post
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+T = TypeVar("T")
+
+
+def race(count: int, work: Callable[[int], T]) -> list[T]:
+    barrier = threading.Barrier(count)
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            result = work(index)
+            with lock:
+                results.append(result)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_twenty_tills_spending_one_gift_card_and_points_never_overdraw(shop, invariants) -> None:
+    """Each sale: 8.00 from the gift card, 300 points (3.00), the rest in cash, captured at once.
+    The card covers six sales (48.00 of 50.00) and the points six (1800 of 2000)."""
+    sale = {
+        "amount": money("12.00"),
+        "customer": str(shop.customer.public_id),
+        "tenders": [
+            {
+                "method": "gift_card",
+                "gift_card": str(shop.gift_card.public_id),
+                "amount": money("8.00"),
+            },
+            {"method": "loyalty_points", "points": 300},
+            {"method": "cash"},
+        ],
+        "capture": True,
+    }
+    statuses = race(20, lambda i: post(shop.till_api, "/api/v1/payments", sale).status_code)
+    outcome = Counter(statuses)
+    assert set(outcome) <= {201, 402}, outcome
+    succeeded = outcome[201]
+    assert succeeded == Payment.objects.filter(status=Payment.Status.CAPTURED).count()
+    assert 1 <= succeeded <= 6
+    assert available(shop.gift_card) == Decimal("50.00") - 8 * succeeded
+    # captured sales also earn points: 8.00 + 1.00 of money each, one point per euro
+    assert available(shop.loyalty) == 2000 - 300 * succeeded + 9 * succeeded
+    assert available(shop.gift_card) >= 0
+    invariants()
+
+
+def test_ten_concurrent_retries_with_one_key_create_one_payment(shop, invariants) -> None:
+    key = str(uuid.uuid4())
+    body = {
+        "amount": money("30.00"),
+        "customer": str(shop.customer.public_id),
+        "tenders": [
+            {"method": "gift_card", "gift_card": str(shop.gift_card.public_id)},
+        ],
+        "capture": True,
+    }
+    responses = race(10, lambda i: post(shop.web, "/api/v1/payments", body, key=key))
+    assert Payment.objects.count() == 1
+    payment_id = str(Payment.objects.get().public_id)
+    for response in responses:
+        assert response.status_code in (201, 409), response.json()
+        if response.status_code == 201:
+            assert response.json()["id"] == payment_id
+    assert available(shop.gift_card) == Decimal("20.00")
+    invariants()
