@@ -1,9 +1,12 @@
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
+from moneyed import Money
 
+from customers.models import Customer
 from merchants.models import ApiKey
 from payments.errors import PaymentNotFound
 from payments.models import Payment
@@ -48,3 +51,32 @@ def payment_list(
     if terminal:
         payments = payments.filter(terminal__public_id=terminal)
     return payments
+
+
+def customer_purchase_summary(*, customer: Customer) -> list[dict[str, Any]]:
+    """Captured spending per channel and currency, net of refunds, across every store."""
+    rows = (
+        Payment.objects.filter(customer=customer, status=Payment.Status.CAPTURED)
+        .values("channel", "amount_currency")
+        .annotate(
+            payments=Count("pk"),
+            captured=Sum("captured_amount"),
+            refunded=Sum("refunded_amount"),
+            stores=Count("store", distinct=True),
+            points_earned=Sum("points_earned"),
+            last_purchase_at=Max("captured_at"),
+        )
+        .order_by("channel", "amount_currency")
+    )
+    return [
+        {
+            "channel": row["channel"],
+            "payments": row["payments"],
+            "spent": Money(row["captured"] - row["refunded"], row["amount_currency"]),
+            "refunded": Money(row["refunded"], row["amount_currency"]),
+            "stores": row["stores"],
+            "points_earned": row["points_earned"],
+            "last_purchase_at": row["last_purchase_at"],
+        }
+        for row in rows
+    ]

@@ -1,8 +1,10 @@
 from typing import Any
 
+from moneyed import Money
 from rest_framework import serializers
 
 from config.api.fields import MoneyField
+from customers.api.serializers import IdentifierInput
 from payments.models import Payment, Refund, Tender
 
 _METHOD_FIELDS = {
@@ -66,10 +68,32 @@ class PaymentCreateInput(serializers.Serializer):
     amount = MoneyField()
     channel = serializers.ChoiceField(choices=Payment.Channel.choices, required=False)
     customer = serializers.UUIDField(required=False)
+    identifiers = IdentifierInput(
+        many=True, required=False, help_text="Resolve (or create) the customer from these."
+    )
     external_reference = serializers.CharField(max_length=200, required=False, default="")
-    basket = BasketLineInput(many=True, required=False, default=list)
+    basket = BasketLineInput(
+        many=True, required=False, default=list, help_text="When given, it adds up to `amount`."
+    )
     tenders = TenderInput(many=True, allow_empty=False)
     capture = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("customer") and attrs.get("identifiers"):
+            raise serializers.ValidationError(
+                "Give the customer or identifiers, not both.", code="ambiguous_customer"
+            )
+        if attrs["basket"]:
+            total = sum(
+                (line["unit_price"] * line["quantity"] for line in attrs["basket"]),
+                Money(0, attrs["amount"].currency.code),
+            )
+            if total != attrs["amount"]:
+                raise serializers.ValidationError(
+                    {"basket": f"The basket adds up to {total}, not {attrs['amount']}."},
+                    code="basket_total_mismatch",
+                )
+        return attrs
 
 
 class CaptureInput(serializers.Serializer):
@@ -149,3 +173,18 @@ class PaymentOutput(serializers.Serializer):
     authorized_at = serializers.DateTimeField(allow_null=True)
     captured_at = serializers.DateTimeField(allow_null=True)
     voided_at = serializers.DateTimeField(allow_null=True)
+
+
+class PurchaseSummaryRow(serializers.Serializer):
+    channel = serializers.CharField()
+    payments = serializers.IntegerField()
+    spent = MoneyField(allow_zero=True, help_text="Captured minus refunded.")
+    refunded = MoneyField(allow_zero=True)
+    stores = serializers.IntegerField()
+    points_earned = serializers.IntegerField()
+    last_purchase_at = serializers.DateTimeField()
+
+
+class PurchaseSummaryOutput(serializers.Serializer):
+    customer = serializers.UUIDField()
+    channels = PurchaseSummaryRow(many=True)

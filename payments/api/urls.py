@@ -16,5 +16,10 @@ urlpatterns = [
         views.RefundCreateView.as_view(),
         name="payment-refunds",
     ),
+    path(
+        "customers/<uuid:public_id>/purchases",
+        views.CustomerPurchasesView.as_view(),
+        name="customer-purchases",
+    ),
     path("stripe/webhook", views.StripeWebhookView.as_view(), name="stripe-webhook"),
 ]

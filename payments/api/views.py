@@ -9,7 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.money import money_json
+from customers.models import Customer
+from customers.policy import PresentedIdentifier
 from customers.selectors import customer_get_for_api_key
+from customers.services import customer_identify
 from merchants.authentication import request_api_key
 from merchants.idempotency import HEADER, idempotent
 from merchants.models import ApiKey
@@ -18,13 +21,15 @@ from payments.api.serializers import (
     CaptureInput,
     PaymentCreateInput,
     PaymentOutput,
+    PurchaseSummaryOutput,
     RefundCreateInput,
     RefundOutput,
 )
 from payments.errors import ChannelNotAllowed
 from payments.models import Payment
-from payments.selectors import payment_get_for_api_key, payment_list
+from payments.selectors import customer_purchase_summary, payment_get_for_api_key, payment_list
 from payments.tasks import stripe_event_process
+from wallet.guessing import client_ip
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
@@ -41,8 +46,19 @@ class NewestFirst(CursorPagination):
 PAYMENT_SCOPES = (ApiKey.Scope.MERCHANT, ApiKey.Scope.TERMINAL, ApiKey.Scope.STAFF)
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+def _customer(api_key: ApiKey, values: dict[str, Any], channel: str) -> Customer | None:
+    """The payment's customer: named by id, or resolved from the identifiers presented."""
+    if values.get("customer"):
+        return customer_get_for_api_key(api_key=api_key, public_id=values["customer"])
+    if not values.get("identifiers"):
+        return None
+    identification = customer_identify(
+        merchant=api_key.merchant,
+        identifiers=[PresentedIdentifier(**item) for item in values["identifiers"]],
+        channel=channel,
+        api_key=api_key,
+    )
+    return identification.customer
 
 
 def _payment_response(payment: Payment, status: int = 200) -> Response:
@@ -95,15 +111,11 @@ class PaymentCollectionView(APIView):
         channel = values.get("channel", expected)
         if channel != expected:
             raise ChannelNotAllowed(field="channel")
-        customer = (
-            customer_get_for_api_key(api_key=api_key, public_id=values["customer"])
-            if values.get("customer")
-            else None
-        )
+        customer = _customer(api_key, values, channel)
         payment = services.payment_create(
             api_key=api_key,
             idempotency_key=request.headers[HEADER],
-            client_ip=_client_ip(request),
+            client_ip=client_ip(request),
             request=services.PaymentRequest(
                 amount=values["amount"],
                 channel=channel,
@@ -192,6 +204,21 @@ class RefundCreateView(APIView):
             idempotency_key=request.headers[HEADER],
         )
         return Response(RefundOutput(refund).data, status=201)
+
+
+class CustomerPurchasesView(APIView):
+    """The customer's purchases across web and stores: the profile's cross-channel summary."""
+
+    allowed_scopes = PAYMENT_SCOPES
+
+    @extend_schema(responses=PurchaseSummaryOutput, operation_id="customers_purchases")
+    def get(self, request: Request, public_id: str) -> Response:
+        customer = customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
+        summary = {
+            "customer": customer.public_id,
+            "channels": customer_purchase_summary(customer=customer),
+        }
+        return Response(PurchaseSummaryOutput(summary).data)
 
 
 class StripeWebhookView(APIView):
