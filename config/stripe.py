@@ -1,9 +1,38 @@
-"""The one place the `stripe` SDK is configured: real Stripe in production, localstripe locally."""
+"""The one place the `stripe` SDK is configured, and the one translation of its errors.
 
+Real Stripe in production, localstripe locally. Every SDK call goes through `stripe_call`, so
+every app answers a declined card, an unreachable Stripe and a refused request with the same
+stable codes.
+"""
+
+from collections.abc import Callable
 from functools import lru_cache
+from typing import ParamSpec, TypeVar
 
 import stripe
 from django.conf import settings
+
+from config.errors import KassaError, PaymentRequired
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class CardDeclined(PaymentRequired):
+    code = "card_declined"
+    default_detail = "The card was declined."
+
+
+class StripeUnavailable(KassaError):
+    code = "card_processor_unavailable"
+    status = 503
+    default_detail = "The card processor did not answer; nothing was charged. Retry later."
+
+
+class StripeRefused(KassaError):
+    code = "card_processor_rejected"
+    status = 502
+    default_detail = "The card processor refused the request."
 
 
 @lru_cache(maxsize=4)
@@ -21,3 +50,18 @@ def stripe_client() -> stripe.StripeClient:
     return _client(
         settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS
     )
+
+
+def stripe_call(operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one SDK call, translating Stripe's exceptions into Kassa's errors."""
+    try:
+        return operation(*args, **kwargs)
+    except stripe.CardError as error:
+        raise CardDeclined(
+            error.user_message or CardDeclined.default_detail,
+            meta={"decline_code": error.code or "card_declined"},
+        ) from error
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+        raise StripeUnavailable() from error
+    except stripe.StripeError as error:
+        raise StripeRefused(str(error.user_message or error)[:300]) from error

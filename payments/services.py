@@ -28,6 +28,7 @@ from moneyed import Money
 
 from config.errors import KassaError
 from config.money import from_minor_units, money_json, to_minor_units
+from config.stripe import StripeRefused
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
@@ -325,7 +326,7 @@ def _finish_capture(payment: Payment) -> Payment:
                 stripe_gateway.intent_cancel(
                     intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
                 )
-    except stripe_gateway.CardProcessorRejected as error:
+    except StripeRefused as error:
         # The authorisation is gone at Stripe (expired or cancelled): nothing can be captured,
         # so the whole payment is released rather than captured in part.
         return _void_after_failed_capture(payment, error)

@@ -13,32 +13,16 @@ from dataclasses import dataclass
 
 import stripe
 from moneyed import Money
+from stripe.params import PaymentIntentCreateParams
 
-from config.errors import KassaError, PaymentRequired
+from config.errors import PaymentRequired
 from config.money import from_minor_units, to_minor_units
-from config.stripe import stripe_client
-
-
-class CardDeclined(PaymentRequired):
-    code = "card_declined"
-    default_detail = "The card was declined."
+from config.stripe import CardDeclined, stripe_call, stripe_client
 
 
 class CardAuthenticationRequired(PaymentRequired):
     code = "authentication_required"
     default_detail = "The card issuer asks the cardholder to authenticate this payment."
-
-
-class CardProcessorUnavailable(KassaError):
-    code = "card_processor_unavailable"
-    status = 503
-    default_detail = "The card processor did not answer; nothing was charged. Retry later."
-
-
-class CardProcessorRejected(KassaError):
-    code = "card_processor_rejected"
-    status = 502
-    default_detail = "The card processor refused the request."
 
 
 @dataclass(frozen=True)
@@ -71,23 +55,6 @@ def _state(intent: stripe.PaymentIntent) -> IntentState:
     )
 
 
-def _call(operation, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Run one SDK call, translating Stripe's exceptions into Kassa errors."""
-    try:
-        return operation(*args, **kwargs)
-    except stripe.CardError as error:
-        raise CardDeclined(
-            error.user_message or CardDeclined.default_detail,
-            meta={"decline_code": error.code or "card_declined"},
-        ) from error
-    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-        raise CardProcessorUnavailable() from error
-    except stripe.APIError as error:
-        raise CardProcessorUnavailable() from error
-    except stripe.StripeError as error:
-        raise CardProcessorRejected(str(error.user_message or error)[:300]) from error
-
-
 def intent_create(
     *,
     amount: Money,
@@ -96,17 +63,16 @@ def intent_create(
     tender_ref: str,
     payment_ref: str,
 ) -> IntentState:
-    params: dict[str, object] = {
+    params: PaymentIntentCreateParams = {
         "amount": to_minor_units(amount),
         "currency": amount.currency.code.lower(),
         "payment_method": payment_method_id,
         "capture_method": "manual",
-        "payment_method_types": ["card"],
         "metadata": {"kassa_payment": payment_ref, "kassa_tender": tender_ref},
     }
     if stripe_customer_id:
         params["customer"] = stripe_customer_id
-    intent = _call(
+    intent = stripe_call(
         stripe_client().v1.payment_intents.create,
         params=params,
         options={"idempotency_key": f"kassa-{tender_ref}-create"},
@@ -116,7 +82,7 @@ def intent_create(
 
 def intent_confirm(*, intent_id: str, tender_ref: str) -> IntentState:
     """Authorise: the held amount is then capturable for about seven days."""
-    intent = _call(
+    intent = stripe_call(
         stripe_client().v1.payment_intents.confirm,
         intent_id,
         options={"idempotency_key": f"kassa-{tender_ref}-confirm"},
@@ -130,7 +96,7 @@ def intent_confirm(*, intent_id: str, tender_ref: str) -> IntentState:
 
 
 def intent_retrieve(intent_id: str) -> IntentState:
-    return _state(_call(stripe_client().v1.payment_intents.retrieve, intent_id))
+    return _state(stripe_call(stripe_client().v1.payment_intents.retrieve, intent_id))
 
 
 def intent_capture(*, intent_id: str, amount: Money, tender_ref: str) -> IntentState:
@@ -138,7 +104,7 @@ def intent_capture(*, intent_id: str, amount: Money, tender_ref: str) -> IntentS
     current = intent_retrieve(intent_id)
     if current.captured:
         return current
-    intent = _call(
+    intent = stripe_call(
         stripe_client().v1.payment_intents.capture,
         intent_id,
         params={"amount_to_capture": to_minor_units(amount)},
@@ -152,7 +118,7 @@ def intent_cancel(*, intent_id: str, tender_ref: str) -> IntentState:
     current = intent_retrieve(intent_id)
     if current.canceled or current.captured:
         return current
-    intent = _call(
+    intent = stripe_call(
         stripe_client().v1.payment_intents.cancel,
         intent_id,
         options={"idempotency_key": f"kassa-{tender_ref}-cancel"},
@@ -161,7 +127,7 @@ def intent_cancel(*, intent_id: str, tender_ref: str) -> IntentState:
 
 
 def refund_create(*, intent_id: str, amount: Money, allocation_ref: str) -> str:
-    refund = _call(
+    refund = stripe_call(
         stripe_client().v1.refunds.create,
         params={"payment_intent": intent_id, "amount": to_minor_units(amount)},
         options={"idempotency_key": f"kassa-{allocation_ref}-refund"},

@@ -179,11 +179,6 @@ class LoyaltyAccountClosed(Unprocessable):
     default_detail = "The loyalty account is closed."
 
 
-class CardDeclined(PaymentRequired):
-    code = "card_declined"
-    default_detail = "The card was declined."
-
-
 class InvalidPaymentMethod(InvalidRequest):
     code = "invalid_payment_method"
     default_detail = "Stripe does not accept this PaymentMethod."
@@ -197,9 +192,3 @@ class BankCardAlreadySaved(Conflict):
 class BankCardRemoved(Conflict):
     code = "bank_card_removed"
     default_detail = "This card has been removed."
-
-
-class PaymentProviderUnavailable(KassaError):
-    code = "payment_provider_unavailable"
-    status = 503
-    default_detail = "Stripe could not be reached; nothing was changed."

@@ -12,13 +12,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_every_stripe_call_runs_outside_any_transaction(shop, stripe, monkeypatch) -> None:
     calls: list[tuple[str, bool]] = []
-    real_call = stripe_gateway._call
+    real_call = stripe_gateway.stripe_call
 
     def observed(operation, *args, **kwargs):  # the real call still happens
         calls.append((operation.__name__, connection.in_atomic_block))
         return real_call(operation, *args, **kwargs)
 
-    monkeypatch.setattr(stripe_gateway, "_call", observed)
+    monkeypatch.setattr(stripe_gateway, "stripe_call", observed)
     split = {
         "amount": money("80.00"),
         "customer": str(shop.customer.public_id),

@@ -3,8 +3,9 @@
 import pytest
 from django.db import IntegrityError, connection
 
+from config.stripe import CardDeclined
 from tests.factories import CustomerFactory
-from wallet.errors import BankCardAlreadySaved, BankCardRemoved, CardDeclined
+from wallet.errors import BankCardAlreadySaved, BankCardRemoved
 from wallet.models import BankCard, StripeCustomer
 from wallet.selectors import bank_card_default, bank_cards_of
 from wallet.services import bank_card_attach, bank_card_remove, bank_card_set_default

@@ -8,26 +8,16 @@ import stripe
 from django.db import transaction
 from django.utils import timezone
 
-from config.stripe import stripe_client
+from config.stripe import CardDeclined, StripeRefused, stripe_call, stripe_client
 from customers.models import Customer
 from wallet.errors import (
     BankCardAlreadySaved,
     BankCardRemoved,
-    CardDeclined,
     InvalidPaymentMethod,
-    PaymentProviderUnavailable,
 )
 from wallet.models import BankCard, StripeCustomer
 
 logger = logging.getLogger(__name__)
-
-
-def _stripe_refusal(error: stripe.StripeError) -> Exception:
-    if isinstance(error, stripe.CardError):
-        return CardDeclined(error.user_message or None, field="payment_method")
-    if isinstance(error, stripe.InvalidRequestError):
-        return InvalidPaymentMethod(field="payment_method")
-    return PaymentProviderUnavailable()
 
 
 def _stripe_customer_id(customer: Customer) -> str:
@@ -39,13 +29,14 @@ def _stripe_customer_id(customer: Customer) -> str:
     existing = customer.stripe_customers.order_by("created_at", "pk").first()
     if existing is not None:
         return existing.stripe_id
-    created = stripe_client().v1.customers.create(
+    created = stripe_call(
+        stripe_client().v1.customers.create,
         params={
             "metadata": {
                 "kassa_customer": str(customer.public_id),
                 "kassa_merchant": str(customer.merchant.public_id),
             }
-        }
+        },
     )
     StripeCustomer.objects.create(customer=customer, stripe_id=created.id)
     return created.id
@@ -55,14 +46,18 @@ def bank_card_attach(*, customer: Customer, payment_method_id: str) -> BankCard:
     """Save a PaymentMethod (made by Stripe.js in the customer's browser) to the customer."""
     if BankCard.objects.filter(payment_method_id=payment_method_id).exists():
         raise BankCardAlreadySaved(field="payment_method")
-    client = stripe_client()
     try:
         stripe_customer_id = _stripe_customer_id(customer)
-        method = client.v1.payment_methods.attach(
-            payment_method_id, params={"customer": stripe_customer_id}
+        method = stripe_call(
+            stripe_client().v1.payment_methods.attach,
+            payment_method_id,
+            params={"customer": stripe_customer_id},
         )
-    except stripe.StripeError as error:
-        raise _stripe_refusal(error) from error
+    except CardDeclined as declined:
+        declined.field = "payment_method"
+        raise
+    except StripeRefused as error:
+        raise InvalidPaymentMethod(field="payment_method") from error
     card = method.card
     if method.type != "card" or card is None:
         _detach_quietly(payment_method_id)
@@ -98,12 +93,10 @@ def bank_card_remove(*, bank_card: BankCard) -> BankCard:
     if bank_card.removed_at is not None:
         return bank_card
     try:
-        stripe_client().v1.payment_methods.detach(bank_card.payment_method_id)
-    except stripe.InvalidRequestError as error:
+        stripe_call(stripe_client().v1.payment_methods.detach, bank_card.payment_method_id)
+    except StripeRefused as error:
         # Already detached (e.g. by a previous attempt that failed before our write).
         logger.warning("detach of %s refused: %s", bank_card.payment_method_id, error)
-    except stripe.StripeError as error:
-        raise PaymentProviderUnavailable() from error
     with transaction.atomic():
         BankCard.objects.filter(pk=bank_card.pk, removed_at__isnull=True).update(
             removed_at=timezone.now(), default_since=None
