@@ -14,7 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
-from customers.models import Customer
+from customers.models import Channel
+from customers.policy import PresentedIdentifier
+from customers.services import customer_identify
 from merchants.models import Merchant, Store
 from wallet.models import GiftCard, LoyaltyAccount, LoyaltyProgramme, Transfer
 from wallet.services import (
@@ -43,9 +45,15 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
             point_value=Decimal("0.01"),
             points_validity_days=365,
         )
-    customer, _ = Customer.objects.get_or_create(
-        merchant=merchant, first_name="Ada", last_name="Demo"
-    )
+    # The identity demo's Ada: her wallet is what a till sees after scanning her loyalty card.
+    customer = customer_identify(
+        merchant=merchant,
+        identifiers=[PresentedIdentifier("email", "ada@example.com", verified=True)],
+        channel=Channel.WEB,
+        first_name="Ada",
+        last_name="Lovelace",
+    ).customer
+    assert customer is not None
     account = LoyaltyAccount.objects.filter(customer=customer, programme=programme).first()
     if account is None:
         account = loyalty_account_open(programme=programme, customer=customer)
@@ -77,7 +85,7 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
     )
     account.account.refresh_from_db()
     return [
-        f"Wallet of customer Ada Demo ({customer.public_id}): {int(account.account.available)} "
+        f"Wallet of {customer} ({customer.public_id}): {int(account.account.available)} "
         f"points, gift card …{owned.gift_card.code_last4} (EUR 40)",
         f"  walk-in gift card EUR 25.00 at {store.code}: {walk_in.code}  PIN {DEMO_PIN}",
         f"  voucher 10% off, once per customer, 7 days: {voucher.code}",
