@@ -117,8 +117,9 @@ class TillClient:
             "amount": money(amount, currency),
             "tenders": tenders,
             "capture": capture,
-            "external_reference": reference,
         }
+        if reference:  # the API refuses a blank reference: no receipt number, no field
+            body["external_reference"] = reference
         if customer:
             body["customer"] = customer
         if basket:
