@@ -77,7 +77,6 @@ class RefundForm(ReasonForm):
             "tender can still refund; explicit: the amounts you enter per tender below."
         ),
     )
-    field_order = ["amount", "policy"]
 
     def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -91,18 +90,19 @@ class RefundForm(ReasonForm):
         amount_field.help_text = f"At most {_show(_refundable(payment))}."
         self.tender_fields: dict[str, Tender] = {}
         for tender in payment.tenders.filter(status=Tender.Status.CAPTURED).order_by("sequence"):
+            refundable = tender.captured_amount - tender.refunded_amount
+            if refundable.amount <= 0:
+                continue
             name = f"tender_{tender.sequence}"
             self.fields[name] = forms.DecimalField(
                 required=False,
                 min_value=Decimal("0.01"),
                 decimal_places=decimals,
                 label=f"#{tender.sequence} {tender.get_method_display()}",
-                help_text=(
-                    f"explicit only; refundable "
-                    f"{_show(tender.captured_amount - tender.refunded_amount)}"
-                ),
+                help_text=f"explicit only; refundable {_show(refundable)}",
             )
             self.tender_fields[name] = tender
+        self.order_fields(["amount", "policy", *self.tender_fields, "reason"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -287,6 +287,10 @@ def test_refund_confirmation_page_then_reverse_refund_with_reason(office, shop, 
     assert refund.api_key is None, "made in the back office, not by an API key"
     payment.refresh_from_db()
     assert payment.refunded_amount == eur("40.00")
+    again = act(office, "refund", [payment]).content.decode()
+    assert "refundable 60.00 EUR" in again
+    assert 'name="tender_2"' in again
+    assert 'name="tender_4"' not in again, "nothing left to refund on the card"
     invariants()
 
 
