@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from config.embedded import free_port
 from merchants.models import ApiKey
 from merchants.services import api_key_issue
 from payments.models import Payment
@@ -235,4 +236,29 @@ def test_an_unreachable_server_keeps_the_key_for_a_later_retry(
     assert later["id"] == str(Payment.objects.get().public_id)
     assert later["status"] == "captured"
     assert available(shop.gift_card) == Decimal("30.00")
+    invariants()
+
+
+def test_a_failure_kassa_recorded_is_final_not_unreachable(
+    live_server, shop: Shop, new_till_key: str, settings, invariants
+) -> None:
+    """Stripe is down: the sale fails as a whole (503 `card_processor_unavailable`). A retry with
+    the same key only replays that recorded answer, so the till gets it as a refusal naming the
+    failed payment, not as "Kassa did not answer"."""
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    pauses: list[float] = []
+    with till_for(live_server.url, new_till_key, pauses) as till:
+        with pytest.raises(KassaApiError) as failed:
+            till.sale(
+                amount=("20.00", "EUR"),
+                tenders=[
+                    {"method": "cash", "amount": eur_json("5.00")},
+                    {"method": "card", "payment_method": "pm_card_visa"},
+                ],
+            )
+    assert (failed.value.status, failed.value.code) == (503, "card_processor_unavailable")
+    payment = Payment.objects.get()
+    assert failed.value.body["meta"] == {"payment": str(payment.public_id)}
+    assert payment.status == Payment.Status.FAILED
+    assert pauses == [0.2], "one retry, answered by the replay"
     invariants()
