@@ -247,15 +247,15 @@ def test_a_failure_kassa_recorded_is_final_not_unreachable(
     failed payment, not as "Kassa did not answer"."""
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     pauses: list[float] = []
-    with till_for(live_server.url, new_till_key, pauses) as till:
-        with pytest.raises(KassaApiError) as failed:
-            till.sale(
-                amount=("20.00", "EUR"),
-                tenders=[
-                    {"method": "cash", "amount": eur_json("5.00")},
-                    {"method": "card", "payment_method": "pm_card_visa"},
-                ],
-            )
+    till = till_for(live_server.url, new_till_key, pauses)
+    with till, pytest.raises(KassaApiError) as failed:
+        till.sale(
+            amount=("20.00", "EUR"),
+            tenders=[
+                {"method": "cash", "amount": eur_json("5.00")},
+                {"method": "card", "payment_method": "pm_card_visa"},
+            ],
+        )
     assert (failed.value.status, failed.value.code) == (503, "card_processor_unavailable")
     payment = Payment.objects.get()
     assert failed.value.body["meta"] == {"payment": str(payment.public_id)}
