@@ -3,7 +3,9 @@
 Every call that moves money carries an Idempotency-Key generated once per operation; a time-out,
 a dropped connection, a 5xx or a 409 `request_in_progress` is retried with the SAME key, so the
 sale happens once however often the network fails, and the till always ends up with the one
-true outcome. Refusals (4xx) are raised at once as `KassaApiError` with Kassa's stable code.
+true outcome. Refusals (4xx) are raised at once as `KassaApiError` with Kassa's stable code, and
+so is any error answer Kassa replays for the key (e.g. the 503 of a sale that failed as a whole
+because Stripe was down): it is the recorded outcome, which further retries would only repeat.
 
     till = TillClient("https://kassa.example.com", api_key="kassa_t_…")
     customer = till.identify([{"kind": "loyalty_card", "value": "2000000000008"}])
@@ -27,6 +29,7 @@ from typing import Any
 import httpx
 
 RETRYABLE_STATUS = frozenset({409, 502, 503, 504})
+REPLAYED = "Idempotent-Replayed"
 
 
 class KassaApiError(Exception):
@@ -117,8 +120,9 @@ class TillClient:
             "amount": money(amount, currency),
             "tenders": tenders,
             "capture": capture,
-            "external_reference": reference,
         }
+        if reference:  # the API refuses a blank reference: no receipt number, no field
+            body["external_reference"] = reference
         if customer:
             body["customer"] = customer
         if basket:
@@ -193,6 +197,9 @@ class TillClient:
             except httpx.TransportError as error:  # time-out, refused, reset, dropped
                 last_error = error
                 continue
+            if response.status_code >= 400 and response.headers.get(REPLAYED) == "true":
+                # The answer Kassa recorded for this key: every further retry replays it.
+                raise KassaApiError(response.status_code, _body(response))
             if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
                 last_error = KassaApiError(response.status_code, _body(response))
                 if response.status_code == 409 and last_error.code != "request_in_progress":

@@ -30,7 +30,11 @@ class InvalidSignature(InvalidRequest):
 
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
-    """Verify and store an event; None when this event id was received before."""
+    """Verify and store an event; None when this event was already received and processed.
+
+    An event stored but never processed (the process died, the broker refused the task) is
+    handed back on Stripe's redelivery, so it is processed then.
+    """
     try:
         stripe.WebhookSignature.verify_header(
             payload.decode("utf-8"),
@@ -47,7 +51,8 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | Non
                 event_id=body["id"], type=body.get("type", ""), payload=body
             )
     except IntegrityError:
-        return None
+        existing = StripeEvent.objects.get(event_id=body["id"])
+        return existing if existing.processed_at is None else None
     except KeyError as error:
         raise InvalidRequest("The event has no id.", code="invalid_event") from error
 
@@ -62,16 +67,25 @@ def _tender_for(obj: dict[str, Any]) -> Tender | None:
 
 
 def stripe_event_process(*, event: StripeEvent) -> None:
-    """Apply one stored event; idempotent (a processed event is skipped)."""
-    if event.processed_at is not None:
-        return
-    obj = event.payload.get("data", {}).get("object", {})
-    tender = _tender_for(obj)
-    if tender is not None:
-        _apply(event.type, tender, obj)
-    StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+    """Apply one stored event exactly once.
+
+    The event is claimed by one conditional UPDATE before it is applied, so two deliveries
+    processed at the same time cannot both apply it; if applying fails the claim is released
+    and Stripe's next delivery tries again. (Applying may call Stripe, so no row lock is held.)
+    """
+    claimed = StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
         processed_at=timezone.now()
     )
+    if not claimed:
+        return
+    obj = event.payload.get("data", {}).get("object", {})
+    try:
+        tender = _tender_for(obj)
+        if tender is not None:
+            _apply(event.type, tender, obj)
+    except Exception:
+        StripeEvent.objects.filter(pk=event.pk).update(processed_at=None)
+        raise
 
 
 def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:

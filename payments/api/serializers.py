@@ -71,7 +71,9 @@ class PaymentCreateInput(serializers.Serializer):
     identifiers = IdentifierInput(
         many=True, required=False, help_text="Resolve (or create) the customer from these."
     )
-    external_reference = serializers.CharField(max_length=200, required=False, default="")
+    external_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
     basket = BasketLineInput(
         many=True, required=False, default=list, help_text="When given, it adds up to `amount`."
     )
