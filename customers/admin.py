@@ -4,18 +4,16 @@ Every change goes through the services (merge, unmerge, conflict resolution, ide
 removal), each behind a confirmation page that asks for the reason recorded in the audit.
 """
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from config.errors import KassaError
+from config.admin import ReadOnlyInline, ReasonForm, confirmed_action, confirming_data
 from customers.models import (
     ConsentEvent,
     Customer,
@@ -32,10 +30,6 @@ from customers.services import (
     identity_conflict_resolve,
     user_actor,
 )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
 class CustomerMergeForm(ReasonForm):
@@ -59,64 +53,9 @@ def _actor(request: HttpRequest) -> str:
     return user_actor(user) if user else "back office"
 
 
-def _confirm(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    *,
-    action: str,
-    title: str,
-    explanation: str,
-    confirm_label: str,
-    form: forms.Form,
-    details: Callable[[Any], Sequence[str]],
-    apply: Callable[[Any, dict[str, Any]], str],
-) -> TemplateResponse | None:
-    """Show a confirmation page asking for a reason; on the confirming POST, apply to each row."""
-    if request.POST.get("post") and form.is_valid():
-        for obj in queryset:
-            try:
-                done = apply(obj, form.cleaned_data)
-            except KassaError as error:
-                modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
-            else:
-                modeladmin.message_user(request, done, messages.SUCCESS)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.model._meta,
-        "explanation": explanation,
-        "confirm_label": confirm_label,
-        "objects": [(obj, details(obj)) for obj in queryset],
-        "form": form,
-        "action": action,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/customers/confirm_action.html", context)
-
-
-def _post_data(request: HttpRequest) -> Any:
-    return request.POST if request.POST.get("post") else None
-
-
 def _identifier_lines(customer: Customer) -> list[str]:
     live = customer.identifiers.filter(removed_at__isnull=True).order_by("kind", "value")
     return [f"{i.kind}: {i.value}{' (verified)' if i.verified else ''}" for i in live]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class IdentifierInline(ReadOnlyInline):
@@ -182,9 +121,10 @@ class CustomerAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return None
-        form = CustomerMergeForm(_post_data(request), customers=selected)
+        form = CustomerMergeForm(confirming_data(request), customers=selected)
 
-        def merge_into_survivor(customer: Customer, data: dict[str, Any]) -> str:
+        def merge_into_survivor(customer: Customer, form: forms.Form) -> str:
+            data = form.cleaned_data
             survivor = data["survivor"]
             if customer.pk == survivor.pk:
                 return f"{survivor} keeps everything merged into it."
@@ -198,7 +138,7 @@ class CustomerAdmin(admin.ModelAdmin):
             )
             return f"Merged {customer} into {survivor}."
 
-        return _confirm(
+        return confirmed_action(
             self,
             request,
             selected,
@@ -238,7 +178,8 @@ class CustomerMergeAdmin(admin.ModelAdmin):
     def unmerge(
         self, request: HttpRequest, queryset: QuerySet[CustomerMerge]
     ) -> TemplateResponse | None:
-        def undo(merge: CustomerMerge, data: dict[str, Any]) -> str:
+        def undo(merge: CustomerMerge, form: forms.Form) -> str:
+            data = form.cleaned_data
             customer_unmerge(
                 merge=merge,
                 reason=data["reason"],
@@ -246,7 +187,7 @@ class CustomerMergeAdmin(admin.ModelAdmin):
             )
             return f"Undid the merge of {merge.absorbed} into {merge.survivor}."
 
-        return _confirm(
+        return confirmed_action(
             self,
             request,
             queryset.select_related("survivor", "absorbed"),
@@ -257,7 +198,7 @@ class CustomerMergeAdmin(admin.ModelAdmin):
                 "A merge that something newer depends on is refused."
             ),
             confirm_label="Undo",
-            form=ReasonForm(_post_data(request)),
+            form=ReasonForm(confirming_data(request)),
             details=lambda merge: [f"moved {m['model']}: {len(m['pks'])}" for m in merge.moved],
             apply=undo,
         )
@@ -283,7 +224,8 @@ class IdentityConflictAdmin(admin.ModelAdmin):
     def _resolve(
         self, request: HttpRequest, queryset: QuerySet[IdentityConflict], *, merge: bool
     ) -> TemplateResponse | None:
-        def resolve(conflict: IdentityConflict, data: dict[str, Any]) -> str:
+        def resolve(conflict: IdentityConflict, form: forms.Form) -> str:
+            data = form.cleaned_data
             identity_conflict_resolve(
                 conflict=conflict,
                 merge=merge,
@@ -293,7 +235,7 @@ class IdentityConflictAdmin(admin.ModelAdmin):
             )
             return f"{'Merged' if merge else 'Dismissed'} {conflict}."
 
-        return _confirm(
+        return confirmed_action(
             self,
             request,
             queryset.filter(status=IdentityConflict.Status.OPEN),
@@ -305,7 +247,7 @@ class IdentityConflictAdmin(admin.ModelAdmin):
                 else "The customers stay separate; the conflict is closed."
             ),
             confirm_label="Merge" if merge else "Dismiss",
-            form=ReasonForm(_post_data(request)),
+            form=ReasonForm(confirming_data(request)),
             details=lambda conflict: [
                 f"{c}: {', '.join(_identifier_lines(c))}" for c in conflict.customers.all()
             ],

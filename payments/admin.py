@@ -9,13 +9,12 @@ The actions are offered to staff holding `payments.change_payment`; `view_paymen
 """
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -23,14 +22,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from moneyed import Money
 
-from config.errors import KassaError
+from config.admin import ReadOnlyInline as BaseReadOnlyInline
+from config.admin import ReasonForm, confirmed_action, confirming_data
 from config.money import currency_exponent, money, money_json
 from customers.models import Customer
 from customers.selectors import customer_survivor
 from payments.models import Payment, PaymentEvent, Refund, RefundAllocation, StripeEvent, Tender
 from payments.services import payment_capture, payment_void, refund_create
-
-CONFIRM_TEMPLATE = "admin/payments/confirm_action.html"
 
 
 def _admin_link(obj: Model | None) -> str:
@@ -55,14 +53,6 @@ def _refundable(payment: Payment) -> Money:
 
 
 # -- forms ------------------------------------------------------------------------------------
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=500,
-        help_text="Recorded with the operation and in the admin history.",
-    )
 
 
 class RefundForm(ReasonForm):
@@ -127,23 +117,7 @@ class RefundForm(ReasonForm):
 # -- read-only inlines ------------------------------------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
+class ReadOnlyInline(BaseReadOnlyInline):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Tenders, refunds and events are part of the payment: whoever sees it sees them."""
         return request.user.has_perm("payments.view_payment") or request.user.has_perm(
@@ -341,54 +315,14 @@ class PaymentAdmin(admin.ModelAdmin):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def _confirm(
-        self,
-        request: HttpRequest,
-        payments: QuerySet[Payment],
-        *,
-        action: str,
-        title: str,
-        explanation: str,
-        confirm_label: str,
-        form: forms.Form,
-        apply: Callable[[Payment, forms.Form], str],
-    ) -> TemplateResponse | None:
-        """The confirmation page; on its confirming POST with a valid form, apply to each
-        payment and report each outcome, a refusal as its KassaError code."""
-        if request.POST.get("post") and form.is_valid():
-            for payment in payments:
-                try:
-                    done = apply(payment, form)
-                except KassaError as error:
-                    self.message_user(
-                        request,
-                        f"{payment.public_id}: {error.detail} ({error.code})",
-                        messages.ERROR,
-                    )
-                else:
-                    self.log_change(request, payment, done)
-                    self.message_user(request, f"{payment.public_id}: {done}", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            "explanation": explanation,
-            "confirm_label": confirm_label,
-            "payments": [(payment, _summary(payment)) for payment in payments],
-            "form": form,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, CONFIRM_TEMPLATE, context)
-
     @admin.action(description="Capture selected payments in full…", permissions=["money"])
     def capture(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         def capture_in_full(payment: Payment, form: forms.Form) -> str:
             captured = payment_capture(payment=payment)
             return f"Captured {_show(captured.captured_amount)}; now {captured.status}."
 
-        return self._confirm(
+        return confirmed_action(
+            self,
             request,
             queryset.order_by("pk"),
             action="capture",
@@ -400,7 +334,8 @@ class PaymentAdmin(admin.ModelAdmin):
                 "refused and stays as it is."
             ),
             confirm_label="Capture",
-            form=forms.Form(_confirming(request)),
+            form=forms.Form(confirming_data(request)),
+            details=_summary,
             apply=capture_in_full,
         )
 
@@ -411,7 +346,8 @@ class PaymentAdmin(admin.ModelAdmin):
             voided = payment_void(payment=payment, reason=reason)
             return f"Voided ({reason}); now {voided.status}."
 
-        return self._confirm(
+        return confirmed_action(
+            self,
             request,
             queryset.order_by("pk"),
             action="void",
@@ -422,7 +358,8 @@ class PaymentAdmin(admin.ModelAdmin):
                 "Captured payments cannot be voided; refund them instead."
             ),
             confirm_label="Void",
-            form=ReasonForm(_confirming(request)),
+            form=ReasonForm(confirming_data(request)),
+            details=_summary,
             apply=void_whole,
         )
 
@@ -451,7 +388,8 @@ class PaymentAdmin(admin.ModelAdmin):
                 f"reason: {refund.reason}."
             )
 
-        return self._confirm(
+        return confirmed_action(
+            self,
             request,
             queryset,
             action="refund",
@@ -463,14 +401,10 @@ class PaymentAdmin(admin.ModelAdmin):
                 "to pay out. Loyalty points earned on the sale are taken back in proportion."
             ),
             confirm_label="Refund",
-            form=RefundForm(_confirming(request), payment=payment),
+            form=RefundForm(confirming_data(request), payment=payment),
+            details=_summary,
             apply=refund_with_reason,
         )
-
-
-def _confirming(request: HttpRequest) -> Any:
-    """The form data of the confirming POST; None on the first POST from the change list."""
-    return request.POST if request.POST.get("post") else None
 
 
 def _summary(payment: Payment) -> list[str]:

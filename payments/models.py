@@ -84,7 +84,7 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["status", "updated_at"], name="payment_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} {self.status}"
+        return str(self.public_id)
 
 
 class Tender(models.Model):
