@@ -37,6 +37,19 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money rows are written by services only; the admin looks."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 def confirming_data(request: HttpRequest) -> Any:
     """The form data of the confirming POST; None on the first POST from the change list."""
     return request.POST if request.POST.get("post") else None

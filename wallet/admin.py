@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.errors import KassaError
 from wallet.models import (
     BankCard,
@@ -37,19 +38,6 @@ from wallet.services import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are written by services only; the admin looks."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 def _account_link(account: LedgerAccount) -> str:
     url = reverse("admin:wallet_ledgeraccount_change", args=[account.pk])
     return format_html('<a href="{}">{}</a>', url, account)
@@ -59,19 +47,10 @@ def _actor(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = Entry
     fields = ("transfer", "layer", "side", "amount")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("-pk",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AdjustmentForm(forms.Form):
