@@ -11,4 +11,7 @@ def lock_payment(payment_id: int) -> Payment:
 
 
 def payment_tenders(payment: Payment) -> QuerySet[Tender]:
-    return payment.tenders.order_by("sequence")
+    """In plan order, with the instruments the engine and `lock_wallet_rows` read."""
+    return payment.tenders.select_related(
+        "gift_card", "loyalty_account__programme", "bank_card"
+    ).order_by("sequence")

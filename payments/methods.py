@@ -200,15 +200,11 @@ def _reference(tender: Tender) -> str:
 
 
 def lock_wallet_rows(tenders: list[Tender], *, earning: LoyaltyAccount | None = None) -> None:
-    """Lock every wallet row these tenders (and a points earn) touch, in the canonical order."""
-    gift_cards = [t.gift_card_id for t in tenders if t.gift_card_id]
-    loyalty = [t.loyalty_account_id for t in tenders if t.loyalty_account_id]
-    account_ids = list(
-        GiftCard.objects.filter(pk__in=gift_cards).values_list("account_id", flat=True)
-    )
-    account_ids += LoyaltyAccount.objects.filter(pk__in=loyalty).values_list(
-        "account_id", flat=True
-    )
+    """Lock every wallet row these tenders (and a points earn) touch, in the canonical order.
+
+    The tenders carry their instruments (bound at planning, or `payment_tenders`' joins)."""
+    account_ids = [t.gift_card.account_id for t in tenders if t.gift_card is not None]
+    account_ids += [t.loyalty_account.account_id for t in tenders if t.loyalty_account is not None]
     if earning is not None:
         account_ids.append(earning.account_id)
     lock_ledger_accounts(account_ids)
@@ -220,7 +216,7 @@ def hold(tender: Tender, *, customer: Customer | None, channel: str, expires_at:
     reference = _reference(tender)
     if tender.method == Tender.Method.GIFT_CARD:
         assert tender.gift_card is not None
-        tender.hold_transfer = wallet.gift_card_hold(
+        tender.wallet_transfer = wallet.gift_card_hold(
             gift_card=tender.gift_card,
             amount=tender.amount,
             reference=reference,
@@ -229,7 +225,7 @@ def hold(tender: Tender, *, customer: Customer | None, channel: str, expires_at:
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.loyalty_account is not None
         assert tender.points is not None
-        tender.hold_transfer = wallet.loyalty_points_hold(
+        tender.wallet_transfer = wallet.loyalty_points_hold(
             account=tender.loyalty_account,
             points=tender.points,
             reference=reference,
@@ -246,9 +242,38 @@ def hold(tender: Tender, *, customer: Customer | None, channel: str, expires_at:
             channel=channel,
         )
         tender.voucher_redemption = redemption
-        tender.hold_transfer = redemption.hold
+        tender.wallet_transfer = redemption.hold
     if tender.method != Tender.Method.CARD:
         tender.status = Tender.Status.AUTHORIZED
+
+
+def redeem(tender: Tender, *, customer: Customer | None, channel: str) -> None:
+    """A sale captured on the spot: take the tender's whole value at once, with no hold."""
+    reference = _reference(tender)
+    if tender.method == Tender.Method.GIFT_CARD:
+        assert tender.gift_card is not None
+        tender.wallet_transfer = wallet.gift_card_redeem(
+            gift_card=tender.gift_card, amount=tender.amount, reference=reference
+        )
+    elif tender.method == Tender.Method.LOYALTY_POINTS:
+        assert tender.loyalty_account is not None
+        assert tender.points is not None
+        tender.wallet_transfer = wallet.loyalty_points_burn(
+            account=tender.loyalty_account, points=tender.points, reference=reference
+        )
+    elif tender.method == Tender.Method.VOUCHER:
+        assert tender.voucher is not None
+        redemption = wallet.voucher_reserve(
+            voucher=tender.voucher,
+            customer=customer,
+            amount=tender.amount,
+            reference=reference,
+            channel=channel,
+        )
+        tender.voucher_redemption = wallet.voucher_redemption_consume(redemption=redemption)
+        tender.wallet_transfer = redemption.hold
+    tender.status = Tender.Status.CAPTURED
+    tender.captured_amount = tender.amount
 
 
 def _redemption(tender: Tender) -> Redemption:
@@ -274,11 +299,11 @@ def settle(tender: Tender, *, amount: Money) -> None:
         if redemption.status == Redemption.Status.RESERVED:
             wallet.voucher_redemption_consume(redemption=redemption, amount=amount)
         return
-    hold_transfer = _pending(tender.hold_transfer_id)
-    if hold_transfer is None:
+    wallet_transfer = _pending(tender.wallet_transfer_id)
+    if wallet_transfer is None:
         return
     if tender.method == Tender.Method.GIFT_CARD:
-        wallet.gift_card_post(transfer=hold_transfer, amount=amount)
+        wallet.gift_card_post(transfer=wallet_transfer, amount=amount)
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.loyalty_account is not None
         assert tender.points is not None
@@ -286,7 +311,7 @@ def settle(tender: Tender, *, amount: Money) -> None:
             tender.points,
             money_to_points(value=amount, point_value=tender.loyalty_account.programme.point_value),
         )
-        wallet.loyalty_points_post(transfer=hold_transfer, points=points)
+        wallet.loyalty_points_post(transfer=wallet_transfer, points=points)
         tender.points = points
 
 
@@ -297,9 +322,9 @@ def release(tender: Tender, *, reason: str) -> None:
         if redemption.status == Redemption.Status.RESERVED:
             wallet.voucher_redemption_release(redemption=redemption, reason=reason)
         return
-    hold_transfer = _pending(tender.hold_transfer_id)
-    if hold_transfer is not None:
-        transfer_void(transfer=hold_transfer, reason=reason)
+    wallet_transfer = _pending(tender.wallet_transfer_id)
+    if wallet_transfer is not None:
+        transfer_void(transfer=wallet_transfer, reason=reason)
 
 
 def refund(allocation: RefundAllocation, *, reason: str) -> None:
@@ -308,15 +333,15 @@ def refund(allocation: RefundAllocation, *, reason: str) -> None:
     tender = allocation.tender
     reference = f"refund:{allocation.refund.public_id}"
     if tender.method == Tender.Method.GIFT_CARD:
-        assert tender.hold_transfer is not None
+        assert tender.wallet_transfer is not None
         allocation.transfer = wallet.gift_card_refund(
-            transfer=tender.hold_transfer,
+            transfer=tender.wallet_transfer,
             amount=allocation.amount,
             reference=reference,
             reason=reason,
         )
     elif tender.method == Tender.Method.LOYALTY_POINTS:
-        assert tender.hold_transfer is not None
+        assert tender.wallet_transfer is not None
         assert tender.points is not None
         earlier = RefundAllocation.objects.filter(
             tender=tender, refund__status=Refund.Status.SUCCEEDED
@@ -330,7 +355,7 @@ def refund(allocation: RefundAllocation, *, reason: str) -> None:
         allocation.points = points
         if points:
             allocation.transfer = wallet.loyalty_points_refund(
-                transfer=tender.hold_transfer, points=points, reference=reference, reason=reason
+                transfer=tender.wallet_transfer, points=points, reference=reference, reason=reason
             )
     elif (
         tender.method == Tender.Method.VOUCHER and tender.refunded_amount == tender.captured_amount
@@ -348,9 +373,16 @@ def _refunded_in_full(tender: Tender) -> bool:
 # -- loyalty earned on a sale ------------------------------------------------------------------
 
 
-def loyalty_earn_account(payment: Payment) -> LoyaltyAccount | None:
+def loyalty_earn_account(
+    payment: Payment, tenders: list[Tender] | None = None
+) -> LoyaltyAccount | None:
+    """The customer's primary account in the payment's currency (a points tender already
+    carries it), where the points of this payment are earned."""
     if payment.customer_id is None:
         return None
+    for tender in tenders or []:
+        if tender.loyalty_account is not None:
+            return tender.loyalty_account
     programme = LoyaltyProgramme.objects.filter(
         merchant_id=payment.merchant_id, currency=payment.amount.currency.code
     ).first()

@@ -133,8 +133,13 @@ class Tender(models.Model):
     bank_card = models.ForeignKey(
         "wallet.BankCard", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    hold_transfer = models.ForeignKey(
-        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    wallet_transfer = models.ForeignKey(
+        "wallet.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The hold on the instrument (or, for a sale captured at once, the redemption).",
     )
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)

@@ -3,13 +3,21 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from moneyed import Money
 
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments.errors import PaymentNotFound
-from payments.models import Payment
+from payments.models import Payment, Tender
+
+
+def _with_details(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Everything the payment's representation shows (three queries before any refund)."""
+    return payments.select_related("customer", "store", "terminal").prefetch_related(
+        Prefetch("tenders", queryset=Tender.objects.select_related("gift_card", "bank_card")),
+        "refunds__allocations__tender",
+    )
 
 
 def payments_for_api_key(*, api_key: ApiKey) -> QuerySet[Payment]:
@@ -18,9 +26,11 @@ def payments_for_api_key(*, api_key: ApiKey) -> QuerySet[Payment]:
     if api_key.scope == ApiKey.Scope.TERMINAL:
         assert api_key.terminal is not None
         payments = payments.filter(store_id=api_key.terminal.store_id)
-    return payments.select_related("customer", "store", "terminal").prefetch_related(
-        "tenders__gift_card", "tenders__bank_card", "refunds__allocations__tender"
-    )
+    return _with_details(payments)
+
+
+def payment_detail(*, payment_id: int) -> Payment:
+    return _with_details(Payment.objects.filter(pk=payment_id)).get()
 
 
 def payment_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Payment:

@@ -19,7 +19,7 @@ Stripe, then settle the ledger; the intermediate states are `capturing` and `voi
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -101,8 +101,9 @@ def payment_create(
         channel=request.channel,
         sources=[item.source for item in resolved],
     )
+    phases = _sell if request.capture and not _has_card(plan) else _hold
     try:
-        payment = _hold(
+        payment = phases(
             api_key=api_key,
             idempotency_key=idempotency_key,
             request=request,
@@ -112,22 +113,21 @@ def payment_create(
     except IntegrityError:
         # A concurrent request with the same key won the race to create the payment.
         return Payment.objects.get(api_key=api_key, idempotency_key=idempotency_key)
+    if payment.status == Payment.Status.CAPTURED:
+        return payment
     _authorize_cards(payment)
     return _conclude(payment)
 
 
-@transaction.atomic
-def _hold(
-    *,
-    api_key: ApiKey,
-    idempotency_key: str,
-    request: PaymentRequest,
-    plan: list[PlannedTender],
-    resolved: list[methods.ResolvedTender],
+def _has_card(plan: list[PlannedTender]) -> bool:
+    return any(planned.source.method == Tender.Method.CARD for planned in plan)
+
+
+def _new_payment(
+    *, api_key: ApiKey, idempotency_key: str, request: PaymentRequest, expires_at: datetime
 ) -> Payment:
-    expires_at = timezone.now() + AUTHORIZATION_TTL
     currency = request.amount.currency.code
-    payment = Payment.objects.create(
+    return Payment(
         merchant_id=api_key.merchant_id,
         store_id=api_key.store_id,
         terminal_id=api_key.terminal_id,
@@ -143,6 +143,13 @@ def _hold(
         basket=request.basket,
         expires_at=expires_at,
     )
+
+
+def _new_tenders(
+    payment: Payment, plan: list[PlannedTender], resolved: list[methods.ResolvedTender]
+) -> list[Tender]:
+    """The planned tenders, in plan order, bound to their instruments (not saved yet)."""
+    currency = payment.amount.currency.code
     by_index = {item.source.index: item for item in resolved}
     tenders = []
     for sequence, planned in enumerate(plan, start=1):
@@ -156,7 +163,29 @@ def _hold(
         )
         by_index[planned.source.index].bind(tender)
         tenders.append(tender)
-    Tender.objects.bulk_create(tenders)
+    return tenders
+
+
+def _tender_lines(tenders: list[Tender]) -> list[dict[str, Any]]:
+    return [{"sequence": t.sequence, "method": t.method, **money_json(t.amount)} for t in tenders]
+
+
+@transaction.atomic
+def _hold(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    resolved: list[methods.ResolvedTender],
+) -> Payment:
+    """Phase 2: the payment, its tenders and every hold, in one transaction."""
+    expires_at = timezone.now() + AUTHORIZATION_TTL
+    payment = _new_payment(
+        api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=expires_at
+    )
+    payment.save()
+    tenders = _new_tenders(payment, plan, resolved)
     methods.lock_wallet_rows(tenders)
     for tender in tenders:
         methods.hold(
@@ -165,16 +194,44 @@ def _hold(
             channel=request.channel,
             expires_at=expires_at + HOLD_GRACE,
         )
-    Tender.objects.bulk_update(tenders, ["status", "hold_transfer", "voucher_redemption", "points"])
+    Tender.objects.bulk_create(tenders)
+    payment_event_record(
+        payment=payment, type="payment.held", data={"tenders": _tender_lines(tenders)}
+    )
+    return payment
+
+
+@transaction.atomic
+def _sell(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    resolved: list[methods.ResolvedTender],
+) -> Payment:
+    """A sale captured on the spot with no card tender (the till's usual case): nothing waits
+    on Stripe, so hold, capture and the points earned happen in one transaction and every
+    instrument is charged at once, without a hold to post."""
+    now = timezone.now()
+    payment = _new_payment(
+        api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=now
+    )
+    payment.status = Payment.Status.CAPTURED
+    payment.captured_amount = request.amount
+    payment.authorized_at = payment.captured_at = now
+    tenders = _new_tenders(payment, plan, resolved)
+    earning = methods.loyalty_earn_account(payment, tenders)
+    methods.lock_wallet_rows(tenders, earning=earning)
+    for tender in tenders:
+        methods.redeem(tender, customer=request.customer, channel=request.channel)
+    payment.points_earned = methods.loyalty_earn(payment, tenders, earning)
+    payment.save()
+    Tender.objects.bulk_create(tenders)
     payment_event_record(
         payment=payment,
-        type="payment.held",
-        data={
-            "tenders": [
-                {"sequence": t.sequence, "method": t.method, **money_json(t.amount)}
-                for t in tenders
-            ]
-        },
+        type="payment.captured",
+        data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
     )
     return payment
 

@@ -81,6 +81,17 @@ def _lock_pair(debit_id: int, credit_id: int) -> tuple[LedgerAccount, LedgerAcco
     return locked[debit_id], locked[credit_id]
 
 
+def _lock_given_pair(
+    debit: LedgerAccount, credit: LedgerAccount
+) -> tuple[LedgerAccount, LedgerAccount]:
+    """Like `_lock_pair` for accounts the caller holds: a system account is used as given (it
+    keeps no counters to re-read and takes no lock), only instrument accounts are re-read."""
+    pair = [debit, credit]
+    locked = lock_ledger_accounts(account.pk for account in pair if not account.is_system)
+    fresh_debit, fresh_credit = (locked.get(account.pk, account) for account in pair)
+    return fresh_debit, fresh_credit
+
+
 def _check_pair(debit: LedgerAccount, credit: LedgerAccount, unit: str) -> None:
     if debit.merchant_id != credit.merchant_id:
         raise InvalidRequest("Accounts of two merchants.", code="cross_merchant_transfer")
@@ -167,7 +178,7 @@ def transfer_create(
 ) -> Transfer:
     """A single-phase, posted transfer (issue, reload, earn, expiry, adjustment...)."""
     check_amount(amount, unit)
-    debit, credit = _lock_pair(debit.pk, credit.pk)
+    debit, credit = _lock_given_pair(debit, credit)
     _check_pair(debit, credit, unit)
     _check_funds(debit, amount)
     transfer = _create(
@@ -200,7 +211,7 @@ def transfer_hold(
     """A pending transfer: lowers the debit account's available balance until it is posted,
     voided, or (after `expires_at`, None = never) voided by the expiry task."""
     check_amount(amount, unit)
-    debit, credit = _lock_pair(debit.pk, credit.pk)
+    debit, credit = _lock_given_pair(debit, credit)
     _check_pair(debit, credit, unit)
     _check_funds(debit, amount)
     transfer = _create(

@@ -24,10 +24,12 @@ def lock_ledger_accounts(account_ids: Iterable[int]) -> dict[int, LedgerAccount]
         .filter(pk__in=ids, is_system=False)
         .order_by("pk")
     }
-    accounts.update(
-        (account.pk, account)
-        for account in LedgerAccount.objects.filter(pk__in=ids, is_system=True)
-    )
+    system_ids = [pk for pk in ids if pk not in accounts]
+    if system_ids:
+        accounts.update(
+            (account.pk, account)
+            for account in LedgerAccount.objects.filter(pk__in=system_ids, is_system=True)
+        )
     return accounts
 
 

@@ -27,7 +27,12 @@ from payments.api.serializers import (
 )
 from payments.errors import ChannelNotAllowed
 from payments.models import Payment
-from payments.selectors import customer_purchase_summary, payment_get_for_api_key, payment_list
+from payments.selectors import (
+    customer_purchase_summary,
+    payment_detail,
+    payment_get_for_api_key,
+    payment_list,
+)
 from payments.tasks import stripe_event_process
 from wallet.guessing import client_ip
 
@@ -62,14 +67,7 @@ def _customer(api_key: ApiKey, values: dict[str, Any], channel: str) -> Customer
 
 
 def _payment_response(payment: Payment, status: int = 200) -> Response:
-    payment = (
-        Payment.objects.prefetch_related(
-            "tenders__gift_card", "tenders__bank_card", "refunds__allocations__tender"
-        )
-        .select_related("customer", "store", "terminal")
-        .get(pk=payment.pk)
-    )
-    return Response(PaymentOutput(payment).data, status=status)
+    return Response(PaymentOutput(payment_detail(payment_id=payment.pk)).data, status=status)
 
 
 class PaymentCollectionView(APIView):

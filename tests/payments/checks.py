@@ -31,7 +31,7 @@ def assert_invariants(stripe) -> None:
             assert {t.status for t in tenders} <= {Tender.Status.CAPTURED, Tender.Status.VOIDED}
         if payment.status in (Payment.Status.FAILED, Payment.Status.VOIDED):
             assert payment.captured_amount.amount == 0
-            holds = [t.hold_transfer_id for t in tenders if t.hold_transfer_id]
+            holds = [t.wallet_transfer_id for t in tenders if t.wallet_transfer_id]
             assert not Transfer.objects.filter(pk__in=holds, resolution__isnull=True).exists(), (
                 "every hold of a failed or voided payment is released"
             )

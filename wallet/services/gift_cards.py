@@ -262,6 +262,21 @@ def gift_card_expire(
     )
 
 
+def _redemption_accounts(
+    gift_card: GiftCard, amount: Money
+) -> tuple[LedgerAccount, LedgerAccount, Decimal, str]:
+    """Lock the card, check it can pay `amount` now: (card account, clearing, value, unit)."""
+    card, account = _lock_card(gift_card)
+    value = money_amount(amount, currency=card.currency)
+    gift_card_check_usable(gift_card=card, at=timezone.now())
+    clearing = system_account(
+        merchant_id=card.merchant_id,
+        kind=LedgerAccount.Kind.REDEMPTION_CLEARING,
+        unit=card.currency,
+    )
+    return account, clearing, value, card.currency
+
+
 @transaction.atomic
 def gift_card_hold(
     *,
@@ -272,22 +287,33 @@ def gift_card_hold(
     actor: str = "",
 ) -> Transfer:
     """Hold `amount` on the card (card -> redemption clearing, pending) for a payment."""
-    card, account = _lock_card(gift_card)
-    value = money_amount(amount, currency=card.currency)
-    gift_card_check_usable(gift_card=card, at=timezone.now())
-    clearing = system_account(
-        merchant_id=card.merchant_id,
-        kind=LedgerAccount.Kind.REDEMPTION_CLEARING,
-        unit=card.currency,
-    )
+    account, clearing, value, unit = _redemption_accounts(gift_card, amount)
     return transfer_hold(
         debit=account,
         credit=clearing,
         amount=value,
-        unit=card.currency,
+        unit=unit,
         reference=reference,
         expires_at=expires_at,
         code=Transfer.Code.REDEMPTION,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def gift_card_redeem(
+    *, gift_card: GiftCard, amount: Money, reference: str, actor: str = ""
+) -> Transfer:
+    """Take `amount` off the card at once (posted): a sale captured on the spot, where a hold
+    would only be posted in the same transaction. Refunds reverse it like a posted hold."""
+    account, clearing, value, unit = _redemption_accounts(gift_card, amount)
+    return transfer_create(
+        debit=account,
+        credit=clearing,
+        amount=value,
+        unit=unit,
+        code=Transfer.Code.REDEMPTION,
+        reference=reference,
         actor=actor,
     )
 

@@ -230,20 +230,46 @@ def loyalty_points_hold(
 ) -> Transfer:
     """Hold points to pay with (account -> redemption clearing, pending). What they pay is
     `pricing.points_to_money`; the points needed for an amount, `pricing.money_to_points`."""
-    loyalty, ledger = _lock_account(account)
-    if loyalty.closed_at is not None:
-        raise LoyaltyAccountClosed(field="loyalty_account")
-    programme = loyalty.programme
+    ledger, clearing, amount, unit = _burn_accounts(account, points)
     return transfer_hold(
         debit=ledger,
-        credit=_system(programme, LedgerAccount.Kind.REDEMPTION_CLEARING),
-        amount=_points(points, programme.unit),
-        unit=programme.unit,
+        credit=clearing,
+        amount=amount,
+        unit=unit,
         reference=reference,
         expires_at=expires_at,
         code=Transfer.Code.BURN,
         actor=actor,
     )
+
+
+@transaction.atomic
+def loyalty_points_burn(
+    *, account: LoyaltyAccount, points: int, reference: str, actor: str = ""
+) -> Transfer:
+    """Pay with points at once (posted): a sale captured on the spot."""
+    ledger, clearing, amount, unit = _burn_accounts(account, points)
+    return transfer_create(
+        debit=ledger,
+        credit=clearing,
+        amount=amount,
+        unit=unit,
+        code=Transfer.Code.BURN,
+        reference=reference,
+        actor=actor,
+    )
+
+
+def _burn_accounts(
+    account: LoyaltyAccount, points: int
+) -> tuple[LedgerAccount, LedgerAccount, Decimal, str]:
+    """Lock an open account for burning `points`: (account, clearing, amount, unit)."""
+    loyalty, ledger = _lock_account(account)
+    if loyalty.closed_at is not None:
+        raise LoyaltyAccountClosed(field="loyalty_account")
+    programme = loyalty.programme
+    clearing = _system(programme, LedgerAccount.Kind.REDEMPTION_CLEARING)
+    return ledger, clearing, _points(points, programme.unit), programme.unit
 
 
 def _burn(transfer: Transfer) -> Transfer:
