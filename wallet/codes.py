@@ -4,9 +4,13 @@ A code is 16 characters of Crockford's base32 (digits and capitals without I, L,
 16 x 5 = 80 bits from `secrets`, printed in groups of four. Input is forgiving the way Crockford
 intends: case, spaces and dashes are ignored, O reads as 0 and I/L as 1, so a misread letter is
 never a wrong code. Only HMAC-SHA256(KASSA_CODE_HMAC_KEY, code) and the last 4 characters are
-stored: a database leak reveals no usable code, and lookup stays one indexed equality. PINs are a
-few digits, so they get Django's slow password hash. Guessing either is rate-limited
-(wallet.guessing).
+stored: a database leak reveals no usable code, and lookup stays one indexed equality.
+
+PINs (4 to 8 digits) are stored as HMAC-SHA256 under the same server-side key, with a random
+salt per PIN. A slow password hash would not protect them: at most 10^8 values fall to an
+offline search whatever the hash costs, while it made every till lookup spend ~0.25 s of CPU. The
+key is what protects them (a leaked database without the key reveals nothing), and online
+guessing is rate-limited (wallet.guessing).
 """
 
 import hashlib
@@ -16,7 +20,6 @@ import secrets
 from functools import cache
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
@@ -51,24 +54,40 @@ def pin_is_valid(pin: str) -> bool:
     return bool(_PIN.match(pin))
 
 
+_PIN_SCHEME = "hmac-sha256"
+
+
+def _pin_digest(salt: str, pin: str) -> str:
+    key = settings.KASSA_CODE_HMAC_KEY.encode()
+    return hmac.new(key, f"pin:{salt}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
 def pin_hash(pin: str) -> str:
-    return make_password(pin)
+    salt = secrets.token_hex(8)
+    return f"{_PIN_SCHEME}${salt}${_pin_digest(salt, pin)}"
+
+
+def _pin_check(pin: str, stored_hash: str) -> bool:
+    scheme, _, rest = stored_hash.partition("$")
+    salt, _, digest = rest.partition("$")
+    computed = _pin_digest(salt, pin)
+    return scheme == _PIN_SCHEME and hmac.compare_digest(computed, digest)
 
 
 @cache
 def _decoy_pin_hash() -> str:
-    """A real hash of a random secret, so a decoy check costs what a real one costs."""
-    return make_password(secrets.token_hex(16))
+    """A hash of a random secret, so a decoy check costs what a real one costs."""
+    return pin_hash(secrets.token_hex(16))
 
 
 def pin_matches(pin: str | None, stored_hash: str) -> bool:
     """True when no PIN is set, or `pin` is it. Always spends one hash check."""
     if not stored_hash:
-        check_password(pin or "", _decoy_pin_hash())
+        _pin_check(pin or "", _decoy_pin_hash())
         return True
-    return pin is not None and check_password(pin, stored_hash)
+    return pin is not None and _pin_check(pin, stored_hash)
 
 
 def pin_check_decoy(pin: str | None) -> None:
     """Spend the time of a PIN check when no instrument matched the code."""
-    check_password(pin or "", _decoy_pin_hash())
+    _pin_check(pin or "", _decoy_pin_hash())
