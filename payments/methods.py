@@ -211,26 +211,41 @@ def lock_wallet_rows(tenders: list[Tender], *, earning: LoyaltyAccount | None = 
     lock_vouchers(t.voucher_id for t in tenders if t.voucher_id)
 
 
-def hold(tender: Tender, *, customer: Customer | None, channel: str, expires_at: datetime) -> None:
-    """Place the tender's hold; card tenders stay pending until Stripe authorises them."""
+def charge(
+    tender: Tender, *, customer: Customer | None, channel: str, hold_until: datetime | None
+) -> None:
+    """Take the tender's value: as a hold until `hold_until` (posted or voided at capture or
+    void), or, with None, at once (a sale captured on the spot, where a hold would only be
+    posted in the same transaction). Card tenders stay pending until Stripe authorises them."""
     reference = _reference(tender)
+    at_once = hold_until is None
     if tender.method == Tender.Method.GIFT_CARD:
         assert tender.gift_card is not None
-        tender.wallet_transfer = wallet.gift_card_hold(
-            gift_card=tender.gift_card,
-            amount=tender.amount,
-            reference=reference,
-            expires_at=expires_at,
-        )
+        if at_once:
+            tender.wallet_transfer = wallet.gift_card_redeem(
+                gift_card=tender.gift_card, amount=tender.amount, reference=reference
+            )
+        else:
+            tender.wallet_transfer = wallet.gift_card_hold(
+                gift_card=tender.gift_card,
+                amount=tender.amount,
+                reference=reference,
+                expires_at=hold_until,
+            )
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.loyalty_account is not None
         assert tender.points is not None
-        tender.wallet_transfer = wallet.loyalty_points_hold(
-            account=tender.loyalty_account,
-            points=tender.points,
-            reference=reference,
-            expires_at=expires_at,
-        )
+        if at_once:
+            tender.wallet_transfer = wallet.loyalty_points_burn(
+                account=tender.loyalty_account, points=tender.points, reference=reference
+            )
+        else:
+            tender.wallet_transfer = wallet.loyalty_points_hold(
+                account=tender.loyalty_account,
+                points=tender.points,
+                reference=reference,
+                expires_at=hold_until,
+            )
     elif tender.method == Tender.Method.VOUCHER:
         assert tender.voucher is not None
         redemption = wallet.voucher_reserve(
@@ -238,42 +253,18 @@ def hold(tender: Tender, *, customer: Customer | None, channel: str, expires_at:
             customer=customer,
             amount=tender.amount,
             reference=reference,
-            expires_at=expires_at,
+            expires_at=hold_until,
             channel=channel,
         )
-        tender.voucher_redemption = redemption
         tender.wallet_transfer = redemption.hold
-    if tender.method != Tender.Method.CARD:
+        tender.voucher_redemption = (
+            wallet.voucher_redemption_consume(redemption=redemption) if at_once else redemption
+        )
+    if at_once:
+        tender.status = Tender.Status.CAPTURED
+        tender.captured_amount = tender.amount
+    elif tender.method != Tender.Method.CARD:
         tender.status = Tender.Status.AUTHORIZED
-
-
-def redeem(tender: Tender, *, customer: Customer | None, channel: str) -> None:
-    """A sale captured on the spot: take the tender's whole value at once, with no hold."""
-    reference = _reference(tender)
-    if tender.method == Tender.Method.GIFT_CARD:
-        assert tender.gift_card is not None
-        tender.wallet_transfer = wallet.gift_card_redeem(
-            gift_card=tender.gift_card, amount=tender.amount, reference=reference
-        )
-    elif tender.method == Tender.Method.LOYALTY_POINTS:
-        assert tender.loyalty_account is not None
-        assert tender.points is not None
-        tender.wallet_transfer = wallet.loyalty_points_burn(
-            account=tender.loyalty_account, points=tender.points, reference=reference
-        )
-    elif tender.method == Tender.Method.VOUCHER:
-        assert tender.voucher is not None
-        redemption = wallet.voucher_reserve(
-            voucher=tender.voucher,
-            customer=customer,
-            amount=tender.amount,
-            reference=reference,
-            channel=channel,
-        )
-        tender.voucher_redemption = wallet.voucher_redemption_consume(redemption=redemption)
-        tender.wallet_transfer = redemption.hold
-    tender.status = Tender.Status.CAPTURED
-    tender.captured_amount = tender.amount
 
 
 def _redemption(tender: Tender) -> Redemption:

@@ -188,11 +188,11 @@ def _hold(
     tenders = _new_tenders(payment, plan, resolved)
     methods.lock_wallet_rows(tenders)
     for tender in tenders:
-        methods.hold(
+        methods.charge(
             tender,
             customer=request.customer,
             channel=request.channel,
-            expires_at=expires_at + HOLD_GRACE,
+            hold_until=expires_at + HOLD_GRACE,
         )
     Tender.objects.bulk_create(tenders)
     payment_event_record(
@@ -224,7 +224,7 @@ def _sell(
     earning = methods.loyalty_earn_account(payment, tenders)
     methods.lock_wallet_rows(tenders, earning=earning)
     for tender in tenders:
-        methods.redeem(tender, customer=request.customer, channel=request.channel)
+        methods.charge(tender, customer=request.customer, channel=request.channel, hold_until=None)
     payment.points_earned = methods.loyalty_earn(payment, tenders, earning)
     payment.save()
     Tender.objects.bulk_create(tenders)
