@@ -356,3 +356,35 @@ def test_capture_above_the_authorised_amount_is_refused(shop, invariants) -> Non
     assert response.json()["code"] == "capture_exceeds_authorized"
     assert Payment.objects.get(public_id=payment["id"]).status == Payment.Status.AUTHORIZED
     invariants()
+
+
+def test_till_sale_with_a_voucher_captured_at_once_then_refunded(shop, invariants) -> None:
+    response = post(
+        shop.till_api,
+        "/api/v1/payments",
+        {
+            "amount": money("25.00"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [{"method": "cash"}, {"method": "voucher", "code": shop.voucher_code}],
+            "capture": True,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "captured"
+    assert [(t["method"], t["captured_amount"]["amount"]) for t in body["tenders"]] == [
+        ("voucher", "10.00"),
+        ("cash", "15.00"),
+    ]
+    voucher_tender = Tender.objects.select_related("voucher_redemption").get(method="voucher")
+    assert voucher_tender.voucher_redemption is not None
+    assert voucher_tender.voucher_redemption.status == VoucherRedemption.Status.CONSUMED
+    invariants()
+
+    refund = post(
+        shop.till_api, f"/api/v1/payments/{body['id']}/refunds", {"amount": money("25.00")}
+    )
+    assert refund.status_code == 201, refund.json()
+    voucher_tender.voucher_redemption.refresh_from_db()
+    assert voucher_tender.voucher_redemption.status == VoucherRedemption.Status.REINSTATED
+    invariants()
