@@ -422,8 +422,29 @@ def _finish_capture(payment: Payment) -> Payment:
     return payment
 
 
+def _undo_card_captures(tenders: Iterable[Tender]) -> list[str]:
+    """A capture Stripe refused part-way (several card tenders): what one card already captured
+    is refunded in full, the others are cancelled, so the payment is released as a whole."""
+    refunded = []
+    for tender in tenders:
+        if tender.method != Tender.Method.CARD or not tender.stripe_payment_intent_id:
+            continue
+        if stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id).captured:
+            stripe_gateway.refund_create(
+                intent_id=tender.stripe_payment_intent_id,
+                amount=tender.captured_amount,
+                allocation_ref=f"undo-capture-{tender.public_id}",
+            )
+            refunded.append(str(tender.public_id))
+        else:
+            stripe_gateway.intent_cancel(
+                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+            )
+    return refunded
+
+
 def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
-    _cancel_intents(payment_tenders(payment))
+    refunded_at_stripe = _undo_card_captures(payment_tenders(payment))
     with transaction.atomic():
         payment = lock_payment(payment.pk)
         tenders = list(payment_tenders(payment))
@@ -449,7 +470,9 @@ def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
             ]
         )
         payment_event_record(
-            payment=payment, type="payment.voided", data={"code": "capture_failed"}
+            payment=payment,
+            type="payment.voided",
+            data={"code": "capture_failed", "refunded_at_stripe": refunded_at_stripe},
         )
     return payment
 

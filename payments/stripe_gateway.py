@@ -17,7 +17,7 @@ from stripe.params import PaymentIntentCreateParams
 
 from config.errors import PaymentRequired
 from config.money import from_minor_units, to_minor_units
-from config.stripe import CardDeclined, stripe_call, stripe_client
+from config.stripe import CardDeclined, StripeRefused, stripe_call, stripe_client
 
 
 class CardAuthenticationRequired(PaymentRequired):
@@ -104,6 +104,10 @@ def intent_capture(*, intent_id: str, amount: Money, tender_ref: str) -> IntentS
     current = intent_retrieve(intent_id)
     if current.captured:
         return current
+    if not current.authorized:
+        # Cancelled or expired at Stripe: there is nothing left to capture (and a stand-in
+        # server must not be trusted to say so).
+        raise StripeRefused(f"The authorisation is {current.status}; nothing can be captured.")
     intent = stripe_call(
         stripe_client().v1.payment_intents.capture,
         intent_id,

@@ -51,5 +51,8 @@ def assert_invariants(stripe) -> None:
                 assert to_minor_units(tender.captured_amount) <= intent.amount
             elif tender.status == Tender.Status.AUTHORIZED:
                 assert intent.status == "requires_capture"
+            elif intent.status == "succeeded":  # captured, then given back when the payment failed
+                charge = intent.to_dict()["latest_charge"]
+                assert charge.get("amount_refunded", 0) == charge["amount"], charge
             else:
                 assert intent.status in ("canceled", "requires_payment_method"), intent.status

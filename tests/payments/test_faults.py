@@ -212,3 +212,44 @@ def test_retry_after_a_crash_returns_the_same_payment(shop) -> None:
     again = post(shop.web, "/api/v1/payments", _split(shop), key=key)
     assert again.json()["id"] == first.json()["id"]
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_capture_refused_part_way_gives_back_what_was_captured(shop, stripe, invariants) -> None:
+    """Two card tenders; the second's authorisation disappears at Stripe before the capture.
+    The first card was already captured when Stripe refuses the second: it is refunded, and the
+    whole payment is voided rather than left half-captured."""
+    from tests.payments.conftest import saved_card
+
+    second_card = saved_card(stripe, shop.customer, number="5555555555554444")
+    response = post(
+        shop.web,
+        "/api/v1/payments",
+        {
+            "amount": money("50.00"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [
+                {
+                    "method": "card",
+                    "bank_card": str(shop.bank_card.public_id),
+                    "amount": money("30.00"),
+                },
+                {"method": "card", "bank_card": str(second_card.public_id)},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.json()
+    payment = Payment.objects.get(public_id=response.json()["id"])
+    first, second = payment.tenders.order_by("sequence")
+    stripe.v1.payment_intents.cancel(second.stripe_payment_intent_id)
+
+    post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VOIDED
+    assert payment.failure_code == "capture_failed"
+    intent = stripe.v1.payment_intents.retrieve(first.stripe_payment_intent_id)
+    charge = intent.to_dict()["latest_charge"]
+    assert (intent.status, charge["amount_refunded"]) == ("succeeded", 3000)
+    event = payment.events.get(type="payment.voided")
+    assert event.data["refunded_at_stripe"] == [str(first.public_id)]
+    invariants()
