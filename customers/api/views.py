@@ -33,6 +33,7 @@ from customers.services import (
     customer_merge,
     customer_unmerge,
 )
+from merchants.authentication import request_api_key
 from merchants.models import ApiKey
 
 _CHANNEL_OF_SCOPE = {
@@ -45,12 +46,6 @@ _CHANNEL_OF_SCOPE = {
 class MergeNotFound(NotFound):
     code = "merge_not_found"
     default_detail = "No such merge."
-
-
-def _api_key(request: Request) -> ApiKey:
-    api_key = request.auth
-    assert isinstance(api_key, ApiKey)  # HasScopedApiKey admitted only API keys
-    return api_key
 
 
 def _valid(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -69,7 +64,7 @@ class IdentifyView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _valid(IdentifyInput, request)
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         identification = customer_identify(
             merchant=api_key.merchant,
             identifiers=[PresentedIdentifier(**item) for item in data["identifiers"]],
@@ -91,7 +86,7 @@ class CustomerProfileView(APIView):
 
     @extend_schema(responses=CustomerProfileOutput, operation_id="customers_profile")
     def get(self, request: Request, public_id: UUID) -> Response:
-        customer = customer_get_for_api_key(api_key=_api_key(request), public_id=public_id)
+        customer = customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
         profile = {
             "public_id": customer.public_id,
             "first_name": customer.first_name,
@@ -108,7 +103,7 @@ class ConsentCurrentView(APIView):
 
     @extend_schema(responses=ConsentOutput(many=True), operation_id="customers_consents")
     def get(self, request: Request, public_id: UUID) -> Response:
-        customer = customer_get_for_api_key(api_key=_api_key(request), public_id=public_id)
+        customer = customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
         return Response(
             ConsentOutput(ConsentOutput.rows(consent_current(customer=customer)), many=True).data
         )
@@ -123,7 +118,7 @@ class ConsentRecordView(APIView):
         operation_id="customers_consent_record",
     )
     def post(self, request: Request, public_id: UUID) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         customer = customer_get_for_api_key(api_key=api_key, public_id=public_id)
         data = _valid(ConsentEventInput, request)
         event = consent_record(
@@ -146,7 +141,7 @@ class MergeView(APIView):
         request=MergeInput, responses={201: CustomerMergeOutput}, operation_id="customers_merge"
     )
     def post(self, request: Request) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         data = _valid(MergeInput, request)
         survivor = customer_get_for_api_key(api_key=api_key, public_id=data["survivor"])
         absorbed = customer_get_for_api_key(api_key=api_key, public_id=data["absorbed"])
@@ -170,7 +165,7 @@ class UnmergeView(APIView):
         request=UnmergeInput, responses=CustomerMergeOutput, operation_id="customers_unmerge"
     )
     def post(self, request: Request, merge_id: UUID) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         data = _valid(UnmergeInput, request)
         merge = (
             CustomerMerge.objects.filter(merchant_id=api_key.merchant_id, public_id=merge_id)

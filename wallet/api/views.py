@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from customers.models import Customer
 from customers.selectors import customer_get_for_api_key
+from merchants.authentication import request_api_key
 from merchants.models import ApiKey
 from wallet.api import serializers as s
 from wallet.errors import CodeAttemptsLocked
@@ -60,14 +61,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 LOCKED = OpenApiResponse(description="Too many wrong codes or PINs (`code_attempts_locked`).")
 
 
-def _api_key(request: Request) -> ApiKey:
-    api_key = request.auth
-    assert isinstance(api_key, ApiKey)
-    return api_key
-
-
 def _customer(request: Request, public_id: Any) -> Customer:
-    return customer_get_for_api_key(api_key=_api_key(request), public_id=public_id)
+    return customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
 
 
 def _optional_customer(request: Request, public_id: Any) -> Customer | None:
@@ -89,7 +84,9 @@ class WalletView(APIView):
         return response
 
     def guard(self, request: Request) -> Any:
-        return code_guessing_guard(api_key_id=_api_key(request).pk, client_ip=client_ip(request))
+        return code_guessing_guard(
+            api_key_id=request_api_key(request).pk, client_ip=client_ip(request)
+        )
 
 
 class CustomerWalletView(WalletView):
@@ -118,14 +115,14 @@ class GiftCardIssueView(WalletView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         issued = gift_card_issue(
-            merchant=_api_key(request).merchant,
+            merchant=request_api_key(request).merchant,
             initial_value=values["initial_value"],
             expires_at=values["expires_at"],
             pin=values["pin"],
             customer=_optional_customer(request, values["customer"]),
             active=values["active"],
             reference=_reference(request),
-            actor=str(_api_key(request)),
+            actor=str(request_api_key(request)),
         )
         body = {**s.present_gift_card(issued.gift_card), "code": issued.code}
         code = status.HTTP_200_OK if issued.replayed else status.HTTP_201_CREATED
@@ -137,7 +134,7 @@ class GiftCardDetailView(WalletView):
 
     @extend_schema(operation_id="gift_card_retrieve", responses=s.GiftCardOutput)
     def get(self, request: Request, gift_card_id: str) -> Response:
-        card = gift_card_get(api_key=_api_key(request), public_id=gift_card_id)
+        card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
         return Response(s.GiftCardOutput(s.present_gift_card(card)).data)
 
 
@@ -151,14 +148,14 @@ class GiftCardReloadView(WalletView):
         responses=s.GiftCardOutput,
     )
     def post(self, request: Request, gift_card_id: str) -> Response:
-        card = gift_card_get(api_key=_api_key(request), public_id=gift_card_id)
+        card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
         data = s.GiftCardReloadInput(data=request.data)
         data.is_valid(raise_exception=True)
         transfer = gift_card_reload(
             gift_card=card,
             amount=data.validated_data["amount"],
             reference=_reference(request),
-            actor=str(_api_key(request)),
+            actor=str(request_api_key(request)),
         )
         card.account.refresh_from_db()
         return Response(s.GiftCardOutput(s.present_gift_card(card, transfer.credit_account)).data)
@@ -169,8 +166,8 @@ class GiftCardActivateView(WalletView):
 
     @extend_schema(operation_id="gift_card_activate", request=None, responses=s.GiftCardOutput)
     def post(self, request: Request, gift_card_id: str) -> Response:
-        card = gift_card_get(api_key=_api_key(request), public_id=gift_card_id)
-        card = gift_card_activate(gift_card=card, actor=str(_api_key(request)))
+        card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
+        card = gift_card_activate(gift_card=card, actor=str(request_api_key(request)))
         return Response(s.GiftCardOutput(s.present_gift_card(card)).data)
 
 
@@ -182,11 +179,13 @@ class GiftCardBlockView(WalletView):
         operation_id="gift_card_block", request=s.ReasonInput, responses=s.GiftCardOutput
     )
     def post(self, request: Request, gift_card_id: str) -> Response:
-        card = gift_card_get(api_key=_api_key(request), public_id=gift_card_id)
+        card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
         data = s.ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         changed: GiftCard = self.operation(
-            gift_card=card, reason=data.validated_data["reason"], actor=str(_api_key(request))
+            gift_card=card,
+            reason=data.validated_data["reason"],
+            actor=str(request_api_key(request)),
         )
         return Response(s.GiftCardOutput(s.present_gift_card(changed)).data)
 
@@ -213,7 +212,7 @@ class GiftCardBalanceView(WalletView):
         data.is_valid(raise_exception=True)
         with self.guard(request):
             card = gift_card_find(
-                merchant_id=_api_key(request).merchant_id,
+                merchant_id=request_api_key(request).merchant_id,
                 code=data.validated_data["code"],
                 pin=data.validated_data["pin"],
             )
@@ -233,7 +232,7 @@ class GiftCardClaimView(WalletView):
         customer = _customer(request, data.validated_data["customer"])
         with self.guard(request):
             card = gift_card_find(
-                merchant_id=_api_key(request).merchant_id,
+                merchant_id=request_api_key(request).merchant_id,
                 code=data.validated_data["code"],
                 pin=data.validated_data["pin"],
             )
@@ -255,7 +254,7 @@ class VoucherIssueView(WalletView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         issued = voucher_issue(
-            merchant=_api_key(request).merchant,
+            merchant=request_api_key(request).merchant,
             currency=values["currency"],
             amount=values["amount"],
             percent=values["percent"],
@@ -282,7 +281,7 @@ class VoucherValidateView(WalletView):
         data = s.VoucherValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         customer = _optional_customer(request, values["customer"])
         default_channel = Channel.POS if api_key.scope == ApiKey.Scope.TERMINAL else Channel.WEB
         with self.guard(request):
