@@ -14,7 +14,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from config.admin import ReadOnlyAdmin, ReadOnlyInline
+from config.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReasonForm,
+    confirmed_action,
+    confirming_data,
+)
 from config.errors import KassaError
 from wallet.models import (
     BankCard,
@@ -232,48 +238,78 @@ class GiftCardAdmin(InstrumentAdmin):
     fields = readonly_fields
     actions = ["block", "unblock", "expire"]
 
-    def _each(
-        self, request: HttpRequest, queryset: QuerySet[GiftCard], verb: str, call: Any
-    ) -> None:
-        done = 0
-        for card in queryset:
-            try:
-                call(card)
-            except KassaError as error:
-                messages.error(request, f"{card}: {error.detail}")
-            else:
-                done += 1
-        self.message_user(request, f"{verb} {done} card(s).")
-
-    @admin.action(description="Block selected cards")
-    def block(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
-        self._each(
+    def _change_status(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[GiftCard],
+        *,
+        action: str,
+        title: str,
+        explanation: str,
+        change: Any,
+    ) -> TemplateResponse | None:
+        """Each card through its service, behind a confirmation page with a mandatory reason."""
+        return confirmed_action(
+            self,
             request,
-            queryset,
-            "Blocked",
-            lambda c: gift_card_block(
-                gift_card=c, reason="blocked in the back office", actor=_actor(request)
-            ),
+            queryset.order_by("pk"),
+            action=action,
+            title=title,
+            explanation=explanation,
+            confirm_label=title.split()[0],
+            form=ReasonForm(confirming_data(request)),
+            details=lambda card: [f"{card.status}, available {card.account.available}"],
+            apply=lambda card, form: change(card, form.cleaned_data["reason"]),
         )
 
-    @admin.action(description="Unblock selected cards")
-    def unblock(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
-        self._each(
+    @admin.action(description="Block selected cards…")
+    def block(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> TemplateResponse | None:
+        def block(card: GiftCard, reason: str) -> str:
+            gift_card_block(gift_card=card, reason=reason, actor=_actor(request))
+            return "blocked"
+
+        return self._change_status(
             request,
             queryset,
-            "Unblocked",
-            lambda c: gift_card_unblock(
-                gift_card=c, reason="unblocked in the back office", actor=_actor(request)
-            ),
+            action="block",
+            title="Block gift cards",
+            explanation="A blocked card cannot pay or be claimed until it is unblocked.",
+            change=block,
         )
 
-    @admin.action(description="Expire selected cards now (remaining value to breakage)")
-    def expire(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> None:
-        self._each(
+    @admin.action(description="Unblock selected cards…")
+    def unblock(
+        self, request: HttpRequest, queryset: QuerySet[GiftCard]
+    ) -> TemplateResponse | None:
+        def unblock(card: GiftCard, reason: str) -> str:
+            gift_card_unblock(gift_card=card, reason=reason, actor=_actor(request))
+            return "unblocked"
+
+        return self._change_status(
             request,
             queryset,
-            "Expired",
-            lambda c: gift_card_expire(gift_card=c, actor=_actor(request)),
+            action="unblock",
+            title="Unblock gift cards",
+            explanation="The cards can pay again.",
+            change=unblock,
+        )
+
+    @admin.action(description="Expire selected cards now (remaining value to breakage)…")
+    def expire(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> TemplateResponse | None:
+        def expire(card: GiftCard, reason: str) -> str:
+            breakage = gift_card_expire(gift_card=card, actor=_actor(request), reason=reason)
+            return f"expired; {breakage.amount if breakage else 0} {card.currency} to breakage"
+
+        return self._change_status(
+            request,
+            queryset,
+            action="expire",
+            title="Expire gift cards",
+            explanation=(
+                "Each card is expired now and its available value moves to breakage in the "
+                "ledger, with your reason. Value held by a pending payment stays until it settles."
+            ),
+            change=expire,
         )
 
 

@@ -60,15 +60,43 @@ def test_adjustment_needs_a_reason_and_is_written_to_the_ledger(admin_client, me
     assert ledger_verify() == []
 
 
-def test_block_action_goes_through_the_service(admin_client, merchant) -> None:
+def test_block_action_asks_for_a_reason_then_goes_through_the_service(
+    admin_client, merchant
+) -> None:
     card = issue_card(merchant).gift_card
+    changelist = reverse("admin:wallet_giftcard_changelist")
+    confirm = admin_client.post(changelist, {"action": "block", "_selected_action": [card.pk]})
+    assert confirm.status_code == 200
+    assert b"Block gift cards" in confirm.content
+    card.refresh_from_db()
+    assert card.status == GiftCard.Status.ACTIVE, "nothing changes before confirmation"
     admin_client.post(
-        reverse("admin:wallet_giftcard_changelist"),
-        {"action": "block", "_selected_action": [card.pk]},
+        changelist,
+        {"action": "block", "_selected_action": [card.pk], "post": "yes", "reason": "stolen"},
     )
     card.refresh_from_db()
     assert card.status == GiftCard.Status.BLOCKED
-    assert "back office" in card.status_reason
+    assert card.status_reason == "stolen (admin:admin)"
+
+
+def test_expire_action_moves_the_value_to_breakage_with_the_reason(admin_client, merchant) -> None:
+    card = issue_card(merchant, "12.00").gift_card
+    admin_client.post(
+        reverse("admin:wallet_giftcard_changelist"),
+        {
+            "action": "expire",
+            "_selected_action": [card.pk],
+            "post": "yes",
+            "reason": "sold in error",
+        },
+    )
+    breakage = Transfer.objects.get(code=Transfer.Code.BREAKAGE)
+    assert (breakage.amount, breakage.reason, breakage.actor) == (
+        Decimal("12.00"),
+        "sold in error",
+        "admin:admin",
+    )
+    assert ledger_verify() == []
 
 
 def test_system_accounts_cannot_be_adjusted(admin_client, merchant) -> None:

@@ -231,7 +231,11 @@ def gift_card_claim(*, gift_card: GiftCard, customer: Customer) -> GiftCard:
 
 @transaction.atomic
 def gift_card_expire(
-    *, gift_card: GiftCard, at: datetime | None = None, actor: str = ""
+    *,
+    gift_card: GiftCard,
+    at: datetime | None = None,
+    actor: str = "",
+    reason: str = "gift card expired",
 ) -> Transfer | None:
     """Mark the card expired and move its available value to breakage.
 
@@ -244,7 +248,7 @@ def gift_card_expire(
         card.expires_at = min(card.expires_at or at, at)
         card.status = Status.EXPIRED
         card.status_changed_at = at
-        card.status_reason = f"expired {actor}".strip()
+        card.status_reason = reason
         card.save(update_fields=["expires_at", "status", "status_changed_at", "status_reason"])
     if account.available <= 0:
         return None
@@ -257,7 +261,7 @@ def gift_card_expire(
         amount=account.available,
         unit=card.currency,
         code=Transfer.Code.BREAKAGE,
-        reason="gift card expired",
+        reason=reason,
         actor=actor,
     )
 
