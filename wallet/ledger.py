@@ -164,6 +164,41 @@ def _create(
     return transfer
 
 
+def _move(
+    *,
+    kind: str,
+    layer: str,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: Decimal,
+    unit: str,
+    code: str,
+    reference: str,
+    reason: str,
+    actor: str,
+    expires_at: datetime | None = None,
+) -> Transfer:
+    """Check and lock the pair, then write the transfer and its entries on `layer`."""
+    check_amount(amount, unit)
+    debit, credit = _lock_given_pair(debit, credit)
+    _check_pair(debit, credit, unit)
+    _check_funds(debit, amount)
+    transfer = _create(
+        kind=kind,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        unit=unit,
+        code=code,
+        reference=reference,
+        reason=reason,
+        actor=actor,
+        expires_at=expires_at,
+    )
+    _write_entries(transfer, [(debit, layer, _DEBIT, amount), (credit, layer, _CREDIT, amount)])
+    return transfer
+
+
 @transaction.atomic
 def transfer_create(
     *,
@@ -177,12 +212,9 @@ def transfer_create(
     actor: str = "",
 ) -> Transfer:
     """A single-phase, posted transfer (issue, reload, earn, expiry, adjustment...)."""
-    check_amount(amount, unit)
-    debit, credit = _lock_given_pair(debit, credit)
-    _check_pair(debit, credit, unit)
-    _check_funds(debit, amount)
-    transfer = _create(
+    return _move(
         kind=Transfer.Kind.POSTED,
+        layer=_POSTED,
         debit=debit,
         credit=credit,
         amount=amount,
@@ -192,8 +224,6 @@ def transfer_create(
         reason=reason,
         actor=actor,
     )
-    _write_entries(transfer, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)])
-    return transfer
 
 
 @transaction.atomic
@@ -210,12 +240,9 @@ def transfer_hold(
 ) -> Transfer:
     """A pending transfer: lowers the debit account's available balance until it is posted,
     voided, or (after `expires_at`, None = never) voided by the expiry task."""
-    check_amount(amount, unit)
-    debit, credit = _lock_given_pair(debit, credit)
-    _check_pair(debit, credit, unit)
-    _check_funds(debit, amount)
-    transfer = _create(
+    return _move(
         kind=Transfer.Kind.PENDING,
+        layer=_PENDING,
         debit=debit,
         credit=credit,
         amount=amount,
@@ -226,10 +253,6 @@ def transfer_hold(
         actor=actor,
         expires_at=expires_at,
     )
-    _write_entries(
-        transfer, [(debit, _PENDING, _DEBIT, amount), (credit, _PENDING, _CREDIT, amount)]
-    )
-    return transfer
 
 
 def _lock_open_hold(transfer: Transfer) -> tuple[Transfer, LedgerAccount, LedgerAccount]:
