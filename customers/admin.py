@@ -13,7 +13,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from config.admin import ReadOnlyInline, ReasonForm, confirmed_action, confirming_data
+from config.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReasonForm,
+    confirmed_action,
+    confirming_data,
+)
 from customers.models import (
     ConsentEvent,
     Customer,
@@ -301,18 +307,9 @@ class IdentifierAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyAdmin):
     """Consent history, read-only: changes are recorded through the API or the portal."""
 
     list_display = ("customer", "purpose", "granted", "channel", "recorded_at")
     list_filter = ("purpose", "granted", "channel")
     search_fields = ("customer__public_id",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

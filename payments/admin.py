@@ -22,8 +22,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from moneyed import Money
 
+from config.admin import ReadOnlyAdmin, ReasonForm, confirmed_action, confirming_data
 from config.admin import ReadOnlyInline as BaseReadOnlyInline
-from config.admin import ReasonForm, confirmed_action, confirming_data
 from config.money import currency_exponent, money, money_json
 from customers.models import Customer
 from customers.selectors import customer_survivor
@@ -206,7 +206,7 @@ class PaymentEventInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     """Payments, read-only, with capture, void and refund through the engine's services."""
 
     list_display = (
@@ -282,15 +282,6 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [name for _, options in self.fieldsets for name in options["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_money_permission(self, request: HttpRequest) -> bool:
         """Who may capture, void and refund: Django's `change_payment` permission."""
@@ -426,7 +417,7 @@ def _summary(payment: Payment) -> list[str]:
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ReadOnlyAdmin):
     """Webhook events as received (verified, stored once); read-only."""
 
     list_display = ("event_id", "type", "received_at", "processed_at")
@@ -435,15 +426,6 @@ class StripeEventAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     fields = ("event_id", "type", "received_at", "processed_at", "payment", "payload")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="payment")
     def payment(self, event: StripeEvent) -> str:
