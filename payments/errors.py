@@ -13,6 +13,11 @@ class PaymentStateConflict(Conflict):
     default_detail = "The payment is not in a state that allows this operation."
 
 
+class AuthorizationExpired(PaymentStateConflict):
+    code = "authorization_expired"
+    default_detail = "The authorisation timed out; the payment was voided and nothing captured."
+
+
 class CaptureExceedsAuthorized(Unprocessable):
     code = "capture_exceeds_authorized"
     default_detail = "The capture amount is larger than the authorised amount."

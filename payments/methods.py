@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -23,7 +23,12 @@ from merchants.models import ApiKey
 from payments.models import Payment, Refund, RefundAllocation, Tender
 from payments.planning import PaymentRejected, Source
 from wallet import services as wallet
-from wallet.errors import CodeAttemptsLocked, InsufficientFunds
+from wallet.errors import (
+    CodeAttemptsLocked,
+    HoldNotPending,
+    InsufficientFunds,
+    RedemptionNotReserved,
+)
 from wallet.guessing import code_guessing_guard
 from wallet.ledger import transfer_void
 from wallet.lock_objects import lock_ledger_accounts, lock_vouchers
@@ -272,16 +277,29 @@ def _redemption(tender: Tender) -> Redemption:
     return Redemption.objects.get(pk=tender.voucher_redemption_id)
 
 
-def _pending(transfer_id: int | None) -> Transfer | None:
-    """The hold, if it is still pending (re-runs after a crash find it already resolved)."""
-    if transfer_id is None:
+def _hold_of(tender: Tender) -> Transfer | None:
+    if tender.wallet_transfer_id is None:
         return None
-    transfer = Transfer.objects.get(pk=transfer_id)
-    return transfer if transfer.state == "pending" else None
+    return Transfer.objects.get(pk=tender.wallet_transfer_id)
+
+
+def holds_intact(tenders: list[Tender]) -> bool:
+    """True while every wallet hold of these tenders is pending and not past its time-out."""
+    hold_ids = [t.wallet_transfer_id for t in tenders if t.wallet_transfer_id]
+    intact = Transfer.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+        pk__in=hold_ids,
+        resolution__isnull=True,
+    ).count()
+    return intact == len(hold_ids)
 
 
 def settle(tender: Tender, *, amount: Money) -> None:
-    """At capture: post what is captured of the hold (nothing captured: release it)."""
+    """At capture: post what is captured of the hold (nothing captured: release it).
+
+    A re-run after a crash finds the hold posted and does nothing; a hold that was voided
+    meanwhile (timed out) raises, for the engine to release the whole payment.
+    """
     if amount.amount <= 0:
         release(tender, reason="not captured")
         return
@@ -289,10 +307,14 @@ def settle(tender: Tender, *, amount: Money) -> None:
         redemption = _redemption(tender)
         if redemption.status == Redemption.Status.RESERVED:
             wallet.voucher_redemption_consume(redemption=redemption, amount=amount)
+        elif redemption.status != Redemption.Status.CONSUMED:
+            raise RedemptionNotReserved(meta={"status": redemption.status})
         return
-    wallet_transfer = _pending(tender.wallet_transfer_id)
-    if wallet_transfer is None:
+    wallet_transfer = _hold_of(tender)
+    if wallet_transfer is None or wallet_transfer.state == "posted":
         return
+    if wallet_transfer.state == "voided":
+        raise HoldNotPending(field=f"tender {tender.sequence}")
     if tender.method == Tender.Method.GIFT_CARD:
         wallet.gift_card_post(transfer=wallet_transfer, amount=amount)
     elif tender.method == Tender.Method.LOYALTY_POINTS:
@@ -313,8 +335,8 @@ def release(tender: Tender, *, reason: str) -> None:
         if redemption.status == Redemption.Status.RESERVED:
             wallet.voucher_redemption_release(redemption=redemption, reason=reason)
         return
-    wallet_transfer = _pending(tender.wallet_transfer_id)
-    if wallet_transfer is not None:
+    wallet_transfer = _hold_of(tender)
+    if wallet_transfer is not None and wallet_transfer.state == "pending":
         transfer_void(transfer=wallet_transfer, reason=reason)
 
 

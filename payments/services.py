@@ -33,6 +33,7 @@ from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
 from payments.errors import (
+    AuthorizationExpired,
     CaptureExceedsAuthorized,
     InvalidAllocation,
     PaymentFailed,
@@ -43,6 +44,8 @@ from payments.events import payment_event_record
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Refund, RefundAllocation, Tender
 from payments.planning import PlannedTender, plan_tenders
+from wallet.errors import HoldExpired, HoldNotPending, RedemptionNotReserved
+from wallet.models import LoyaltyAccount
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +341,11 @@ def _capture_allocation(tenders: list[Tender], amount: Money) -> dict[int, Money
 
 
 def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment:
-    """Capture all or part of an authorised payment; the rest is released (card first)."""
+    """Capture all or part of an authorised payment; the rest is released (card first).
+
+    An authorisation past its expiry, or whose wallet holds timed out, is not captured: the
+    payment is voided whole and the caller told `authorization_expired`.
+    """
     with transaction.atomic():
         payment = lock_payment(payment.pk)
         if payment.status == Payment.Status.CAPTURED:
@@ -355,14 +362,22 @@ def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment
                 field="amount", meta={"authorized": money_json(payment.amount)}
             )
         tenders = list(payment_tenders(payment))
-        allocation = _capture_allocation(tenders, amount)
-        for tender in tenders:
-            tender.captured_amount = allocation[tender.pk]
-        Tender.objects.bulk_update(tenders, ["captured_amount"])
-        payment.status = Payment.Status.CAPTURING
-        payment.captured_amount = amount
-        payment.save(update_fields=["status", "captured_amount", "updated_at"])
-        payment_event_record(payment=payment, type="payment.capturing", data={**money_json(amount)})
+        expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
+        stale = expired or not methods.holds_intact(tenders)
+        if not stale:
+            allocation = _capture_allocation(tenders, amount)
+            for tender in tenders:
+                tender.captured_amount = allocation[tender.pk]
+            Tender.objects.bulk_update(tenders, ["captured_amount"])
+            payment.status = Payment.Status.CAPTURING
+            payment.captured_amount = amount
+            payment.save(update_fields=["status", "captured_amount", "updated_at"])
+            payment_event_record(
+                payment=payment, type="payment.capturing", data={**money_json(amount)}
+            )
+    if stale:
+        voided = payment_void(payment=payment, reason="authorization_expired")
+        raise AuthorizationExpired(meta={"payment": str(voided.public_id), "status": voided.status})
     return _finish_capture(payment)
 
 
@@ -388,6 +403,16 @@ def _finish_capture(payment: Payment) -> Payment:
         # so the whole payment is released rather than captured in part.
         return _void_after_failed_capture(payment, error)
     earning = methods.loyalty_earn_account(payment)
+    try:
+        return _settle_capture(payment, earning)
+    except (HoldNotPending, HoldExpired, RedemptionNotReserved) as error:
+        # A wallet hold timed out while Stripe was capturing: release everything, give back
+        # what a card already captured.
+        return _void_after_failed_capture(payment, error)
+
+
+def _settle_capture(payment: Payment, earning: LoyaltyAccount | None) -> Payment:
+    """Capture's last transaction: post the wallet holds, earn the points, mark it captured."""
     with transaction.atomic():
         payment = lock_payment(payment.pk)
         if payment.status != Payment.Status.CAPTURING:

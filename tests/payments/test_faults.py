@@ -35,6 +35,12 @@ def _split(shop, *, capture: bool = False) -> dict:
     }
 
 
+def _authorised(shop) -> Payment:
+    response = post(shop.web, "/api/v1/payments", _split(shop))
+    assert response.status_code == 201, response.json()
+    return Payment.objects.get(public_id=response.json()["id"])
+
+
 def _age(payment_id: int) -> None:
     """Make a payment look abandoned long enough for the recovery task to take it."""
     Payment.objects.filter(pk=payment_id).update(
@@ -171,9 +177,7 @@ def test_crash_after_stripe_authorised_is_completed_by_recovery(shop, invariants
 def test_stripe_down_during_capture_leaves_capturing_for_recovery(
     shop, settings, invariants
 ) -> None:
-    payment = Payment.objects.get(
-        public_id=post(shop.web, "/api/v1/payments", _split(shop)).json()["id"]
-    )
+    payment = _authorised(shop)
     real_stripe = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     response = post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
@@ -193,9 +197,7 @@ def test_stripe_down_during_capture_leaves_capturing_for_recovery(
 
 @pytest.mark.django_db
 def test_expired_authorisation_is_voided_whole(shop, invariants) -> None:
-    payment = Payment.objects.get(
-        public_id=post(shop.web, "/api/v1/payments", _split(shop)).json()["id"]
-    )
+    payment = _authorised(shop)
     Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert payments_recover_stuck() == {"voided": 1}
     assert available(shop.gift_card) == Decimal("50.00")
@@ -252,4 +254,76 @@ def test_a_capture_refused_part_way_gives_back_what_was_captured(shop, stripe, i
     assert (intent.status, charge["amount_refunded"]) == ("succeeded", 3000)
     event = payment.events.get(type="payment.voided")
     assert event.data["refunded_at_stripe"] == [str(first.public_id)]
+    invariants()
+
+
+def _gift_card_and_voucher(shop) -> Payment:
+    response = post(
+        shop.web,
+        "/api/v1/payments",
+        {
+            "amount": money("20.00"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [
+                {"method": "voucher", "code": shop.voucher_code},
+                {"method": "gift_card", "gift_card": str(shop.gift_card.public_id)},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.json()
+    return Payment.objects.get(public_id=response.json()["id"])
+
+
+@pytest.mark.django_db
+def test_capture_after_the_wallet_swept_the_expired_holds_takes_nothing(shop, invariants) -> None:
+    from wallet.services import holds_void_expired
+
+    payment = _gift_card_and_voucher(shop)
+    assert holds_void_expired(at=timezone.now() + timedelta(days=8)) == 2
+    response = post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
+    assert response.status_code == 409
+    assert response.json()["code"] == "authorization_expired"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VOIDED
+    assert payment.captured_amount == eur("0.00")
+    assert available(shop.gift_card) == Decimal("50.00")
+    invariants()
+
+
+@pytest.mark.django_db
+def test_capture_is_refused_when_a_hold_was_voided_before_expiry(shop, invariants) -> None:
+    from wallet.ledger import transfer_void
+
+    payment = _authorised(shop)
+    gift = payment.tenders.get(method="gift_card")
+    assert gift.wallet_transfer is not None
+    transfer_void(transfer=gift.wallet_transfer, reason="voided by hand")
+    response = post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
+    assert (response.status_code, response.json()["code"]) == (409, "authorization_expired")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VOIDED
+    invariants()
+
+
+@pytest.mark.django_db
+def test_a_hold_timing_out_while_stripe_captured_releases_all_and_refunds_the_card(
+    shop, settings, stripe, invariants
+) -> None:
+    from wallet.services import holds_void_expired
+
+    payment = _authorised(shop)
+    real_stripe = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    assert post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {}).status_code == 503
+    settings.STRIPE_API_BASE = real_stripe
+    holds_void_expired(at=timezone.now() + timedelta(days=8))
+
+    _age(payment.pk)
+    assert payments_recover_stuck() == {"voided": 1}
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_code) == (Payment.Status.VOIDED, "capture_failed")
+    card = payment.tenders.get(method="card")
+    charge = stripe.v1.payment_intents.retrieve(card.stripe_payment_intent_id).to_dict()
+    assert charge["latest_charge"]["amount_refunded"] == charge["latest_charge"]["amount"]
+    assert available(shop.gift_card) == Decimal("50.00")
     invariants()
