@@ -582,7 +582,7 @@ def _allocate_explicit(
         tender = by_public_id.get(tender_id)
         if tender is None or tender.pk in allocation:
             raise InvalidAllocation(field=f"allocations[{index}].tender")
-        if share > _refundable(tender) or share.currency != amount.currency:
+        if share.currency != amount.currency or share > _refundable(tender):
             raise RefundExceedsRefundable(
                 field=f"allocations[{index}].amount",
                 meta={"refundable": money_json(_refundable(tender))},

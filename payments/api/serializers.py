@@ -18,6 +18,18 @@ _METHOD_FIELDS = {
 _INSTRUMENT_FIELDS = {"gift_card", "bank_card", "code", "pin", "payment_method", "points"}
 
 
+def _same_currency(items: list[dict[str, Any]], key: str, currency: str, name: str) -> None:
+    """Every amount of a payment (or refund) is in its currency, reported where it is not."""
+    errors: list[dict[str, list[str]]] = [
+        {key: [f"Use {currency}, the currency of the whole."]}
+        if key in item and item[key].currency.code != currency
+        else {}
+        for item in items
+    ]
+    if any(errors):
+        raise serializers.ValidationError({name: errors}, code="currency_mismatch")
+
+
 class TenderInput(serializers.Serializer):
     method = serializers.ChoiceField(choices=Tender.Method.choices)
     amount = MoneyField(required=False, help_text="Omit: as much as it covers / the remainder.")
@@ -81,6 +93,9 @@ class PaymentCreateInput(serializers.Serializer):
     capture = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        currency = attrs["amount"].currency.code
+        _same_currency(attrs["tenders"], "amount", currency, "tenders")
+        _same_currency(attrs["basket"], "unit_price", currency, "basket")
         if attrs.get("customer") and attrs.get("identifiers"):
             raise serializers.ValidationError(
                 "Give the customer or identifiers, not both.", code="ambiguous_customer"
@@ -114,6 +129,9 @@ class RefundCreateInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _same_currency(
+            attrs.get("allocations", []), "amount", attrs["amount"].currency.code, "allocations"
+        )
         if (attrs["policy"] == Refund.Policy.EXPLICIT) != bool(attrs.get("allocations")):
             raise serializers.ValidationError(
                 {"allocations": "Allocations go with the explicit policy, and only with it."},

@@ -388,3 +388,59 @@ def test_till_sale_with_a_voucher_captured_at_once_then_refunded(shop, invariant
     voucher_tender.voucher_redemption.refresh_from_db()
     assert voucher_tender.voucher_redemption.status == VoucherRedemption.Status.REINSTATED
     invariants()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "tenders": [
+                    {
+                        "method": "card",
+                        "payment_method": "pm_x",
+                        "amount": {"amount": "10.00", "currency": "USD"},
+                    }
+                ]
+            },
+            "tenders[0].amount",
+        ),
+        (
+            {
+                "tenders": [{"method": "card", "payment_method": "pm_x"}],
+                "basket": [
+                    {
+                        "sku": "A",
+                        "quantity": 1,
+                        "unit_price": {"amount": "10.00", "currency": "USD"},
+                    }
+                ],
+            },
+            "basket[0].unit_price",
+        ),
+    ],
+)
+def test_amounts_in_another_currency_are_refused_where_they_stand(shop, body, field) -> None:
+    response = post(shop.web, "/api/v1/payments", {"amount": money("10.00"), **body})
+    assert response.status_code == 400, response.json()
+    assert (response.json()["code"], response.json()["field"]) == ("currency_mismatch", field)
+    assert not Payment.objects.exists()
+
+
+def test_a_refund_allocation_in_another_currency_is_refused(shop) -> None:
+    payment = _captured(shop)
+    tender = payment["tenders"][0]["id"]
+    response = post(
+        shop.web,
+        f"/api/v1/payments/{payment['id']}/refunds",
+        {
+            "amount": money("5.00"),
+            "policy": "explicit",
+            "allocations": [{"tender": tender, "amount": {"amount": "5.00", "currency": "USD"}}],
+        },
+    )
+    assert response.status_code == 400, response.json()
+    assert (response.json()["code"], response.json()["field"]) == (
+        "currency_mismatch",
+        "allocations[0].amount",
+    )
