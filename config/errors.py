@@ -10,6 +10,9 @@ from typing import Any
 class KassaError(Exception):
     code = "error"
     status = 400
+    # A retryable refusal ("try again shortly") is never recorded as an idempotent request's
+    # final answer: the client's retry with the same key runs again.
+    retryable = False
     default_detail = "The request could not be processed."
 
     def __init__(

@@ -26,6 +26,7 @@ class CardDeclined(PaymentRequired):
 class StripeUnavailable(KassaError):
     code = "card_processor_unavailable"
     status = 503
+    retryable = True
     default_detail = "The card processor did not answer; nothing was charged. Retry later."
 
 

@@ -16,6 +16,7 @@ MAX_LOCK_ATTEMPTS = 10
 
 class CustomerLockContention(Conflict):
     code = "customer_lock_contention"
+    retryable = True
     default_detail = "These customers are being merged right now; retry the request."
 
 

@@ -59,6 +59,7 @@ class NoIdentifiers(InvalidRequest):
 
 class IdentifyContention(Conflict):
     code = "identify_contention"
+    retryable = True
     default_detail = "These identifiers are being changed by another request; retry."
 
 

@@ -4,7 +4,8 @@
 - same key, different request: 422 `idempotency_key_reused`;
 - same key while the first request still runs: the duplicate waits a moment for the outcome,
   then gets 409 `request_in_progress`.
-A request that crashes releases its claim so the client's retry runs again; the services behind
+A request that crashes, or is refused with a retryable error ("Stripe is out of reach",
+"being merged right now"), releases its claim so the client's retry runs again; the services behind
 money-moving views are themselves keyed (a payment remembers the key that created it), so a
 retry after a crash half-way resumes that payment instead of creating a second one.
 """
@@ -115,7 +116,12 @@ def idempotent(handler: Handler) -> Handler:
             return replay
         try:
             response = handler(view, request, *args, **kwargs)
-        except (KassaError, APIException) as error:
+        except KassaError as error:
+            response = view.handle_exception(error)
+            if error.retryable:
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+                return response
+        except APIException as error:
             response = view.handle_exception(error)
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()

@@ -386,6 +386,14 @@ def _refunded_in_full(tender: Tender) -> bool:
 # -- loyalty earned on a sale ------------------------------------------------------------------
 
 
+def earn_account_of(payment: Payment) -> LoyaltyAccount | None:
+    """The account this payment's points were earned on (for taking them back), if any."""
+    if payment.loyalty_earn_transfer_id is None:
+        return None
+    assert payment.loyalty_earn_transfer is not None
+    return LoyaltyAccount.objects.get(account_id=payment.loyalty_earn_transfer.credit_account_id)
+
+
 def loyalty_earn_account(
     payment: Payment, tenders: list[Tender] | None = None
 ) -> LoyaltyAccount | None:

@@ -28,7 +28,7 @@ from moneyed import Money
 
 from config.errors import KassaError
 from config.money import from_minor_units, money_json, to_minor_units
-from config.stripe import StripeRefused
+from config.stripe import StripeRefused, StripeUnavailable
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
@@ -610,7 +610,16 @@ def refund_create(
     Stored value goes back to its instrument, a voucher is reinstated (never paid out), card
     refunds go through Stripe, cash and the till's terminal are recorded for the till to pay
     out. Points earned on the sale are taken back in proportion.
+
+    A retry with the same idempotency key finds the refund the first attempt made and finishes
+    it if it is still pending (a crash, or Stripe out of reach, left it so).
     """
+    if api_key is not None and idempotency_key:
+        existing = Refund.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return (
+                _finish_refund(existing) if existing.status == Refund.Status.PENDING else existing
+            )
     with transaction.atomic():
         payment = lock_payment(payment.pk)
         if payment.status != Payment.Status.CAPTURED:
@@ -655,6 +664,7 @@ def refund_create(
 
 
 def _finish_refund(refund: Refund) -> Refund:
+    """Card refunds at Stripe (outside locks), then the wallet's part; re-runnable."""
     allocations = list(refund.allocations.select_related("tender"))
     try:
         for allocation in allocations:
@@ -668,9 +678,19 @@ def _finish_refund(refund: Refund) -> Refund:
                 RefundAllocation.objects.filter(pk=allocation.pk).update(
                     stripe_refund_id=allocation.stripe_refund_id
                 )
+    except StripeUnavailable:
+        raise  # still pending: recovery or the client's retry sends it again, same Stripe key
     except KassaError as error:
+        if any(allocation.stripe_refund_id for allocation in allocations):
+            # Part of it was refunded at Stripe already: it cannot simply be undone.
+            payment_event_record(
+                payment=refund.payment,
+                type="refund.needs_attention",
+                data={"refund": str(refund.public_id), "code": error.code},
+            )
+            raise
         return _fail_refund(refund, error)
-    earning = methods.loyalty_earn_account(refund.payment)
+    earning = methods.earn_account_of(refund.payment)
     with transaction.atomic():
         payment = lock_payment(refund.payment_id)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
@@ -692,14 +712,14 @@ def _finish_refund(refund: Refund) -> Refund:
 
 
 def _fail_refund(refund: Refund, error: KassaError) -> Refund:
-    """Card refund refused: nothing of this refund happens, the amounts become refundable again."""
+    """Card refund refused before anything was refunded at Stripe: nothing of this refund
+    happens, the amounts become refundable again."""
     with transaction.atomic():
         payment = lock_payment(refund.payment_id)
-        allocations = list(refund.allocations.select_related("tender"))
-        for allocation in allocations:
-            Tender.objects.filter(pk=allocation.tender_id).update(
-                refunded_amount=allocation.tender.refunded_amount - allocation.amount
-            )
+        for allocation in refund.allocations.select_related("tender"):
+            tender = allocation.tender  # read under the payment's lock, like every refund
+            tender.refunded_amount -= allocation.amount
+            tender.save(update_fields=["refunded_amount"])
         payment.refunded_amount -= refund.amount
         payment.save(update_fields=["refunded_amount", "updated_at"])
         Refund.objects.filter(pk=refund.pk).update(
@@ -751,6 +771,18 @@ def payment_recover(*, payment: Payment) -> Payment:
     ):
         return payment_void(payment=payment, reason="authorization_expired")
     return payment
+
+
+def refunds_needing_recovery(*, now: Any = None) -> Iterable[Refund]:
+    now = now or timezone.now()
+    return Refund.objects.filter(
+        status=Refund.Status.PENDING, created_at__lte=now - STUCK_AFTER
+    ).order_by("pk")
+
+
+def refund_recover(*, refund: Refund) -> Refund:
+    """Finish a refund a crash or an unreachable Stripe left pending."""
+    return _finish_refund(refund)
 
 
 def payments_needing_recovery(*, now: Any = None) -> Iterable[Payment]:

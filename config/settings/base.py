@@ -159,6 +159,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "wallet.loyalty_points_expire_due",
         "schedule": 3600.0,
     },
+    # payments: finish or roll back payments and refunds a crash or time-out left half-way.
+    "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},
 }
 
 LOGGING = {
