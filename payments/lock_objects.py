@@ -1,5 +1,5 @@
-"""Row locks for payments, taken before any wallet lock (the canonical order is payment, then
-vouchers, then ledger accounts, each by primary key)."""
+"""Row locks for payments, taken before any wallet lock (the canonical order is the payment,
+then instrument ledger accounts by primary key, then vouchers by primary key)."""
 
 from django.db.models import QuerySet
 

@@ -370,9 +370,7 @@ def refund(allocation: RefundAllocation, *, reason: str) -> None:
             allocation.transfer = wallet.loyalty_points_refund(
                 transfer=tender.wallet_transfer, points=points, reference=reference, reason=reason
             )
-    elif (
-        tender.method == Tender.Method.VOUCHER and tender.refunded_amount == tender.captured_amount
-    ):
+    elif tender.method == Tender.Method.VOUCHER and _refunded_in_full(tender):
         redemption = _redemption(tender)
         wallet.voucher_redemption_reinstate(
             redemption=redemption, reference=reference, reason=reason

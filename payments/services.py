@@ -6,7 +6,7 @@ back:
 
 1. plan — resolve every instrument and plan the tenders (pure, `payments.planning`), no writes;
 2. hold — one transaction: the Payment (`authorizing`), its Tenders, every stored-value hold and
-   voucher reservation, rows locked in the canonical order (payment, vouchers, ledger accounts);
+   voucher reservation, rows locked in the canonical order (payment, ledger accounts, vouchers);
 3. authorise — card tenders at Stripe, outside any transaction: the PaymentIntent id is stored
    first, then confirmed (see `payments.stripe_gateway`);
 4. outcome — one transaction: all good → `authorized` (and captured at once when asked);

@@ -103,12 +103,6 @@ def gift_card_get(*, api_key: ApiKey, public_id: uuid.UUID | str) -> GiftCard:
     return _by_public_id(queryset, public_id, "gift_card")
 
 
-def voucher_get(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Voucher:
-    return _by_public_id(
-        Voucher.objects.filter(merchant_id=api_key.merchant_id), public_id, "voucher"
-    )
-
-
 def loyalty_account_get(*, customer: Customer, public_id: uuid.UUID | str) -> LoyaltyAccount:
     queryset = LoyaltyAccount.objects.select_related("programme", "account").filter(
         customer=customer

@@ -63,7 +63,9 @@ def _kassa_response(exc: KassaError) -> Response:
     errors = [error.as_dict() for error in exc.errors] or [exc.as_dict()]
     body = exc.as_dict()
     body["errors"] = errors
-    return Response(body, status=exc.status)
+    retry_after = exc.meta.get("retry_after_seconds")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Response(body, status=exc.status, headers=headers)
 
 
 def _validation_response(exc: exceptions.ValidationError) -> Response:

@@ -101,3 +101,22 @@ def test_web_keys_cannot_take_till_payments(shop) -> None:
 
 def test_unknown_payment_is_404(shop) -> None:
     assert shop.web.get(f"/api/v1/payments/{uuid.uuid4()}").status_code == 404
+
+
+def test_guessing_gift_card_codes_at_checkout_locks_the_till_out(shop) -> None:
+    def guess():
+        return post(
+            shop.till_api,
+            "/api/v1/payments",
+            {
+                "amount": money("5.00"),
+                "tenders": [{"method": "gift_card", "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ", "pin": "0000"}],
+            },
+        )
+
+    statuses = [guess().status_code for _ in range(10)]
+    assert statuses == [404] * 10
+    locked = guess()
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "code_attempts_locked"
+    assert int(locked["Retry-After"]) == locked.json()["meta"]["retry_after_seconds"] > 0

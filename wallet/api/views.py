@@ -22,7 +22,6 @@ from customers.selectors import customer_get_for_api_key
 from merchants.authentication import request_api_key
 from merchants.models import ApiKey
 from wallet.api import serializers as s
-from wallet.errors import CodeAttemptsLocked
 from wallet.guessing import client_ip, code_guessing_guard
 from wallet.models import Channel, GiftCard, Voucher
 from wallet.selectors import (
@@ -75,14 +74,6 @@ def _reference(request: Request) -> str:
 
 
 class WalletView(APIView):
-    """Adds `Retry-After` to a lock-out, which the shared error handler renders as a body."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response = super().handle_exception(exc)
-        if isinstance(exc, CodeAttemptsLocked):
-            response["Retry-After"] = str(exc.meta["retry_after_seconds"])
-        return response
-
     def guard(self, request: Request) -> Any:
         return code_guessing_guard(
             api_key_id=request_api_key(request).pk, client_ip=client_ip(request)
