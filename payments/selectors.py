@@ -20,22 +20,31 @@ def _with_details(payments: QuerySet[Payment]) -> QuerySet[Payment]:
     )
 
 
-def payments_for_api_key(*, api_key: ApiKey) -> QuerySet[Payment]:
+def _visible_to(api_key: ApiKey) -> QuerySet[Payment]:
     """What a key may see: a till its own store's payments, other keys their merchant's."""
     payments = Payment.objects.filter(merchant_id=api_key.merchant_id)
     if api_key.scope == ApiKey.Scope.TERMINAL:
         assert api_key.terminal is not None
         payments = payments.filter(store_id=api_key.terminal.store_id)
-    return _with_details(payments)
+    return payments
+
+
+def payments_for_api_key(*, api_key: ApiKey) -> QuerySet[Payment]:
+    return _with_details(_visible_to(api_key))
 
 
 def payment_detail(*, payment_id: int) -> Payment:
     return _with_details(Payment.objects.filter(pk=payment_id)).get()
 
 
-def payment_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Payment:
+def payment_get_for_api_key(
+    *, api_key: ApiKey, public_id: uuid.UUID | str, details: bool = True
+) -> Payment:
+    """The payment if this key may see it; `details=False` for operations that lock and re-read
+    it anyway (capture, void, refund)."""
+    payments = payments_for_api_key(api_key=api_key) if details else _visible_to(api_key)
     try:
-        return payments_for_api_key(api_key=api_key).get(public_id=public_id)
+        return payments.get(public_id=public_id)
     except (Payment.DoesNotExist, ValidationError) as error:
         raise PaymentNotFound(field="payment") from error
 

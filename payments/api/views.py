@@ -160,7 +160,9 @@ class PaymentCaptureView(APIView):
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_api_key(api_key=request_api_key(request), public_id=payment_id)
+        payment = payment_get_for_api_key(
+            api_key=request_api_key(request), public_id=payment_id, details=False
+        )
         data = CaptureInput(data=request.data)
         data.is_valid(raise_exception=True)
         payment = services.payment_capture(
@@ -175,7 +177,9 @@ class PaymentVoidView(APIView):
     @extend_schema(request=None, responses=PaymentOutput, parameters=[IDEMPOTENCY_PARAMETER])
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_api_key(api_key=request_api_key(request), public_id=payment_id)
+        payment = payment_get_for_api_key(
+            api_key=request_api_key(request), public_id=payment_id, details=False
+        )
         return _payment_response(services.payment_void(payment=payment))
 
 
@@ -188,7 +192,7 @@ class RefundCreateView(APIView):
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         api_key = request_api_key(request)
-        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
         data = RefundCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
