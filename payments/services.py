@@ -291,12 +291,71 @@ def _conclude(payment: Payment) -> Payment:
     )
 
 
-def _cancel_intents(tenders: Iterable[Tender]) -> None:
+def _release_cards(tenders: Iterable[Tender]) -> list[str]:
+    """Give every card tender back at Stripe: cancel its authorisation, or, where Stripe already
+    captured it (a capture refused part-way), refund it in full. Returns the refunded tenders."""
+    refunded = []
     for tender in tenders:
-        if tender.method == Tender.Method.CARD and tender.stripe_payment_intent_id:
-            stripe_gateway.intent_cancel(
-                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+        if tender.method != Tender.Method.CARD or not tender.stripe_payment_intent_id:
+            continue
+        current = stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id)
+        if current.captured:
+            stripe_gateway.refund_create(
+                intent_id=current.id,
+                amount=tender.captured_amount,
+                allocation_ref=f"undo-capture-{tender.public_id}",
             )
+            refunded.append(str(tender.public_id))
+        else:
+            stripe_gateway.intent_cancel(
+                intent_id=current.id, tender_ref=str(tender.public_id), current=current
+            )
+    return refunded
+
+
+def _release_all(
+    payment: Payment,
+    *,
+    from_statuses: tuple[str, ...],
+    to_status: str,
+    reason: str,
+    event: dict[str, Any],
+    failure_code: str = "",
+    failure_detail: str = "",
+) -> Payment:
+    """Stripe settled (`_release_cards`): release every wallet hold, capture nothing, and end the
+    payment `failed` or `voided`. A no-op unless the payment is in one of `from_statuses`."""
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status not in from_statuses:
+            return payment
+        zero = _zero(payment.amount.currency.code)
+        tenders = list(payment_tenders(payment))
+        methods.lock_wallet_rows(tenders)
+        for tender in tenders:
+            methods.release(tender, reason=reason)
+            if tender.status != Tender.Status.FAILED:
+                tender.status = Tender.Status.VOIDED
+            tender.captured_amount = zero
+        Tender.objects.bulk_update(tenders, ["status", "captured_amount"])
+        payment.status = to_status
+        payment.captured_amount = zero
+        if to_status == Payment.Status.VOIDED:
+            payment.voided_at = timezone.now()
+        payment.failure_code = failure_code or payment.failure_code
+        payment.failure_detail = failure_detail or payment.failure_detail
+        payment.save(
+            update_fields=[
+                "status",
+                "captured_amount",
+                "voided_at",
+                "failure_code",
+                "failure_detail",
+                "updated_at",
+            ]
+        )
+        payment_event_record(payment=payment, type=f"payment.{to_status}", data=event)
+    return payment
 
 
 def _roll_back(payment: Payment, *, code: str, detail: str) -> Payment:
@@ -304,26 +363,16 @@ def _roll_back(payment: Payment, *, code: str, detail: str) -> Payment:
 
     If Stripe cannot be reached the payment stays `authorizing` for the recovery task.
     """
-    _cancel_intents(payment_tenders(payment))
-    with transaction.atomic():
-        payment = lock_payment(payment.pk)
-        if payment.status in (Payment.Status.FAILED, Payment.Status.VOIDED):
-            return payment
-        tenders = list(payment_tenders(payment))
-        methods.lock_wallet_rows(tenders)
-        for tender in tenders:
-            methods.release(tender, reason=code)
-            if tender.status != Tender.Status.FAILED:
-                tender.status = Tender.Status.VOIDED
-        Tender.objects.bulk_update(tenders, ["status"])
-        payment.status = Payment.Status.FAILED
-        payment.failure_code = code
-        payment.failure_detail = detail
-        payment.save(update_fields=["status", "failure_code", "failure_detail", "updated_at"])
-        payment_event_record(
-            payment=payment, type="payment.failed", data={"code": code, "detail": detail}
-        )
-    return payment
+    _release_cards(payment_tenders(payment))
+    return _release_all(
+        payment,
+        from_statuses=(Payment.Status.AUTHORIZING,),
+        to_status=Payment.Status.FAILED,
+        reason=code,
+        event={"code": code, "detail": detail},
+        failure_code=code,
+        failure_detail=detail,
+    )
 
 
 # -- capture ----------------------------------------------------------------------------------
@@ -447,59 +496,18 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None) -> Payment
     return payment
 
 
-def _undo_card_captures(tenders: Iterable[Tender]) -> list[str]:
-    """A capture Stripe refused part-way (several card tenders): what one card already captured
-    is refunded in full, the others are cancelled, so the payment is released as a whole."""
-    refunded = []
-    for tender in tenders:
-        if tender.method != Tender.Method.CARD or not tender.stripe_payment_intent_id:
-            continue
-        if stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id).captured:
-            stripe_gateway.refund_create(
-                intent_id=tender.stripe_payment_intent_id,
-                amount=tender.captured_amount,
-                allocation_ref=f"undo-capture-{tender.public_id}",
-            )
-            refunded.append(str(tender.public_id))
-        else:
-            stripe_gateway.intent_cancel(
-                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
-            )
-    return refunded
-
-
 def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
-    refunded_at_stripe = _undo_card_captures(payment_tenders(payment))
-    with transaction.atomic():
-        payment = lock_payment(payment.pk)
-        tenders = list(payment_tenders(payment))
-        methods.lock_wallet_rows(tenders)
-        for tender in tenders:
-            methods.release(tender, reason="capture_failed")
-            tender.status = Tender.Status.VOIDED
-            tender.captured_amount = _zero(payment.amount.currency.code)
-        Tender.objects.bulk_update(tenders, ["status", "captured_amount"])
-        payment.status = Payment.Status.VOIDED
-        payment.captured_amount = _zero(payment.amount.currency.code)
-        payment.voided_at = timezone.now()
-        payment.failure_code = "capture_failed"
-        payment.failure_detail = error.detail
-        payment.save(
-            update_fields=[
-                "status",
-                "captured_amount",
-                "voided_at",
-                "failure_code",
-                "failure_detail",
-                "updated_at",
-            ]
-        )
-        payment_event_record(
-            payment=payment,
-            type="payment.voided",
-            data={"code": "capture_failed", "refunded_at_stripe": refunded_at_stripe},
-        )
-    return payment
+    """A capture that cannot complete releases the whole payment, cards captured included."""
+    refunded_at_stripe = _release_cards(payment_tenders(payment))
+    return _release_all(
+        payment,
+        from_statuses=(Payment.Status.CAPTURING,),
+        to_status=Payment.Status.VOIDED,
+        reason="capture_failed",
+        event={"code": "capture_failed", "refunded_at_stripe": refunded_at_stripe},
+        failure_code="capture_failed",
+        failure_detail=error.detail,
+    )
 
 
 # -- void -------------------------------------------------------------------------------------
@@ -520,22 +528,14 @@ def payment_void(*, payment: Payment, reason: str = "requested") -> Payment:
 
 
 def _finish_void(payment: Payment, *, reason: str) -> Payment:
-    _cancel_intents(payment_tenders(payment))
-    with transaction.atomic():
-        payment = lock_payment(payment.pk)
-        if payment.status != Payment.Status.VOIDING:
-            return payment
-        tenders = list(payment_tenders(payment))
-        methods.lock_wallet_rows(tenders)
-        for tender in tenders:
-            methods.release(tender, reason=reason)
-            tender.status = Tender.Status.VOIDED
-        Tender.objects.bulk_update(tenders, ["status"])
-        payment.status = Payment.Status.VOIDED
-        payment.voided_at = timezone.now()
-        payment.save(update_fields=["status", "voided_at", "updated_at"])
-        payment_event_record(payment=payment, type="payment.voided", data={"reason": reason})
-    return payment
+    _release_cards(payment_tenders(payment))
+    return _release_all(
+        payment,
+        from_statuses=(Payment.Status.VOIDING,),
+        to_status=Payment.Status.VOIDED,
+        reason=reason,
+        event={"reason": reason},
+    )
 
 
 # -- refunds ----------------------------------------------------------------------------------

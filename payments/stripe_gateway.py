@@ -117,9 +117,13 @@ def intent_capture(*, intent_id: str, amount: Money, tender_ref: str) -> IntentS
     return _state(intent)
 
 
-def intent_cancel(*, intent_id: str, tender_ref: str) -> IntentState:
-    """Release an authorisation; a no-op for an intent that never authorised or is gone already."""
-    current = intent_retrieve(intent_id)
+def intent_cancel(
+    *, intent_id: str, tender_ref: str, current: IntentState | None = None
+) -> IntentState:
+    """Release an authorisation; a no-op for an intent that never authorised or is gone already.
+
+    `current` is the intent's state when the caller has just read it."""
+    current = current or intent_retrieve(intent_id)
     if current.canceled or current.captured:
         return current
     intent = stripe_call(
