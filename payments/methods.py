@@ -30,7 +30,6 @@ from wallet.errors import (
     RedemptionNotReserved,
 )
 from wallet.guessing import code_guessing_guard
-from wallet.ledger import transfer_void
 from wallet.lock_objects import lock_ledger_accounts, lock_vouchers
 from wallet.models import BankCard, GiftCard, LoyaltyAccount, LoyaltyProgramme, Transfer, Voucher
 from wallet.models import VoucherRedemption as Redemption
@@ -336,8 +335,12 @@ def release(tender: Tender, *, reason: str) -> None:
             wallet.voucher_redemption_release(redemption=redemption, reason=reason)
         return
     wallet_transfer = _hold_of(tender)
-    if wallet_transfer is not None and wallet_transfer.state == "pending":
-        transfer_void(transfer=wallet_transfer, reason=reason)
+    if wallet_transfer is None or wallet_transfer.state != "pending":
+        return
+    if tender.method == Tender.Method.GIFT_CARD:
+        wallet.gift_card_void(transfer=wallet_transfer, reason=reason)
+    elif tender.method == Tender.Method.LOYALTY_POINTS:
+        wallet.loyalty_points_void(transfer=wallet_transfer, reason=reason)
 
 
 def refund(allocation: RefundAllocation, *, reason: str) -> None:
