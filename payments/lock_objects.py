@@ -1,5 +1,6 @@
 """Row locks for payments, taken before any wallet lock (the canonical order is the payment,
-then instrument ledger accounts by primary key, then vouchers by primary key)."""
+then instrument ledger accounts by primary key, then vouchers by primary key; a payment
+with a customer locks the customer (its merge survivor) before the payment row is written)."""
 
 from django.db.models import QuerySet
 

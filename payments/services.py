@@ -18,7 +18,7 @@ Stripe, then settle the ledger; the intermediate states are `capturing` and `voi
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from moneyed import Money
 from config.errors import KassaError
 from config.money import from_minor_units, money_json, to_minor_units
 from config.stripe import StripeRefused, StripeUnavailable
+from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
@@ -169,6 +170,15 @@ def _new_tenders(
     return tenders
 
 
+def _with_locked_customer(request: PaymentRequest) -> PaymentRequest:
+    """Lock the payment's customer first (the canonical order starts there), so a merge running
+    meanwhile either finishes before and the payment goes to the survivor, or waits for it."""
+    if request.customer is None:
+        return request
+    survivor = customers_lock_survivors(customer_ids=[request.customer.pk])[request.customer.pk]
+    return replace(request, customer=survivor)
+
+
 def _tender_lines(tenders: list[Tender]) -> list[dict[str, Any]]:
     return [{"sequence": t.sequence, "method": t.method, **money_json(t.amount)} for t in tenders]
 
@@ -183,6 +193,7 @@ def _hold(
     resolved: list[methods.ResolvedTender],
 ) -> Payment:
     """Phase 2: the payment, its tenders and every hold, in one transaction."""
+    request = _with_locked_customer(request)
     expires_at = timezone.now() + AUTHORIZATION_TTL
     payment = _new_payment(
         api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=expires_at
@@ -216,6 +227,7 @@ def _sell(
     """A sale captured on the spot with no card tender (the till's usual case): nothing waits
     on Stripe, so hold, capture and the points earned happen in one transaction and every
     instrument is charged at once, without a hold to post."""
+    request = _with_locked_customer(request)
     now = timezone.now()
     payment = _new_payment(
         api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=now

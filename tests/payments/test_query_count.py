@@ -10,9 +10,10 @@ from tests.payments.conftest import money
 
 pytestmark = pytest.mark.django_db
 
-# Measured 76 on the merchant's first payment (which also creates three system ledger accounts);
-# see docs/architecture.md (payments). Raise it only with a reason.
-MAX_STATEMENTS_FOUR_TENDERS = 76
+# Measured 80 on the merchant's first payment (which also creates three system ledger accounts;
+# 4 of them lock the customer against a concurrent merge); see docs/architecture.md (payments).
+# Raise it only with a reason.
+MAX_STATEMENTS_FOUR_TENDERS = 80
 
 
 def test_a_four_tender_split_payment_runs_a_bounded_number_of_statements(shop) -> None:
