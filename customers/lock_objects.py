@@ -10,6 +10,7 @@ from django.db import transaction
 
 from config.errors import Conflict
 from customers.models import Customer
+from customers.selectors import customer_survivor_id
 
 MAX_LOCK_ATTEMPTS = 10
 
@@ -22,18 +23,6 @@ class CustomerLockContention(Conflict):
 
 class _MergedMeanwhile(Exception):
     """A locked customer turned out to be a tombstone: release the locks and follow it."""
-
-
-def _survivor_id(pk: int) -> int:
-    seen = {pk}
-    while (
-        next_pk := Customer.objects.values_list("merged_into_id", flat=True).get(pk=pk)
-    ) is not None:
-        if next_pk in seen:
-            raise RuntimeError(f"merge cycle at customer {next_pk}")
-        seen.add(next_pk)
-        pk = next_pk
-    return pk
 
 
 def customers_lock(*, customer_ids: Iterable[int]) -> list[Customer]:
@@ -55,7 +44,7 @@ def customers_lock_survivors(*, customer_ids: Iterable[int]) -> dict[int, Custom
     """
     requested = set(customer_ids)
     for _ in range(MAX_LOCK_ATTEMPTS):
-        survivor_of = {pk: _survivor_id(pk) for pk in requested}
+        survivor_of = {pk: customer_survivor_id(pk) for pk in requested}
         try:
             with transaction.atomic():
                 locked = {c.pk: c for c in customers_lock(customer_ids=survivor_of.values())}

@@ -21,15 +21,24 @@ class CustomerNotFound(NotFound):
     default_detail = "No such customer."
 
 
+def customer_survivor_id(pk: int) -> int:
+    """Follow merge tombstones, read fresh from the database, to the live customer's id."""
+    seen = {pk}
+    while (
+        next_pk := Customer.objects.values_list("merged_into_id", flat=True).get(pk=pk)
+    ) is not None:
+        if next_pk in seen:
+            raise RuntimeError(f"merge cycle at customer {next_pk}")
+        seen.add(next_pk)
+        pk = next_pk
+    return pk
+
+
 def customer_survivor(customer: Customer) -> Customer:
     """Follow merge tombstones to the customer that now holds everything."""
-    seen = {customer.pk}
-    while customer.merged_into_id is not None:
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-        if customer.pk in seen:
-            raise RuntimeError(f"merge cycle at customer {customer.pk}")
-        seen.add(customer.pk)
-    return customer
+    if customer.merged_into_id is None:
+        return customer
+    return Customer.objects.get(pk=customer_survivor_id(customer.merged_into_id))
 
 
 def customer_is_reachable(*, api_key: ApiKey, customer: Customer) -> bool:
