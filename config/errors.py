@@ -6,6 +6,17 @@ status the refusal maps to, kept beside the code so the mapping lives in one pla
 
 from typing import Any
 
+# Every error code the API can answer, with its one HTTP status. Filled as error classes are
+# defined (and by `error_code_register` for codes raised by DRF itself); a code declared twice
+# with two statuses is a programming error caught at import time.
+ERROR_CODES: dict[str, int] = {}
+
+
+def error_code_register(code: str, status: int) -> None:
+    known = ERROR_CODES.setdefault(code, status)
+    if known != status:
+        raise TypeError(f"Error code {code!r} would answer {status}, but it is {known} already.")
+
 
 class KassaError(Exception):
     code = "error"
@@ -14,6 +25,10 @@ class KassaError(Exception):
     # final answer: the client's retry with the same key runs again.
     retryable = False
     default_detail = "The request could not be processed."
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        error_code_register(cls.code, cls.status)
 
     def __init__(
         self,
@@ -62,3 +77,6 @@ class Unprocessable(KassaError):
 class PaymentRequired(KassaError):
     code = "payment_required"
     status = 402
+
+
+error_code_register(KassaError.code, KassaError.status)

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 import stripe
 from django.conf import settings
+from django.db import connection
 
 from config.errors import KassaError, PaymentRequired
 
@@ -36,6 +37,15 @@ class StripeRefused(KassaError):
     default_detail = "The card processor refused the request."
 
 
+class NetworkCallInTransaction(RuntimeError):
+    """A programming error: a Stripe call was made while a database transaction was open."""
+
+
+def _transaction_open() -> bool:
+    """True inside any atomic block but the ones a test case wraps around each test."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 @lru_cache(maxsize=4)
 def _client(api_key: str, api_base: str, timeout: int) -> stripe.StripeClient:
     return stripe.StripeClient(
@@ -54,7 +64,15 @@ def stripe_client() -> stripe.StripeClient:
 
 
 def stripe_call(operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run one SDK call, translating Stripe's exceptions into Kassa's errors."""
+    """Run one SDK call, translating Stripe's exceptions into Kassa's errors.
+
+    It refuses to run inside a transaction: a network call there would hold row locks for as
+    long as Stripe takes to answer (DESIGN invariant 6), so the rule is structural.
+    """
+    if _transaction_open():
+        raise NetworkCallInTransaction(
+            f"{getattr(operation, '__qualname__', operation)} called inside a transaction"
+        )
     try:
         return operation(*args, **kwargs)
     except stripe.CardError as error:

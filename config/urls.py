@@ -32,6 +32,8 @@ urlpatterns = [
     re_path(r"^api/", views.not_found),
 ]
 
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"
 

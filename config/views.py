@@ -1,9 +1,13 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from config.api.errors import error_body
+from config.api.errors import BadRequest, Forbidden, ServerError, django_error
+from config.api.middleware import error_json, is_api
+from config.errors import NotFound
 
 
 @require_GET
@@ -23,15 +27,27 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "config/home.html")
 
 
-def _api_or_page(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body(code, detail), status=status)
-    return render(request, f"config/{status}.html", status=status)
-
-
+@csrf_exempt
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _api_or_page(request, 404, "not_found", "No such endpoint.")
+    """Also the catch-all under /api/: exempt from CSRF so a POST gets 404, not an HTML 403."""
+    if is_api(request):
+        return error_json(NotFound("No such endpoint."))
+    return render(request, "config/404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_json(django_error(exception) or BadRequest())
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_json(Forbidden())
+    return defaults.permission_denied(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _api_or_page(request, 500, "server_error", "Internal error; nothing was committed.")
+    if is_api(request):
+        return error_json(ServerError())
+    return render(request, "config/500.html", status=500)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -32,9 +33,25 @@ class Customer(models.Model):
         return name or str(self.public_id)
 
 
+class Strength(models.IntegerChoices):
+    """How strongly a till's presentation proved who the customer is; each level includes the last.
+
+    WEAK: a typed identifier; finds the customer, attaches the sale, earns points, minimal profile.
+    LOYALTY: the customer's own loyalty card scanned; may also spend their loyalty points and
+    read and record their consent.
+    WALLET: a one-time code read back from a verified phone or email; the whole wallet.
+    """
+
+    WEAK = 0, "weak"
+    LOYALTY = 1, "loyalty"
+    WALLET = 2, "wallet"
+
+
 class CustomerAccessGrant(models.Model):
     """A till may reach a customer only after identifying them; the grant expires.
 
+    The grant itself is weak. A strong presentation adds a shorter-lived strength on top
+    (`loyalty_strong_until`, `wallet_strong_until`), which lapses back to weak on its own.
     Merchant and staff keys reach every customer of their merchant and need no grant.
     """
 
@@ -44,6 +61,8 @@ class CustomerAccessGrant(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="access_grants")
     granted_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    loyalty_strong_until = models.DateTimeField(null=True, blank=True)
+    wallet_strong_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -52,6 +71,16 @@ class CustomerAccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_key} → {self.customer} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    def strength_at(self, at: datetime) -> Strength | None:
+        """The strength in force at `at`; None once the grant itself has expired."""
+        if self.expires_at <= at:
+            return None
+        if self.wallet_strong_until is not None and self.wallet_strong_until > at:
+            return Strength.WALLET
+        if self.loyalty_strong_until is not None and self.loyalty_strong_until > at:
+            return Strength.LOYALTY
+        return Strength.WEAK
 
 
 class Channel(models.TextChoices):
@@ -249,3 +278,34 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.absorbed} → {self.survivor} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PresentationCode(models.Model):
+    """A one-time code sent to a customer's verified phone or email for a till to read back.
+
+    Only an HMAC of the code is stored (keyed with KASSA_CODE_HMAC_KEY, salted per row). The
+    rows are also the rate-limit counters: sends are counted per customer and per key.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="presentation_codes"
+    )
+    api_key = models.ForeignKey("merchants.ApiKey", on_delete=models.CASCADE, related_name="+")
+    identifier = models.ForeignKey(Identifier, on_delete=models.PROTECT, related_name="+")
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["customer", "api_key", "-created_at"], name="presentation_code_idx"
+            ),
+            models.Index(fields=["api_key", "-created_at"], name="presentation_code_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"code for {self.customer} via {self.identifier.kind} at {self.created_at:%H:%M}"

@@ -12,11 +12,16 @@ from customers.models import Customer, Identifier
 
 @dataclass(frozen=True)
 class PresentedIdentifier:
-    """An identifier as a touchpoint presents it; `verified` means it proved control just now."""
+    """An identifier as a touchpoint presents it; `verified` means it proved control just now.
+
+    `scanned`: the physical loyalty card was read by the till's scanner (not typed), which makes
+    the presentation strong for that customer's loyalty points (see `Strength`).
+    """
 
     kind: str
     value: str
     verified: bool = False
+    scanned: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from config.errors import NotFound
+from config.errors import KassaError, NotFound
 from customers.models import (
     ConsentEvent,
     ConsentPurpose,
     Customer,
     CustomerAccessGrant,
     Identifier,
+    Strength,
 )
 from customers.normalisation import identifier_normalise_any
 from merchants.models import ApiKey
@@ -19,6 +20,15 @@ from merchants.models import ApiKey
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
     default_detail = "No such customer."
+
+
+class StrongPresentationRequired(KassaError):
+    code = "strong_presentation_required"
+    status = 403
+    default_detail = (
+        "A typed identifier only finds the customer. Scan their loyalty card, or send them a "
+        "one-time code, to use their wallet."
+    )
 
 
 def customer_survivor_id(pk: int) -> int:
@@ -41,25 +51,51 @@ def customer_survivor(customer: Customer) -> Customer:
     return Customer.objects.get(pk=customer_survivor_id(customer.merged_into_id))
 
 
-def customer_is_reachable(*, api_key: ApiKey, customer: Customer) -> bool:
+def customer_access_strength(*, api_key: ApiKey, customer: Customer) -> Strength | None:
+    """How far this key may go with this customer; None when it may not reach them at all.
+
+    Merchant and staff keys hold the whole wallet: the web shop signs its own customers in.
+    """
     if customer.merchant_id != api_key.merchant_id or customer.erased_at is not None:
-        return False
+        return None
     if api_key.scope != ApiKey.Scope.TERMINAL:
-        return True
-    return CustomerAccessGrant.objects.filter(
-        api_key=api_key, customer=customer, expires_at__gt=timezone.now()
-    ).exists()
+        return Strength.WALLET
+    grant = CustomerAccessGrant.objects.filter(api_key=api_key, customer=customer).first()
+    return None if grant is None else grant.strength_at(timezone.now())
 
 
-def customer_get_for_api_key(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Customer:
-    """The (surviving) customer this key may reach; 404 alike for absent and out-of-reach ones."""
+def customer_presentation_check(
+    *, api_key: ApiKey, customer: Customer, strength: Strength = Strength.WALLET
+) -> None:
+    """Refuse unless this key reaches `customer` with at least `strength`.
+
+    Out of reach is 404, as for a customer that does not exist; a till that identified the
+    customer too weakly already knows they exist, so it gets 403 and what would be enough.
+    """
+    held = customer_access_strength(api_key=api_key, customer=customer)
+    if held is None:
+        raise CustomerNotFound(field="customer")
+    if held < strength:
+        raise StrongPresentationRequired(
+            meta={"required": Strength(strength).label, "presented": held.label}
+        )
+
+
+def customer_get_for_api_key(
+    *, api_key: ApiKey, public_id: uuid.UUID | str, strength: Strength = Strength.WALLET
+) -> Customer:
+    """The (surviving) customer this key may reach with `strength`; 404 alike for absent and
+    out-of-reach ones.
+
+    The default is the strongest, so a read or spend is safe unless its caller says that a
+    weak presentation (a typed email) is enough, as attaching a sale or the minimal profile do.
+    """
     try:
         customer = Customer.objects.get(merchant_id=api_key.merchant_id, public_id=public_id)
     except (Customer.DoesNotExist, ValidationError) as error:
         raise CustomerNotFound(field="customer") from error
     customer = customer_survivor(customer)
-    if not customer_is_reachable(api_key=api_key, customer=customer):
-        raise CustomerNotFound(field="customer")
+    customer_presentation_check(api_key=api_key, customer=customer, strength=strength)
     return customer
 
 

@@ -5,7 +5,7 @@ merges, identifications and consent changes on the same people serialise in one 
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -25,6 +25,7 @@ from customers.models import (
     CustomerMerge,
     Identifier,
     IdentityConflict,
+    Strength,
 )
 from customers.normalisation import InvalidIdentifier, UnknownIdentifierKind, identifier_normalise
 from customers.policy import (
@@ -38,6 +39,8 @@ from customers.selectors import customer_survivor
 from merchants.models import ApiKey, Merchant
 
 ACCESS_GRANT_TTL = timedelta(hours=2)
+# A strong presentation proves who is at the till now, not for the rest of the day.
+STRONG_PRESENTATION_TTL = timedelta(minutes=15)
 MAX_IDENTIFY_ATTEMPTS = 5
 
 # References that record history about a customer rather than something the customer holds:
@@ -55,6 +58,11 @@ HISTORY_REFERENCES = frozenset(
 class NoIdentifiers(InvalidRequest):
     code = "no_identifiers"
     default_detail = "Present at least one identifier."
+
+
+class ScanNotSupported(InvalidRequest):
+    code = "presentation_not_supported"
+    default_detail = "Only a loyalty card can be presented as scanned."
 
 
 class IdentifyContention(Conflict):
@@ -133,6 +141,8 @@ class Identification:
     outcome: Outcome
     conflict: IdentityConflict | None
     identifiers: list[IdentifiedIdentifier]
+    # What a till may now do with the customer; None for merchant and staff keys.
+    strength: Strength | None = None
 
 
 class _ResolveAgain(Exception):
@@ -148,10 +158,13 @@ def user_actor(user: User) -> str:
 
 
 @transaction.atomic
-def customer_access_grant(*, api_key: ApiKey, customer: Customer) -> CustomerAccessGrant | None:
-    """Record that a till identified `customer`, so it may read their wallet and charge it.
+def customer_access_grant(
+    *, api_key: ApiKey, customer: Customer, strength: Strength = Strength.WEAK
+) -> CustomerAccessGrant | None:
+    """Record that a till identified `customer` with `strength`, so it may reach them.
 
-    The grant goes to the survivor: a grant on a merge tombstone would reach nobody.
+    A weaker presentation never takes away a strength still in force. The grant goes to the
+    survivor: a grant on a merge tombstone would reach nobody.
     """
     if api_key.scope != ApiKey.Scope.TERMINAL:
         return None
@@ -161,7 +174,28 @@ def customer_access_grant(*, api_key: ApiKey, customer: Customer) -> CustomerAcc
         customer=customer_survivor(customer),
         defaults={"granted_at": now, "expires_at": now + ACCESS_GRANT_TTL},
     )
+    if strength >= Strength.LOYALTY:
+        grant.loyalty_strong_until = now + STRONG_PRESENTATION_TTL
+    if strength >= Strength.WALLET:
+        grant.wallet_strong_until = now + STRONG_PRESENTATION_TTL
+    grant.save(update_fields=["loyalty_strong_until", "wallet_strong_until"])
     return grant
+
+
+def _presented_strength(
+    presented: Sequence[PresentedIdentifier], identification: Identification
+) -> Strength:
+    """A scanned loyalty card is strong for the loyalty account it already belonged to.
+
+    A card attached just now (or someone else's) proves nothing: typing a victim's email next
+    to a fresh card must not unlock the victim's points.
+    """
+    scanned = {(item.kind, item.value) for item in presented if item.scanned}
+    owned = any(
+        (answer.kind, answer.value) in scanned and answer.status == IdentifierStatus.MATCHED
+        for answer in identification.identifiers
+    )
+    return Strength.LOYALTY if owned else Strength.WEAK
 
 
 def identifiers_normalise(
@@ -186,9 +220,13 @@ def identifiers_normalise(
             error.field = f"identifiers[{index}].value"
             errors.append(error)
             continue
+        if item.scanned and item.kind != Identifier.Kind.LOYALTY_CARD:
+            errors.append(ScanNotSupported(field=f"identifiers[{index}].presentation"))
+            continue
         previous = normalised.get((item.kind, value))
         verified = item.verified or (previous is not None and previous.verified)
-        normalised[(item.kind, value)] = PresentedIdentifier(item.kind, value, verified)
+        scanned = item.scanned or (previous is not None and previous.scanned)
+        normalised[(item.kind, value)] = PresentedIdentifier(item.kind, value, verified, scanned)
     if errors:
         first = errors[0]
         raise InvalidRequest(first.detail, code=first.code, field=first.field, errors=errors)
@@ -228,7 +266,14 @@ def customer_identify(
                     policy=policy,
                 )
                 if api_key is not None and identification.customer is not None:
-                    customer_access_grant(api_key=api_key, customer=identification.customer)
+                    grant = customer_access_grant(
+                        api_key=api_key,
+                        customer=identification.customer,
+                        strength=_presented_strength(presented, identification),
+                    )
+                    if grant is not None:
+                        strength = grant.strength_at(timezone.now())
+                        identification = replace(identification, strength=strength)
                 return identification
         except _ResolveAgain:
             continue
@@ -497,6 +542,14 @@ def _repoint(
         return sorted(row[0] for row in cursor.fetchall())
 
 
+def _isoformat(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _fromisoformat(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _absorb_access_grants(*, survivor: Customer, absorbed: Customer) -> list[dict[str, Any]]:
     """A key with grants on both keeps the survivor's, with the later expiry; the rest move."""
     kept = {
@@ -510,12 +563,15 @@ def _absorb_access_grants(*, survivor: Customer, absorbed: Customer) -> list[dic
             continue
         before = survivor_grant.expires_at
         survivor_grant.expires_at = max(before, grant.expires_at)
+        # The strong part stays the survivor's; the absorbed grant's is recorded for an unmerge.
         survivor_grant.save(update_fields=["expires_at"])
         collisions.append(
             {
                 "api_key": grant.api_key_id,
                 "granted_at": grant.granted_at.isoformat(),
                 "expires_at": grant.expires_at.isoformat(),
+                "loyalty_strong_until": _isoformat(grant.loyalty_strong_until),
+                "wallet_strong_until": _isoformat(grant.wallet_strong_until),
                 "survivor_grant": survivor_grant.pk,
                 "survivor_expires_at_before": before.isoformat(),
                 "survivor_expires_at_after": survivor_grant.expires_at.isoformat(),
@@ -607,6 +663,8 @@ def customer_unmerge(*, merge: CustomerMerge, reason: str, actor: str) -> Custom
             defaults={
                 "granted_at": datetime.fromisoformat(collision["granted_at"]),
                 "expires_at": datetime.fromisoformat(collision["expires_at"]),
+                "loyalty_strong_until": _fromisoformat(collision.get("loyalty_strong_until")),
+                "wallet_strong_until": _fromisoformat(collision.get("wallet_strong_until")),
             },
         )
         CustomerAccessGrant.objects.filter(

@@ -8,22 +8,26 @@ A request that crashes, or is refused with a retryable error ("Stripe is out of 
 "being merged right now"), releases its claim so the client's retry runs again; the services behind
 money-moving views are themselves keyed (a payment remembers the key that created it), so a
 retry after a crash half-way resumes that payment instead of creating a second one.
+An answer PostgreSQL cannot store as it is (a NUL in an echoed value) is stored with U+FFFD in
+its place; should storing still fail, the claim is released rather than left `in_progress`.
 """
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.parsers import UNSAFE_CHARACTERS
 from config.errors import Conflict, InvalidRequest, KassaError, Unprocessable
 from merchants.authentication import request_api_key
 from merchants.models import ApiKey, IdempotencyRecord
@@ -31,6 +35,8 @@ from merchants.models import ApiKey, IdempotencyRecord
 HEADER = "Idempotency-Key"
 DUPLICATE_WAIT_SECONDS = 5.0
 CLAIM_STALE_AFTER = timedelta(minutes=2)
+
+logger = logging.getLogger(__name__)
 
 
 class IdempotencyKeyRequired(InvalidRequest):
@@ -51,6 +57,32 @@ class RequestInProgress(Conflict):
 def request_fingerprint(request: Request) -> str:
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _storable(body: Any) -> Any:
+    """`body` with every NUL and lone surrogate replaced: jsonb refuses both."""
+    if isinstance(body, str):
+        return UNSAFE_CHARACTERS.sub("\ufffd", body)
+    if isinstance(body, dict):
+        return {_storable(key): _storable(value) for key, value in body.items()}
+    if isinstance(body, (list, tuple)):
+        return [_storable(item) for item in body]
+    return body
+
+
+def _complete(record: IdempotencyRecord, response: Response) -> None:
+    """Record the answer for replay, or release the claim so a retry runs again."""
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status=IdempotencyRecord.Status.COMPLETED,
+                response_status=response.status_code,
+                response_body=_storable(response.data),
+                completed_at=timezone.now(),
+            )
+    except (DatabaseError, TypeError, ValueError):
+        logger.exception("idempotency record %s not stored; claim released", record.pk)
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -108,7 +140,7 @@ def idempotent(handler: Handler) -> Handler:
     @wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER, "").strip()
-        if not key or len(key) > 255:
+        if not key or len(key) > 255 or UNSAFE_CHARACTERS.search(key):
             raise IdempotencyKeyRequired(field=HEADER)
         fingerprint = request_fingerprint(request)
         record, created = _claim(api_key=request_api_key(request), key=key, fingerprint=fingerprint)
@@ -126,12 +158,7 @@ def idempotent(handler: Handler) -> Handler:
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status=IdempotencyRecord.Status.COMPLETED,
-            response_status=response.status_code,
-            response_body=response.data,
-            completed_at=timezone.now(),
-        )
+        _complete(record, response)
         return response
 
     return wrapper

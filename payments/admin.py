@@ -22,6 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from moneyed import Money
 
+from config.actors import user_actor
 from config.admin import ReadOnlyAdmin, ReasonForm, confirmed_action, confirming_data
 from config.admin import ReadOnlyInline as BaseReadOnlyInline
 from config.money import currency_exponent, money, money_json
@@ -195,7 +196,7 @@ class RefundInline(ReadOnlyInline):
 
 class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
-    fields = ("created_at", "type", "tender", "data")
+    fields = ("created_at", "type", "actor", "tender", "data")
     ordering = ("id",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentEvent]:
@@ -309,7 +310,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.action(description="Capture selected payments in full…", permissions=["money"])
     def capture(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         def capture_in_full(payment: Payment, form: forms.Form) -> str:
-            captured = payment_capture(payment=payment)
+            captured = payment_capture(payment=payment, actor=user_actor(request.user))
             return f"Captured {_show(captured.captured_amount)}; now {captured.status}."
 
         return confirmed_action(
@@ -334,7 +335,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     def void(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         def void_whole(payment: Payment, form: forms.Form) -> str:
             reason = form.cleaned_data["reason"]
-            voided = payment_void(payment=payment, reason=reason)
+            voided = payment_void(payment=payment, reason=reason, actor=user_actor(request.user))
             return f"Voided ({reason}); now {voided.status}."
 
         return confirmed_action(
@@ -369,6 +370,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                 policy=form.cleaned_data["policy"],
                 allocations=form.allocations(),
                 reason=form.cleaned_data["reason"],
+                actor=user_actor(request.user),
             )
             shares = ", ".join(
                 f"#{a.tender.sequence} {a.tender.method} {_show(a.amount)}"

@@ -18,7 +18,8 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.errors import KassaError, NotFound, Unprocessable
-from customers.models import Customer
+from customers.models import Customer, Strength
+from customers.selectors import customer_presentation_check
 from merchants.models import ApiKey
 from payments.models import Payment, Refund, RefundAllocation, Tender
 from payments.planning import PaymentRejected, Source
@@ -144,13 +145,18 @@ def _resolve(
             with code_guessing_guard(api_key_id=api_key.pk, client_ip=client_ip):
                 card = gift_card_find(merchant_id=merchant_id, code=tender.code, pin=tender.pin)
         else:
-            card = _owned(GiftCard.objects.select_related("account"), tender.gift_card, customer)
+            card = _owned(
+                GiftCard.objects.select_related("account"),
+                tender.gift_card,
+                customer,
+                api_key=api_key,
+            )
         gift_card_check_usable(gift_card=card, at=timezone.now())
         available = Money(card.account.available, card.currency)
         return ResolvedTender(source(card.currency, cap=available), tender, gift_card=card)
 
     if tender.method == Tender.Method.LOYALTY_POINTS:
-        account = _loyalty_account(customer, merchant_id=merchant_id, currency=currency)
+        account = _loyalty_account(customer, api_key=api_key, currency=currency)
         programme = account.programme
         requested = tender.amount
         if tender.points is not None:
@@ -169,15 +175,25 @@ def _resolve(
         )
 
     if tender.method == Tender.Method.CARD and tender.bank_card is not None:
-        card = _owned(BankCard.objects.filter(removed_at__isnull=True), tender.bank_card, customer)
+        card = _owned(
+            BankCard.objects.filter(removed_at__isnull=True),
+            tender.bank_card,
+            customer,
+            api_key=api_key,
+        )
         return ResolvedTender(source(currency), tender, bank_card=card)
     return ResolvedTender(source(currency), tender)
 
 
-def _owned(queryset, public_id: str | None, customer: Customer | None):  # type: ignore[no-untyped-def]
-    """A wallet instrument of this payment's customer; anyone else's is simply not found."""
+def _owned(queryset, public_id: str | None, customer: Customer | None, *, api_key: ApiKey):  # type: ignore[no-untyped-def]
+    """A wallet instrument of this payment's customer; anyone else's is simply not found.
+
+    Spending a stored instrument by its id needs the whole wallet's strength: a till that only
+    typed the customer's email may not (403 `strong_presentation_required`).
+    """
     if customer is None:
         raise CustomerRequired()
+    customer_presentation_check(api_key=api_key, customer=customer, strength=Strength.WALLET)
     instrument = queryset.filter(public_id=public_id, customer=customer).first()
     if instrument is None:
         raise InstrumentNotFound()
@@ -185,11 +201,15 @@ def _owned(queryset, public_id: str | None, customer: Customer | None):  # type:
 
 
 def _loyalty_account(
-    customer: Customer | None, *, merchant_id: int, currency: str
+    customer: Customer | None, *, api_key: ApiKey, currency: str
 ) -> LoyaltyAccount:
+    """The customer's points, for a till that scanned their loyalty card (or proved more)."""
     if customer is None:
         raise CustomerRequired()
-    programme = LoyaltyProgramme.objects.filter(merchant_id=merchant_id, currency=currency).first()
+    customer_presentation_check(api_key=api_key, customer=customer, strength=Strength.LOYALTY)
+    programme = LoyaltyProgramme.objects.filter(
+        merchant_id=api_key.merchant_id, currency=currency
+    ).first()
     account = programme and loyalty_account_primary(customer=customer, programme=programme)
     if not account:
         raise InstrumentNotFound("This customer has no loyalty account in this currency.")
@@ -216,7 +236,12 @@ def lock_wallet_rows(tenders: list[Tender], *, earning: LoyaltyAccount | None = 
 
 
 def charge(
-    tender: Tender, *, customer: Customer | None, channel: str, hold_until: datetime | None
+    tender: Tender,
+    *,
+    customer: Customer | None,
+    channel: str,
+    hold_until: datetime | None,
+    actor: str,
 ) -> None:
     """Take the tender's value: as a hold until `hold_until` (posted or voided at capture or
     void), or, with None, at once (a sale captured on the spot, where a hold would only be
@@ -227,7 +252,7 @@ def charge(
         assert tender.gift_card is not None
         if at_once:
             tender.wallet_transfer = wallet.gift_card_redeem(
-                gift_card=tender.gift_card, amount=tender.amount, reference=reference
+                gift_card=tender.gift_card, amount=tender.amount, reference=reference, actor=actor
             )
         else:
             tender.wallet_transfer = wallet.gift_card_hold(
@@ -235,13 +260,17 @@ def charge(
                 amount=tender.amount,
                 reference=reference,
                 expires_at=hold_until,
+                actor=actor,
             )
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.loyalty_account is not None
         assert tender.points is not None
         if at_once:
             tender.wallet_transfer = wallet.loyalty_points_burn(
-                account=tender.loyalty_account, points=tender.points, reference=reference
+                account=tender.loyalty_account,
+                points=tender.points,
+                reference=reference,
+                actor=actor,
             )
         else:
             tender.wallet_transfer = wallet.loyalty_points_hold(
@@ -249,6 +278,7 @@ def charge(
                 points=tender.points,
                 reference=reference,
                 expires_at=hold_until,
+                actor=actor,
             )
     elif tender.method == Tender.Method.VOUCHER:
         assert tender.voucher is not None
@@ -259,10 +289,13 @@ def charge(
             reference=reference,
             expires_at=hold_until,
             channel=channel,
+            actor=actor,
         )
         tender.wallet_transfer = redemption.hold
         tender.voucher_redemption = (
-            wallet.voucher_redemption_consume(redemption=redemption) if at_once else redemption
+            wallet.voucher_redemption_consume(redemption=redemption, actor=actor)
+            if at_once
+            else redemption
         )
     if at_once:
         tender.status = Tender.Status.CAPTURED
@@ -293,19 +326,19 @@ def holds_intact(tenders: list[Tender]) -> bool:
     return intact == len(hold_ids)
 
 
-def settle(tender: Tender, *, amount: Money) -> None:
+def settle(tender: Tender, *, amount: Money, actor: str) -> None:
     """At capture: post what is captured of the hold (nothing captured: release it).
 
     A re-run after a crash finds the hold posted and does nothing; a hold that was voided
     meanwhile (timed out) raises, for the engine to release the whole payment.
     """
     if amount.amount <= 0:
-        release(tender, reason="not captured")
+        release(tender, reason="not captured", actor=actor)
         return
     if tender.method == Tender.Method.VOUCHER:
         redemption = _redemption(tender)
         if redemption.status == Redemption.Status.RESERVED:
-            wallet.voucher_redemption_consume(redemption=redemption, amount=amount)
+            wallet.voucher_redemption_consume(redemption=redemption, amount=amount, actor=actor)
         elif redemption.status != Redemption.Status.CONSUMED:
             raise RedemptionNotReserved(meta={"status": redemption.status})
         return
@@ -315,7 +348,7 @@ def settle(tender: Tender, *, amount: Money) -> None:
     if wallet_transfer.state == "voided":
         raise HoldNotPending(field=f"tender {tender.sequence}")
     if tender.method == Tender.Method.GIFT_CARD:
-        wallet.gift_card_post(transfer=wallet_transfer, amount=amount)
+        wallet.gift_card_post(transfer=wallet_transfer, amount=amount, actor=actor)
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.loyalty_account is not None
         assert tender.points is not None
@@ -323,27 +356,27 @@ def settle(tender: Tender, *, amount: Money) -> None:
             tender.points,
             money_to_points(value=amount, point_value=tender.loyalty_account.programme.point_value),
         )
-        wallet.loyalty_points_post(transfer=wallet_transfer, points=points)
+        wallet.loyalty_points_post(transfer=wallet_transfer, points=points, actor=actor)
         tender.points = points
 
 
-def release(tender: Tender, *, reason: str) -> None:
+def release(tender: Tender, *, reason: str, actor: str) -> None:
     """Void the tender's hold or reservation; a no-op when there is none (any more)."""
     if tender.method == Tender.Method.VOUCHER and tender.voucher_redemption_id:
         redemption = _redemption(tender)
         if redemption.status == Redemption.Status.RESERVED:
-            wallet.voucher_redemption_release(redemption=redemption, reason=reason)
+            wallet.voucher_redemption_release(redemption=redemption, reason=reason, actor=actor)
         return
     wallet_transfer = _hold_of(tender)
     if wallet_transfer is None or wallet_transfer.state != "pending":
         return
     if tender.method == Tender.Method.GIFT_CARD:
-        wallet.gift_card_void(transfer=wallet_transfer, reason=reason)
+        wallet.gift_card_void(transfer=wallet_transfer, reason=reason, actor=actor)
     elif tender.method == Tender.Method.LOYALTY_POINTS:
-        wallet.loyalty_points_void(transfer=wallet_transfer, reason=reason)
+        wallet.loyalty_points_void(transfer=wallet_transfer, reason=reason, actor=actor)
 
 
-def refund(allocation: RefundAllocation, *, reason: str) -> None:
+def refund(allocation: RefundAllocation, *, reason: str, actor: str) -> None:
     """Give a refund's share back to the tender's instrument; card and cash are paid out by
     the engine and the till. A voucher is reinstated once its part is refunded in full."""
     tender = allocation.tender
@@ -355,6 +388,7 @@ def refund(allocation: RefundAllocation, *, reason: str) -> None:
             amount=allocation.amount,
             reference=reference,
             reason=reason,
+            actor=actor,
         )
     elif tender.method == Tender.Method.LOYALTY_POINTS:
         assert tender.wallet_transfer is not None
@@ -371,12 +405,16 @@ def refund(allocation: RefundAllocation, *, reason: str) -> None:
         allocation.points = points
         if points:
             allocation.transfer = wallet.loyalty_points_refund(
-                transfer=tender.wallet_transfer, points=points, reference=reference, reason=reason
+                transfer=tender.wallet_transfer,
+                points=points,
+                reference=reference,
+                reason=reason,
+                actor=actor,
             )
     elif tender.method == Tender.Method.VOUCHER and _refunded_in_full(tender):
         redemption = _redemption(tender)
         wallet.voucher_redemption_reinstate(
-            redemption=redemption, reference=reference, reason=reason
+            redemption=redemption, reference=reference, reason=reason, actor=actor
         )
 
 
@@ -418,7 +456,9 @@ _EARNS_ON = frozenset(
 )
 
 
-def loyalty_earn(payment: Payment, tenders: list[Tender], account: LoyaltyAccount | None) -> int:
+def loyalty_earn(
+    payment: Payment, tenders: list[Tender], account: LoyaltyAccount | None, *, actor: str
+) -> int:
     """Points for what the customer paid with money (not with points or vouchers)."""
     if account is None:
         return 0
@@ -427,7 +467,7 @@ def loyalty_earn(payment: Payment, tenders: list[Tender], account: LoyaltyAccoun
     if spend.amount <= 0:
         return 0
     earn = wallet.loyalty_earn(
-        account=account, spend=spend, reference=f"payment:{payment.public_id}"
+        account=account, spend=spend, reference=f"payment:{payment.public_id}", actor=actor
     )
     if earn is None:
         return 0
@@ -435,7 +475,7 @@ def loyalty_earn(payment: Payment, tenders: list[Tender], account: LoyaltyAccoun
     return int(earn.amount)
 
 
-def loyalty_reverse(payment: Payment, refund_row: Refund) -> int:
+def loyalty_reverse(payment: Payment, refund_row: Refund, *, actor: str) -> int:
     """Take back the share of earned points this refund brings the total refunded to."""
     if payment.loyalty_earn_transfer_id is None:
         return 0
@@ -455,6 +495,7 @@ def loyalty_reverse(payment: Payment, refund_row: Refund) -> int:
         earn=payment.loyalty_earn_transfer,
         points=points,
         reference=f"refund:{refund_row.public_id}",
+        actor=actor,
     )
     return reversal.points_reversed
 

@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from config.actors import ACTOR_PATTERN
 from config.fields import MoneyField
 from customers.models import Customer
 from merchants.models import ApiKey, Merchant, Store, Terminal
@@ -237,11 +238,17 @@ class PaymentEvent(models.Model):
         Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     type = models.CharField(max_length=64)
+    actor = models.CharField(max_length=200, help_text="Who acted, in config.actors' format.")
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor__regex=ACTOR_PATTERN), name="payment_event_actor_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -24,6 +24,7 @@ EXTERNAL_CARD = "external_card"
 
 REMAINDER = frozenset({CARD, CASH, EXTERNAL_CARD})
 TILL_ONLY = frozenset({CASH, EXTERNAL_CARD})
+STORED_VALUE = frozenset({GIFT_CARD, LOYALTY_POINTS})
 _RANK = {VOUCHER: 0, GIFT_CARD: 1, LOYALTY_POINTS: 1, CARD: 2, CASH: 2, EXTERNAL_CARD: 2}
 
 
@@ -109,9 +110,10 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
             continue  # takes what is left once everything else is planned
         take = source.requested
         if source.cap is not None:
-            if take is None:
-                take = min(source.cap, max(remaining, zero))
-            elif take > source.cap:
+            # An empty instrument is short of funds (the customer needs another tender or a
+            # reload), not a tender the basket does not need.
+            empty = source.method in STORED_VALUE and source.cap <= zero
+            if (take is None and empty) or (take is not None and take > source.cap):
                 errors.add(
                     source,
                     "insufficient_funds",
@@ -119,6 +121,8 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
                     available=money_json(source.cap),
                 )
                 continue
+            if take is None:
+                take = min(source.cap, max(remaining, zero))
         if take is None or take <= zero:
             errors.add(source, "tender_not_needed", "Nothing is left for this tender to pay.")
             continue

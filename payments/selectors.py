@@ -2,6 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from moneyed import Money
@@ -58,7 +59,17 @@ def payment_list(
     created_to: datetime | None = None,
     terminal: str | None = None,
 ) -> QuerySet[Payment]:
-    payments = payments_for_api_key(api_key=api_key)
+    """Payment summaries (`tender_count`, `tender_methods`) in one query, tenders unread."""
+    payments = (
+        _visible_to(api_key)
+        .select_related("customer", "store", "terminal")
+        .annotate(
+            tender_count=Count("tenders"),
+            tender_methods=ArrayAgg(
+                "tenders__method", distinct=True, order_by="tenders__method", default=[]
+            ),
+        )
+    )
     if reference:
         payments = payments.filter(external_reference=reference)
     if status:

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from moneyed import Money
 
+from config.actors import api_key_actor, system_actor
 from config.errors import KassaError
 from config.money import from_minor_units, money_json, to_minor_units
 from config.stripe import StripeRefused, StripeUnavailable
@@ -55,6 +56,7 @@ logger = logging.getLogger(__name__)
 AUTHORIZATION_TTL = timedelta(days=7)
 HOLD_GRACE = timedelta(hours=6)
 STUCK_AFTER = timedelta(minutes=2)
+RECOVERY_ACTOR = system_actor("recovery")
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,13 @@ def payment_create(
     """Create and authorise (and, if asked, capture) a split payment: all tenders or none.
 
     A retry with the same idempotency key returns the payment the first attempt created, in
-    whatever state it (or the recovery task) brought it to.
+    whatever state it (or the recovery task) brought it to; one authorised with a capture
+    requested that never started (the first attempt died in between) is captured now.
     """
+    actor = api_key_actor(api_key)
     existing = Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return existing
+        return _capture_if_requested(existing, actor=actor)
     resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
     plan = plan_tenders(
         amount=request.amount,
@@ -120,7 +124,18 @@ def payment_create(
     if payment.status == Payment.Status.CAPTURED:
         return payment
     _authorize_cards(payment)
-    return _conclude(payment)
+    return _capture_if_requested(_conclude(payment, actor=actor), actor=actor)
+
+
+def _capture_if_requested(payment: Payment, *, actor: str) -> Payment:
+    """Capture an authorised payment whose request asked for it (`capture: true`).
+
+    It is a step of its own, after the authorisation committed, so that a retry or the recovery
+    task can resume it when the process died in between.
+    """
+    if payment.status == Payment.Status.AUTHORIZED and payment.capture_requested:
+        return payment_capture(payment=payment, actor=actor)
+    return payment
 
 
 def _has_card(plan: list[PlannedTender]) -> bool:
@@ -194,6 +209,7 @@ def _hold(
 ) -> Payment:
     """Phase 2: the payment, its tenders and every hold, in one transaction."""
     request = _with_locked_customer(request)
+    actor = api_key_actor(api_key)
     expires_at = timezone.now() + AUTHORIZATION_TTL
     payment = _new_payment(
         api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=expires_at
@@ -207,10 +223,14 @@ def _hold(
             customer=request.customer,
             channel=request.channel,
             hold_until=expires_at + HOLD_GRACE,
+            actor=actor,
         )
     Tender.objects.bulk_create(tenders)
     payment_event_record(
-        payment=payment, type="payment.held", data={"tenders": _tender_lines(tenders)}
+        payment=payment,
+        type="payment.held",
+        actor=actor,
+        data={"tenders": _tender_lines(tenders)},
     )
     return payment
 
@@ -228,6 +248,7 @@ def _sell(
     on Stripe, so hold, capture and the points earned happen in one transaction and every
     instrument is charged at once, without a hold to post."""
     request = _with_locked_customer(request)
+    actor = api_key_actor(api_key)
     now = timezone.now()
     payment = _new_payment(
         api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=now
@@ -239,13 +260,20 @@ def _sell(
     earning = methods.loyalty_earn_account(payment, tenders)
     methods.lock_wallet_rows(tenders, earning=earning)
     for tender in tenders:
-        methods.charge(tender, customer=request.customer, channel=request.channel, hold_until=None)
-    payment.points_earned = methods.loyalty_earn(payment, tenders, earning)
+        methods.charge(
+            tender,
+            customer=request.customer,
+            channel=request.channel,
+            hold_until=None,
+            actor=actor,
+        )
+    payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
     payment.save()
     Tender.objects.bulk_create(tenders)
     payment_event_record(
         payment=payment,
         type="payment.captured",
+        actor=actor,
         data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
     )
     return payment
@@ -276,8 +304,11 @@ def _authorize_cards(payment: Payment) -> None:
         Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.AUTHORIZED)
 
 
-def _conclude(payment: Payment) -> Payment:
-    """Outcome phase: authorise the whole payment, or roll every tender back and raise."""
+def _conclude(payment: Payment, *, actor: str) -> Payment:
+    """Outcome phase: authorise the whole payment, or roll every tender back and raise.
+
+    The capture a request asked for is not part of it (`_capture_if_requested`).
+    """
     tenders = list(payment_tenders(payment))
     failed = next((t for t in tenders if t.status == Tender.Status.FAILED), None)
     if failed is None and all(t.status == Tender.Status.AUTHORIZED for t in tenders):
@@ -288,13 +319,11 @@ def _conclude(payment: Payment) -> Payment:
             payment.status = Payment.Status.AUTHORIZED
             payment.authorized_at = timezone.now()
             payment.save(update_fields=["status", "authorized_at", "updated_at"])
-            payment_event_record(payment=payment, type="payment.authorized")
-        if payment.capture_requested:
-            return payment_capture(payment=payment)
+            payment_event_record(payment=payment, type="payment.authorized", actor=actor)
         return payment
     code = failed.failure_code if failed else "authorization_interrupted"
     detail = failed.failure_detail if failed else "Not every tender was authorised."
-    payment = _roll_back(payment, code=code, detail=detail)
+    payment = _roll_back(payment, code=code, detail=detail, actor=actor)
     raise PaymentFailed(
         detail,
         code=code,
@@ -332,6 +361,7 @@ def _release_all(
     to_status: str,
     reason: str,
     event: dict[str, Any],
+    actor: str,
     failure_code: str = "",
     failure_detail: str = "",
 ) -> Payment:
@@ -345,7 +375,7 @@ def _release_all(
         tenders = list(payment_tenders(payment))
         methods.lock_wallet_rows(tenders)
         for tender in tenders:
-            methods.release(tender, reason=reason)
+            methods.release(tender, reason=reason, actor=actor)
             if tender.status != Tender.Status.FAILED:
                 tender.status = Tender.Status.VOIDED
             tender.captured_amount = zero
@@ -366,11 +396,11 @@ def _release_all(
                 "updated_at",
             ]
         )
-        payment_event_record(payment=payment, type=f"payment.{to_status}", data=event)
+        payment_event_record(payment=payment, type=f"payment.{to_status}", actor=actor, data=event)
     return payment
 
 
-def _roll_back(payment: Payment, *, code: str, detail: str) -> Payment:
+def _roll_back(payment: Payment, *, code: str, detail: str, actor: str) -> Payment:
     """Release everything an unfinished payment holds: card authorisations first, then holds.
 
     If Stripe cannot be reached the payment stays `authorizing` for the recovery task.
@@ -382,6 +412,7 @@ def _roll_back(payment: Payment, *, code: str, detail: str) -> Payment:
         to_status=Payment.Status.FAILED,
         reason=code,
         event={"code": code, "detail": detail},
+        actor=actor,
         failure_code=code,
         failure_detail=detail,
     )
@@ -401,7 +432,7 @@ def _capture_allocation(tenders: list[Tender], amount: Money) -> dict[int, Money
     return allocation
 
 
-def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment:
+def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None) -> Payment:
     """Capture all or part of an authorised payment; the rest is released (card first).
 
     An authorisation past its expiry, or whose wallet holds timed out, is not captured: the
@@ -434,15 +465,18 @@ def payment_capture(*, payment: Payment, amount: Money | None = None) -> Payment
             payment.captured_amount = amount
             payment.save(update_fields=["status", "captured_amount", "updated_at"])
             payment_event_record(
-                payment=payment, type="payment.capturing", data={**money_json(amount)}
+                payment=payment,
+                type="payment.capturing",
+                actor=actor,
+                data={**money_json(amount)},
             )
     if stale:
-        voided = payment_void(payment=payment, reason="authorization_expired")
+        voided = payment_void(payment=payment, reason="authorization_expired", actor=actor)
         raise AuthorizationExpired(meta={"payment": str(voided.public_id), "status": voided.status})
-    return _finish_capture(payment)
+    return _finish_capture(payment, actor=actor)
 
 
-def _finish_capture(payment: Payment) -> Payment:
+def _finish_capture(payment: Payment, *, actor: str) -> Payment:
     """Stripe first (outside locks), then settle the ledger; re-runnable after a crash."""
     tenders = list(payment_tenders(payment))
     try:
@@ -462,17 +496,17 @@ def _finish_capture(payment: Payment) -> Payment:
     except StripeRefused as error:
         # The authorisation is gone at Stripe (expired or cancelled): nothing can be captured,
         # so the whole payment is released rather than captured in part.
-        return _void_after_failed_capture(payment, error)
+        return _void_after_failed_capture(payment, error, actor=actor)
     earning = methods.loyalty_earn_account(payment)
     try:
-        return _settle_capture(payment, earning)
+        return _settle_capture(payment, earning, actor=actor)
     except (HoldNotPending, HoldExpired, RedemptionNotReserved) as error:
         # A wallet hold timed out while Stripe was capturing: release everything, give back
         # what a card already captured.
-        return _void_after_failed_capture(payment, error)
+        return _void_after_failed_capture(payment, error, actor=actor)
 
 
-def _settle_capture(payment: Payment, earning: LoyaltyAccount | None) -> Payment:
+def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: str) -> Payment:
     """Capture's last transaction: post the wallet holds, earn the points, mark it captured."""
     with transaction.atomic():
         payment = lock_payment(payment.pk)
@@ -481,14 +515,14 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None) -> Payment
         tenders = list(payment_tenders(payment))
         methods.lock_wallet_rows(tenders, earning=earning)
         for tender in tenders:
-            methods.settle(tender, amount=tender.captured_amount)
+            methods.settle(tender, amount=tender.captured_amount, actor=actor)
             tender.status = (
                 Tender.Status.CAPTURED
                 if tender.captured_amount.amount > 0
                 else Tender.Status.VOIDED
             )
         Tender.objects.bulk_update(tenders, ["status", "points"])
-        payment.points_earned = methods.loyalty_earn(payment, tenders, earning)
+        payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
         payment.status = Payment.Status.CAPTURED
         payment.captured_at = timezone.now()
         payment.save(
@@ -503,12 +537,13 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None) -> Payment
         payment_event_record(
             payment=payment,
             type="payment.captured",
+            actor=actor,
             data={"points_earned": payment.points_earned, **money_json(payment.captured_amount)},
         )
     return payment
 
 
-def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
+def _void_after_failed_capture(payment: Payment, error: KassaError, *, actor: str) -> Payment:
     """A capture that cannot complete releases the whole payment, cards captured included."""
     refunded_at_stripe = _release_cards(payment_tenders(payment))
     return _release_all(
@@ -517,6 +552,7 @@ def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
         to_status=Payment.Status.VOIDED,
         reason="capture_failed",
         event={"code": "capture_failed", "refunded_at_stripe": refunded_at_stripe},
+        actor=actor,
         failure_code="capture_failed",
         failure_detail=error.detail,
     )
@@ -525,7 +561,7 @@ def _void_after_failed_capture(payment: Payment, error: KassaError) -> Payment:
 # -- void -------------------------------------------------------------------------------------
 
 
-def payment_void(*, payment: Payment, reason: str = "requested") -> Payment:
+def payment_void(*, payment: Payment, actor: str, reason: str = "requested") -> Payment:
     """Release an authorised payment whole: cancel card authorisations, void every hold."""
     with transaction.atomic():
         payment = lock_payment(payment.pk)
@@ -535,11 +571,13 @@ def payment_void(*, payment: Payment, reason: str = "requested") -> Payment:
             raise PaymentStateConflict(meta={"status": payment.status})
         payment.status = Payment.Status.VOIDING
         payment.save(update_fields=["status", "updated_at"])
-        payment_event_record(payment=payment, type="payment.voiding", data={"reason": reason})
-    return _finish_void(payment, reason=reason)
+        payment_event_record(
+            payment=payment, type="payment.voiding", actor=actor, data={"reason": reason}
+        )
+    return _finish_void(payment, reason=reason, actor=actor)
 
 
-def _finish_void(payment: Payment, *, reason: str) -> Payment:
+def _finish_void(payment: Payment, *, reason: str, actor: str) -> Payment:
     _release_cards(payment_tenders(payment))
     return _release_all(
         payment,
@@ -547,6 +585,7 @@ def _finish_void(payment: Payment, *, reason: str) -> Payment:
         to_status=Payment.Status.VOIDED,
         reason=reason,
         event={"reason": reason},
+        actor=actor,
     )
 
 
@@ -611,6 +650,7 @@ def refund_create(
     *,
     payment: Payment,
     amount: Money,
+    actor: str,
     policy: str = Refund.Policy.REVERSE,
     allocations: list[tuple[str, Money]] | None = None,
     reason: str = "",
@@ -630,7 +670,9 @@ def refund_create(
         existing = Refund.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
         if existing is not None:
             return (
-                _finish_refund(existing) if existing.status == Refund.Status.PENDING else existing
+                _finish_refund(existing, actor=actor)
+                if existing.status == Refund.Status.PENDING
+                else existing
             )
     with transaction.atomic():
         payment = lock_payment(payment.pk)
@@ -670,12 +712,13 @@ def refund_create(
         payment_event_record(
             payment=payment,
             type="refund.created",
+            actor=actor,
             data={"refund": str(refund.public_id), "policy": policy, **money_json(amount)},
         )
-    return _finish_refund(refund)
+    return _finish_refund(refund, actor=actor)
 
 
-def _finish_refund(refund: Refund) -> Refund:
+def _finish_refund(refund: Refund, *, actor: str) -> Refund:
     """Card refunds at Stripe (outside locks), then the wallet's part; re-runnable."""
     allocations = list(refund.allocations.select_related("tender"))
     try:
@@ -698,10 +741,11 @@ def _finish_refund(refund: Refund) -> Refund:
             payment_event_record(
                 payment=refund.payment,
                 type="refund.needs_attention",
+                actor=actor,
                 data={"refund": str(refund.public_id), "code": error.code},
             )
             raise
-        return _fail_refund(refund, error)
+        return _fail_refund(refund, error, actor=actor)
     earning = methods.earn_account_of(refund.payment)
     with transaction.atomic():
         payment = lock_payment(refund.payment_id)
@@ -711,19 +755,22 @@ def _finish_refund(refund: Refund) -> Refund:
         allocations = list(refund.allocations.select_related("tender", "refund"))
         methods.lock_wallet_rows([a.tender for a in allocations], earning=earning)
         for allocation in allocations:
-            methods.refund(allocation, reason=refund.reason or "refund")
+            methods.refund(allocation, reason=refund.reason or "refund", actor=actor)
         RefundAllocation.objects.bulk_update(allocations, ["transfer", "points"])
-        refund.points_reversed = methods.loyalty_reverse(payment, refund)
+        refund.points_reversed = methods.loyalty_reverse(payment, refund, actor=actor)
         refund.status = Refund.Status.SUCCEEDED
         refund.completed_at = timezone.now()
         refund.save(update_fields=["status", "completed_at", "points_reversed"])
         payment_event_record(
-            payment=payment, type="refund.succeeded", data={"refund": str(refund.public_id)}
+            payment=payment,
+            type="refund.succeeded",
+            actor=actor,
+            data={"refund": str(refund.public_id)},
         )
     return refund
 
 
-def _fail_refund(refund: Refund, error: KassaError) -> Refund:
+def _fail_refund(refund: Refund, error: KassaError, *, actor: str) -> Refund:
     """Card refund refused before anything was refunded at Stripe: nothing of this refund
     happens, the amounts become refundable again."""
     with transaction.atomic():
@@ -740,6 +787,7 @@ def _fail_refund(refund: Refund, error: KassaError) -> Refund:
         payment_event_record(
             payment=payment,
             type="refund.failed",
+            actor=actor,
             data={"refund": str(refund.public_id), "code": error.code},
         )
     raise error
@@ -754,7 +802,8 @@ def payment_recover(*, payment: Payment) -> Payment:
     `authorizing`: Stripe is asked about every card tender; if every tender holds its
     authorisation the payment is completed (and captured if that was asked), else rolled back.
     `capturing` and `voiding` are simply run again: each step is idempotent.
-    An `authorized` payment past its expiry is voided as a whole.
+    An `authorized` payment past its expiry is voided as a whole; one whose request asked for
+    a capture that never started is captured.
     """
     if payment.status == Payment.Status.AUTHORIZING:
         for tender in payment_tenders(payment).filter(
@@ -769,20 +818,22 @@ def payment_recover(*, payment: Payment) -> Payment:
                 failure_code="" if authorized else "authorization_interrupted",
             )
         try:
-            return _conclude(payment)
+            concluded = _conclude(payment, actor=RECOVERY_ACTOR)
+            return _capture_if_requested(concluded, actor=RECOVERY_ACTOR)
         except KassaError:
             return Payment.objects.get(pk=payment.pk)
     if payment.status == Payment.Status.CAPTURING:
-        return _finish_capture(payment)
+        return _finish_capture(payment, actor=RECOVERY_ACTOR)
     if payment.status == Payment.Status.VOIDING:
-        return _finish_void(payment, reason="recovered")
-    if (
-        payment.status == Payment.Status.AUTHORIZED
-        and payment.expires_at
-        and payment.expires_at <= timezone.now()
-    ):
-        return payment_void(payment=payment, reason="authorization_expired")
-    return payment
+        return _finish_void(payment, reason="recovered", actor=RECOVERY_ACTOR)
+    if payment.status != Payment.Status.AUTHORIZED:
+        return payment
+    if payment.expires_at and payment.expires_at <= timezone.now():
+        return payment_void(payment=payment, reason="authorization_expired", actor=RECOVERY_ACTOR)
+    try:
+        return _capture_if_requested(payment, actor=RECOVERY_ACTOR)
+    except AuthorizationExpired:
+        return Payment.objects.get(pk=payment.pk)
 
 
 def refunds_needing_recovery(*, now: Any = None) -> Iterable[Refund]:
@@ -794,7 +845,7 @@ def refunds_needing_recovery(*, now: Any = None) -> Iterable[Refund]:
 
 def refund_recover(*, refund: Refund) -> Refund:
     """Finish a refund a crash or an unreachable Stripe left pending."""
-    return _finish_refund(refund)
+    return _finish_refund(refund, actor=RECOVERY_ACTOR)
 
 
 def payments_needing_recovery(*, now: Any = None) -> Iterable[Payment]:
@@ -803,4 +854,7 @@ def payments_needing_recovery(*, now: Any = None) -> Iterable[Payment]:
         status__in=Payment.INTERMEDIATE, updated_at__lte=now - STUCK_AFTER
     )
     expired = Payment.objects.filter(status=Payment.Status.AUTHORIZED, expires_at__lte=now)
-    return (stuck | expired).order_by("pk")
+    capture_not_started = Payment.objects.filter(
+        status=Payment.Status.AUTHORIZED, capture_requested=True, updated_at__lte=now - STUCK_AFTER
+    )
+    return (stuck | expired | capture_not_started).order_by("pk")

@@ -22,8 +22,8 @@ def stripe_event_process(event_id: int) -> None:
 
 @shared_task(name="payments.recover_stuck")
 def payments_recover_stuck() -> dict[str, int]:
-    """Beat task: finish or roll back every payment stuck mid-way, void expired authorisations,
-    and finish refunds left pending.
+    """Beat task: finish or roll back every payment stuck mid-way, capture those whose requested
+    capture never started, void expired authorisations, and finish refunds left pending.
 
     Each one is recovered on its own; one that still cannot reach Stripe is retried on the next
     run.

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.actors import system_actor
 from config.errors import InvalidRequest
 from payments.events import payment_event_record
 from payments.models import Payment, StripeEvent, Tender
@@ -22,6 +23,7 @@ from payments.services import payment_void
 
 logger = logging.getLogger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300
+WEBHOOK_ACTOR = system_actor("stripe_webhook")
 
 
 class InvalidSignature(InvalidRequest):
@@ -91,7 +93,9 @@ def stripe_event_process(*, event: StripeEvent) -> None:
 def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
     payment = tender.payment
     if event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORIZED:
-        payment_void(payment=payment, reason="authorization_canceled_at_stripe")
+        payment_void(
+            payment=payment, reason="authorization_canceled_at_stripe", actor=WEBHOOK_ACTOR
+        )
         return
     with transaction.atomic():
         if event_type == "charge.dispute.created":
@@ -100,6 +104,7 @@ def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
             payment=payment,
             tender=tender,
             type=f"stripe.{event_type}",
+            actor=WEBHOOK_ACTOR,
             data={
                 "stripe_object": obj.get("id"),
                 "amount": obj.get("amount"),

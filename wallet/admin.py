@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from config.actors import user_actor
 from config.admin import (
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -50,7 +51,7 @@ def _account_link(account: LedgerAccount) -> str:
 
 
 def _actor(request: HttpRequest) -> str:
-    return f"admin:{request.user.get_username()}"
+    return user_actor(request.user)
 
 
 class EntryInline(ReadOnlyInline):

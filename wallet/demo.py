@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
+from config.actors import system_actor
 from customers.models import Channel
 from customers.policy import PresentedIdentifier
 from customers.services import customer_identify
@@ -31,6 +32,7 @@ from wallet.services import (
 
 WALK_IN = "demo:walk-in:"
 DEMO_PIN = "1234"
+DEMO_ACTOR = system_actor("demo")
 
 
 @transaction.atomic
@@ -57,9 +59,17 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
     account = LoyaltyAccount.objects.filter(customer=customer, programme=programme).first()
     if account is None:
         account = loyalty_account_open(programme=programme, customer=customer)
-        loyalty_earn(account=account, spend=Money(Decimal("1250"), "EUR"), reference="demo:earn")
+        loyalty_earn(
+            account=account,
+            spend=Money(Decimal("1250"), "EUR"),
+            reference="demo:earn",
+            actor=DEMO_ACTOR,
+        )
     owned = gift_card_issue(
-        merchant=merchant, initial_value=Money(Decimal("40.00"), "EUR"), reference="demo:ada-card"
+        merchant=merchant,
+        initial_value=Money(Decimal("40.00"), "EUR"),
+        reference="demo:ada-card",
+        actor=DEMO_ACTOR,
     )
     gift_card_claim(gift_card=owned.gift_card, customer=customer)
 
@@ -68,12 +78,13 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
     ).select_related("credit_account__gift_card"):
         card: GiftCard = issue.credit_account.gift_card
         if card.status != GiftCard.Status.EXPIRED:
-            gift_card_expire(gift_card=card, actor="demo rotation")
+            gift_card_expire(gift_card=card, actor=DEMO_ACTOR, reason="demo rotation")
     walk_in = gift_card_issue(
         merchant=merchant,
         initial_value=Money(Decimal("25.00"), "EUR"),
         pin=DEMO_PIN,
         reference=f"{WALK_IN}{uuid.uuid4()}",
+        actor=DEMO_ACTOR,
     )
     voucher = voucher_issue(
         merchant=merchant,

@@ -10,6 +10,7 @@ from config.errors import (
     PaymentRequired,
     Unprocessable,
 )
+from config.limits import MAX_POINTS
 from config.money import quantum
 from wallet.units import is_points_unit
 
@@ -86,6 +87,11 @@ class NotReversible(Unprocessable):
     default_detail = "Only posted transfers can be reversed."
 
 
+class PointsTooLarge(InvalidRequest):
+    code = "points_too_large"
+    default_detail = f"At most {MAX_POINTS} points at once."
+
+
 class WrongInstrument(InvalidRequest):
     code = "wrong_instrument"
     default_detail = "The transfer does not belong to this instrument."
@@ -107,11 +113,6 @@ class CodeAttemptsLocked(KassaError):
     code = "code_attempts_locked"
     status = 429
     default_detail = "Too many wrong codes or PINs; try again later."
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    default_detail = "This idempotency key was used with a different request."
 
 
 class GiftCardAlreadyClaimed(Conflict):

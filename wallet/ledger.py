@@ -22,6 +22,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.actors import actor_is_valid
 from config.errors import InvalidRequest
 from wallet.errors import (
     AmountExceedsHold,
@@ -146,6 +147,14 @@ def _create(
     reverses: Transfer | None = None,
     expires_at: datetime | None = None,
 ) -> Transfer:
+    """Write the transfer row; `actor` must be in the config.actors format (the table's CHECK
+    would refuse it anyway; here the caller gets a coded error instead of a database one)."""
+    if not actor_is_valid(actor):
+        raise InvalidRequest(
+            "Say who acts, as api_key:, user:, system: or customer:.",
+            code="invalid_actor",
+            field="actor",
+        )
     transfer = Transfer.objects.create(
         merchant_id=debit.merchant_id,
         kind=kind,
@@ -209,7 +218,7 @@ def transfer_create(
     code: str,
     reference: str = "",
     reason: str = "",
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """A single-phase, posted transfer (issue, reload, earn, expiry, adjustment...)."""
     return _move(
@@ -236,7 +245,7 @@ def transfer_hold(
     reference: str,
     expires_at: datetime | None,
     code: str = Transfer.Code.REDEMPTION,
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """A pending transfer: lowers the debit account's available balance until it is posted,
     voided, or (after `expires_at`, None = never) voided by the expiry task."""
@@ -272,9 +281,7 @@ def _release_rows(hold: Transfer, debit: LedgerAccount, credit: LedgerAccount) -
 
 
 @transaction.atomic
-def transfer_post(
-    *, transfer: Transfer, amount: Decimal | None = None, actor: str = ""
-) -> Transfer:
+def transfer_post(*, transfer: Transfer, amount: Decimal | None = None, actor: str) -> Transfer:
     """Post a hold for `amount` (default: all of it) and release the rest; returns the
     `post_pending` transfer. An expired hold can no longer be posted (`hold_expired`)."""
     hold, debit, credit = _lock_open_hold(transfer)
@@ -307,7 +314,7 @@ def transfer_post(
 
 
 @transaction.atomic
-def transfer_void(*, transfer: Transfer, reason: str, actor: str = "") -> Transfer:
+def transfer_void(*, transfer: Transfer, reason: str, actor: str) -> Transfer:
     """Release a hold entirely; returns the `void_pending` transfer."""
     if not reason.strip():
         raise ReasonRequired(field="reason")
@@ -355,7 +362,7 @@ def transfer_reverse(
     reference: str,
     reason: str,
     code: str = Transfer.Code.REFUND,
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """Reverse (part of) a posted transfer with a new, opposite transfer (e.g. a refund onto a
     gift card). The reversals of one transfer never add up to more than it moved."""
@@ -395,8 +402,6 @@ def ledger_adjust(
     a positive `amount` credits the instrument, a negative one debits it (never below zero)."""
     if not reason.strip():
         raise ReasonRequired(field="reason")
-    if not actor.strip():
-        raise InvalidRequest("Say who makes the adjustment.", code="actor_required", field="actor")
     if account.is_system:
         raise InvalidRequest("Only instrument accounts are adjusted.", code="system_account")
     adjustments = system_account(

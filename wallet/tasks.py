@@ -3,19 +3,20 @@ and returns how many items it changed."""
 
 from celery import shared_task
 
+from config.actors import system_actor
 from wallet.services import gift_cards_expire_due, holds_void_expired, loyalty_points_expire_due
 
 
 @shared_task(name="wallet.holds_void_expired")
 def wallet_holds_void_expired() -> int:
-    return holds_void_expired()
+    return holds_void_expired(actor=system_actor("hold_expiry"))
 
 
 @shared_task(name="wallet.gift_cards_expire_due")
 def wallet_gift_cards_expire_due() -> int:
-    return gift_cards_expire_due()
+    return gift_cards_expire_due(actor=system_actor("expiry"))
 
 
 @shared_task(name="wallet.loyalty_points_expire_due")
 def wallet_loyalty_points_expire_due() -> int:
-    return loyalty_points_expire_due()
+    return loyalty_points_expire_due(actor=system_actor("expiry"))

@@ -11,14 +11,62 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from config.errors import KassaError
+from config import limits
+from config.api.parsers import RequestTooLarge
+from config.errors import InvalidRequest, KassaError, NotFound, error_code_register
 
-_DRF_CODES = {
+
+class ErrorCode(str):
+    """A validation error code that carries `meta` (say, the maximum) to the error body.
+
+    DRF rebuilds every `ErrorDetail` on its way up but keeps the code object it was given.
+    """
+
+    meta: dict[str, Any]
+
+    def __new__(cls, code: str, **meta: Any) -> "ErrorCode":
+        instance = super().__new__(cls, code)
+        instance.meta = meta
+        return instance
+
+
+class BadRequest(InvalidRequest):
+    code = "bad_request"
+    default_detail = "The request could not be read."
+
+
+class Forbidden(KassaError):
+    code = "permission_denied"
+    status = 403
+    default_detail = "You do not have permission to perform this action."
+
+
+class ServerError(KassaError):
+    code = "server_error"
+    status = 500
+    default_detail = "Internal error; nothing was committed."
+
+
+def django_error(exc: BaseException) -> KassaError | None:
+    """The API's answer to an exception Django knows (bad request, 403, 404), if `exc` is one."""
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return Forbidden()
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(meta={"maximum_bytes": limits.MAX_REQUEST_BODY_BYTES})
+    if isinstance(exc, (SuspiciousOperation, UnreadablePostError)):
+        return BadRequest()
+    return None
+
+
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.AuthenticationFailed: "authentication_failed",
     exceptions.PermissionDenied: "permission_denied",
@@ -29,6 +77,8 @@ _DRF_CODES = {
     exceptions.ParseError: "malformed_json",
     exceptions.Throttled: "rate_limited",
 }
+for _exception, _code in _DRF_CODES.items():
+    error_code_register(_code, _exception.status_code)
 
 
 def _walk(errors: Any, path: str = "") -> Iterator[tuple[str | None, exceptions.ErrorDetail]]:
@@ -56,36 +106,43 @@ def _walk(errors: Any, path: str = "") -> Iterator[tuple[str | None, exceptions.
 def error_body(
     code: str, detail: str, field: str | None = None, errors: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {"code": code, "detail": detail, "field": field, "errors": errors or []}
+    error = {"code": code, "detail": detail, "field": field}
+    return {**error, "errors": errors or [error]}
+
+
+def kassa_error_body(exc: KassaError) -> dict[str, Any]:
+    body = exc.as_dict()
+    body["errors"] = [error.as_dict() for error in exc.errors] or [exc.as_dict()]
+    return body
 
 
 def _kassa_response(exc: KassaError) -> Response:
-    errors = [error.as_dict() for error in exc.errors] or [exc.as_dict()]
-    body = exc.as_dict()
-    body["errors"] = errors
     retry_after = exc.meta.get("retry_after_seconds")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return Response(body, status=exc.status, headers=headers)
+    return Response(kassa_error_body(exc), status=exc.status, headers=headers)
+
+
+def _error_dict(field: str | None, detail: exceptions.ErrorDetail) -> dict[str, Any]:
+    code = str(detail.code) if detail.code else "invalid"
+    error: dict[str, Any] = {"code": code, "detail": str(detail), "field": field}
+    if meta := getattr(detail.code, "meta", None):
+        error["meta"] = meta
+    return error
 
 
 def _validation_response(exc: exceptions.ValidationError) -> Response:
-    errors: list[dict[str, Any]] = [
-        {"code": detail.code or "invalid", "detail": str(detail), "field": field}
-        for field, detail in _walk(exc.detail)
-    ] or [{"code": "invalid", "detail": "Invalid input.", "field": None}]
-    first = errors[0]
-    body = error_body(first["code"], first["detail"], first["field"], errors)
+    errors = [_error_dict(field, detail) for field, detail in _walk(exc.detail)] or [
+        {"code": "invalid", "detail": "Invalid input.", "field": None}
+    ]
+    body = {**errors[0], "errors": errors}
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = django_error(exc) or exc
     if isinstance(exc, KassaError):
         set_rollback()
         return _kassa_response(exc)
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()
         return _validation_response(exc)
@@ -95,7 +152,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     code = code or str(exc.default_code)
     body = error_body(code, str(exc.detail))
-    body["errors"] = [{"code": code, "detail": str(exc.detail), "field": None}]
     headers: dict[str, str] = {}
     wait = getattr(exc, "wait", None)
     if wait is not None:

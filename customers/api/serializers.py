@@ -3,8 +3,19 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.models import Channel, ConsentEvent, ConsentPurpose, CustomerMerge, Identifier
+from config.limits import MAX_IDENTIFIERS_PER_REQUEST, MAX_TEXT_LENGTH
+from customers.models import (
+    Channel,
+    ConsentEvent,
+    ConsentPurpose,
+    CustomerMerge,
+    Identifier,
+    Strength,
+)
+from customers.presentation import CODE_KINDS
 from customers.services import IdentifierStatus, Outcome
+
+STRENGTHS = [strength.label for strength in Strength]
 
 
 @extend_schema_field(serializers.ChoiceField(choices=Identifier.Kind.choices))
@@ -19,10 +30,34 @@ class IdentifierInput(serializers.Serializer):
     verified = serializers.BooleanField(
         default=False, help_text="The touchpoint proved just now that the customer controls it."
     )
+    presentation = serializers.ChoiceField(
+        choices=["typed", "scanned"],
+        default="typed",
+        help_text="scanned: the physical loyalty card was read by the scanner (loyalty_card only).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["scanned"] = attrs.pop("presentation") == "scanned"
+        return attrs
+
+
+class IdentifierList(serializers.ListField):
+    """Identifiers of one request, at most MAX_IDENTIFIERS_PER_REQUEST (checked before each)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=IdentifierInput(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and len(data) > MAX_IDENTIFIERS_PER_REQUEST:
+            raise serializers.ValidationError(
+                f"At most {MAX_IDENTIFIERS_PER_REQUEST} identifiers per request.",
+                code="too_many_identifiers",
+            )
+        return super().to_internal_value(data)
 
 
 class IdentifyInput(serializers.Serializer):
-    identifiers = serializers.ListField(child=IdentifierInput(), max_length=20)
+    identifiers = IdentifierList()
     channel = serializers.ChoiceField(
         choices=Channel.choices,
         required=False,
@@ -52,9 +87,17 @@ class IdentifyOutput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[outcome.value for outcome in Outcome])
     conflict = serializers.SerializerMethodField()
     identifiers = IdentifiedIdentifierOutput(many=True)
+    strength = serializers.SerializerMethodField(
+        help_text="What this till may now do with the customer (null for shop and staff keys)."
+    )
 
     def get_conflict(self, identification: Any) -> bool:
         return identification.conflict is not None
+
+    @extend_schema_field(serializers.ChoiceField(choices=STRENGTHS, allow_null=True))
+    def get_strength(self, identification: Any) -> str | None:
+        strength = identification.strength
+        return None if strength is None else Strength(strength).label
 
 
 class IdentifierOutput(serializers.ModelSerializer[Identifier]):
@@ -88,7 +131,23 @@ class ConsentOutput(serializers.Serializer):
         ]
 
 
+class MaskedIdentifierOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Identifier.Kind.choices)
+    value = serializers.CharField(help_text="Masked, e.g. a***@example.com.")
+    verified = serializers.BooleanField()
+
+
+class MinimalProfileOutput(serializers.Serializer):
+    """What a till that identified the customer only weakly (a typed identifier) may see."""
+
+    profile = serializers.ChoiceField(choices=["minimal"])
+    public_id = serializers.UUIDField()
+    first_name = serializers.CharField()
+    identifiers = MaskedIdentifierOutput(many=True)
+
+
 class CustomerProfileOutput(serializers.Serializer):
+    profile = serializers.ChoiceField(choices=["full"])
     public_id = serializers.UUIDField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
@@ -102,7 +161,8 @@ class ConsentEventInput(serializers.Serializer):
     granted = serializers.BooleanField()
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     evidence = serializers.CharField(
-        max_length=2000, help_text="What the customer saw and did, e.g. 'checkout form v3, box 2'."
+        max_length=MAX_TEXT_LENGTH,
+        help_text="What the customer saw and did, e.g. 'checkout form v3, box 2'.",
     )
 
 
@@ -115,11 +175,34 @@ class ConsentEventOutput(serializers.ModelSerializer[ConsentEvent]):
 class MergeInput(serializers.Serializer):
     survivor = serializers.UUIDField(help_text="The customer that keeps everything.")
     absorbed = serializers.UUIDField(help_text="The customer that becomes a tombstone.")
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH)
 
 
 class UnmergeInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+
+
+class PresentationCodeInput(serializers.Serializer):
+    via = serializers.ChoiceField(
+        choices=CODE_KINDS, help_text="Send to the customer's verified email or phone."
+    )
+
+
+class PresentationCodeOutput(serializers.Serializer):
+    via = serializers.ChoiceField(choices=CODE_KINDS)
+    sent_to = serializers.CharField(help_text="Masked, for the customer to recognise.")
+    expires_at = serializers.DateTimeField()
+
+
+class PresentationCodeVerifyInput(serializers.Serializer):
+    code = serializers.RegexField(r"^[0-9]{6}$", help_text="The six digits the customer reads out.")
+
+
+class AccessOutput(serializers.Serializer):
+    customer = serializers.UUIDField(source="customer.public_id")
+    strength = serializers.ChoiceField(choices=STRENGTHS)
+    strong_until = serializers.DateTimeField(source="wallet_strong_until")
+    expires_at = serializers.DateTimeField()
 
 
 class MovedOutput(serializers.Serializer):

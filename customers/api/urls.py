@@ -14,6 +14,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "customers/<uuid:public_id>", views.CustomerProfileView.as_view(), name="customers-profile"
     ),
     path(
+        "customers/<uuid:public_id>/presentation-codes",
+        views.PresentationCodeSendView.as_view(),
+        name="customers-presentation-code-send",
+    ),
+    path(
+        "customers/<uuid:public_id>/presentation-codes/verify",
+        views.PresentationCodeVerifyView.as_view(),
+        name="customers-presentation-code-verify",
+    ),
+    path(
         "customers/<uuid:public_id>/consents",
         views.ConsentCurrentView.as_view(),
         name="customers-consents",

@@ -1,9 +1,16 @@
-"""Customer API: identify, profile, consent, and (staff only) merge and unmerge."""
+"""Customer API: identify, profile, consent, one-time codes, and (staff only) merge and unmerge.
+
+A till reaches a customer only after identifying them, and how strongly it did decides what it
+may see and do (`customers.models.Strength`): a typed identifier gets the minimal profile and
+one-time codes; consent needs the customer's own card in hand (LOYALTY: one can't opt a
+stranger in by typing their email); the full profile needs WALLET, the default of
+`customer_get_for_api_key`.
+"""
 
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.errors import NotFound
 from customers.api.serializers import (
+    AccessOutput,
     ConsentEventInput,
     ConsentEventOutput,
     ConsentOutput,
@@ -20,11 +28,25 @@ from customers.api.serializers import (
     IdentifyInput,
     IdentifyOutput,
     MergeInput,
+    MinimalProfileOutput,
+    PresentationCodeInput,
+    PresentationCodeOutput,
+    PresentationCodeVerifyInput,
     UnmergeInput,
 )
-from customers.models import Channel, CustomerMerge
+from customers.models import Channel, CustomerMerge, Strength
 from customers.policy import PresentedIdentifier
-from customers.selectors import consent_current, customer_get_for_api_key, identifiers_live
+from customers.presentation import (
+    identifier_mask,
+    presentation_code_send,
+    presentation_code_verify,
+)
+from customers.selectors import (
+    consent_current,
+    customer_access_strength,
+    customer_get_for_api_key,
+    identifiers_live,
+)
 from customers.services import (
     Outcome,
     api_key_actor,
@@ -82,17 +104,50 @@ class IdentifyView(APIView):
 
 
 class CustomerProfileView(APIView):
-    """A customer's identifiers and current consents (a merged id answers with the survivor)."""
+    """A customer's identifiers and current consents (a merged id answers with the survivor).
 
-    @extend_schema(responses=CustomerProfileOutput, operation_id="customers_profile")
+    A till short of the whole wallet's strength gets the minimal profile: the first name and
+    masked identifiers, enough to greet the customer and pick where to send a one-time code.
+    """
+
+    @extend_schema(
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="CustomerProfileAnyOutput",
+                serializers={"full": CustomerProfileOutput, "minimal": MinimalProfileOutput},
+                resource_type_field_name="profile",
+            )
+        },
+        operation_id="customers_profile",
+    )
     def get(self, request: Request, public_id: UUID) -> Response:
-        customer = customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
+        api_key = request_api_key(request)
+        customer = customer_get_for_api_key(
+            api_key=api_key, public_id=public_id, strength=Strength.WEAK
+        )
+        identifiers = identifiers_live(customer=customer)
+        if customer_access_strength(api_key=api_key, customer=customer) != Strength.WALLET:
+            minimal = {
+                "profile": "minimal",
+                "public_id": customer.public_id,
+                "first_name": customer.first_name,
+                "identifiers": [
+                    {
+                        "kind": row.kind,
+                        "value": identifier_mask(kind=row.kind, value=row.value),
+                        "verified": row.verified,
+                    }
+                    for row in identifiers
+                ],
+            }
+            return Response(MinimalProfileOutput(minimal).data)
         profile = {
+            "profile": "full",
             "public_id": customer.public_id,
             "first_name": customer.first_name,
             "last_name": customer.last_name,
             "created_at": customer.created_at,
-            "identifiers": identifiers_live(customer=customer),
+            "identifiers": identifiers,
             "consents": ConsentOutput.rows(consent_current(customer=customer)),
         }
         return Response(CustomerProfileOutput(profile).data)
@@ -103,7 +158,9 @@ class ConsentCurrentView(APIView):
 
     @extend_schema(responses=ConsentOutput(many=True), operation_id="customers_consents")
     def get(self, request: Request, public_id: UUID) -> Response:
-        customer = customer_get_for_api_key(api_key=request_api_key(request), public_id=public_id)
+        customer = customer_get_for_api_key(
+            api_key=request_api_key(request), public_id=public_id, strength=Strength.LOYALTY
+        )
         return Response(
             ConsentOutput(ConsentOutput.rows(consent_current(customer=customer)), many=True).data
         )
@@ -119,7 +176,9 @@ class ConsentRecordView(APIView):
     )
     def post(self, request: Request, public_id: UUID) -> Response:
         api_key = request_api_key(request)
-        customer = customer_get_for_api_key(api_key=api_key, public_id=public_id)
+        customer = customer_get_for_api_key(
+            api_key=api_key, public_id=public_id, strength=Strength.LOYALTY
+        )
         data = _valid(ConsentEventInput, request)
         event = consent_record(
             customer=customer,
@@ -130,6 +189,52 @@ class ConsentRecordView(APIView):
             api_key=api_key,
         )
         return Response(ConsentEventOutput(event).data, status=status.HTTP_201_CREATED)
+
+
+class PresentationCodeSendView(APIView):
+    """Send the customer a one-time code to read out, to spend their wallet at this till."""
+
+    allowed_scopes = (ApiKey.Scope.TERMINAL,)
+
+    @extend_schema(
+        request=PresentationCodeInput,
+        responses={201: PresentationCodeOutput},
+        operation_id="customers_presentation_code_send",
+    )
+    def post(self, request: Request, public_id: UUID) -> Response:
+        api_key = request_api_key(request)
+        customer = customer_get_for_api_key(
+            api_key=api_key, public_id=public_id, strength=Strength.WEAK
+        )
+        data = _valid(PresentationCodeInput, request)
+        sent = presentation_code_send(api_key=api_key, customer=customer, via=data["via"])
+        return Response(PresentationCodeOutput(sent).data, status=status.HTTP_201_CREATED)
+
+
+class PresentationCodeVerifyView(APIView):
+    """Check the code the customer read out; right, and this till may spend their wallet."""
+
+    allowed_scopes = (ApiKey.Scope.TERMINAL,)
+
+    @extend_schema(
+        request=PresentationCodeVerifyInput,
+        responses=AccessOutput,
+        operation_id="customers_presentation_code_verify",
+    )
+    def post(self, request: Request, public_id: UUID) -> Response:
+        api_key = request_api_key(request)
+        customer = customer_get_for_api_key(
+            api_key=api_key, public_id=public_id, strength=Strength.WEAK
+        )
+        data = _valid(PresentationCodeVerifyInput, request)
+        grant = presentation_code_verify(api_key=api_key, customer=customer, code=data["code"])
+        body = {
+            "customer": grant.customer,
+            "strength": Strength.WALLET.label,
+            "wallet_strong_until": grant.wallet_strong_until,
+            "expires_at": grant.expires_at,
+        }
+        return Response(AccessOutput(body).data)
 
 
 class MergeView(APIView):

@@ -3,7 +3,14 @@ from typing import Any
 from moneyed import Money
 from rest_framework import serializers
 
-from config.api.fields import MoneyField
+from config.api.errors import ErrorCode
+from config.api.fields import MoneyField, PointsField, QuantityField
+from config.limits import (
+    MAX_BASKET_LINES,
+    MAX_REFUND_ALLOCATIONS,
+    MAX_TENDERS_PER_PAYMENT,
+    MAX_TEXT_LENGTH,
+)
 from customers.api.serializers import IdentifierInput
 from payments.models import Payment, Refund, Tender
 
@@ -30,10 +37,28 @@ def _same_currency(items: list[dict[str, Any]], key: str, currency: str, name: s
         raise serializers.ValidationError({name: errors}, code="currency_mismatch")
 
 
+class BoundedList(serializers.ListSerializer):
+    """A list refused as a whole, with its own code, when longer than `max_length`: before a
+    single item is validated, so a huge list costs nothing."""
+
+    def __init__(self, *, max_length: int, too_many_code: str, **kwargs: Any) -> None:
+        self.max_items = max_length
+        self.too_many_code = too_many_code
+        super().__init__(max_length=max_length, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and len(data) > self.max_items:
+            raise serializers.ValidationError(
+                f"At most {self.max_items} items, not {len(data)}.",
+                code=ErrorCode(self.too_many_code, maximum=self.max_items),
+            )
+        return super().to_internal_value(data)
+
+
 class TenderInput(serializers.Serializer):
     method = serializers.ChoiceField(choices=Tender.Method.choices)
     amount = MoneyField(required=False, help_text="Omit: as much as it covers / the remainder.")
-    points = serializers.IntegerField(required=False, min_value=1)
+    points = PointsField(required=False)
     gift_card = serializers.UUIDField(required=False, help_text="A gift card in the wallet.")
     bank_card = serializers.UUIDField(required=False, help_text="A saved card in the wallet.")
     code = serializers.CharField(required=False, max_length=64, help_text="Voucher/gift card code.")
@@ -72,7 +97,7 @@ class TenderInput(serializers.Serializer):
 class BasketLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, default="")
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = QuantityField()
     unit_price = MoneyField(allow_zero=True)
 
 
@@ -86,10 +111,20 @@ class PaymentCreateInput(serializers.Serializer):
     external_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
-    basket = BasketLineInput(
-        many=True, required=False, default=list, help_text="When given, it adds up to `amount`."
+    basket = BoundedList(
+        child=BasketLineInput(),
+        required=False,
+        default=list,
+        max_length=MAX_BASKET_LINES,
+        too_many_code="too_many_basket_lines",
+        help_text="When given, it adds up to `amount`.",
     )
-    tenders = TenderInput(many=True, allow_empty=False)
+    tenders = BoundedList(
+        child=TenderInput(),
+        allow_empty=False,
+        max_length=MAX_TENDERS_PER_PAYMENT,
+        too_many_code="too_many_tenders",
+    )
     capture = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +160,13 @@ class AllocationInput(serializers.Serializer):
 class RefundCreateInput(serializers.Serializer):
     amount = MoneyField()
     policy = serializers.ChoiceField(choices=Refund.Policy.choices, default=Refund.Policy.REVERSE)
-    allocations = AllocationInput(many=True, required=False)
-    reason = serializers.CharField(max_length=500, required=False, default="")
+    allocations = BoundedList(
+        child=AllocationInput(),
+        required=False,
+        max_length=MAX_REFUND_ALLOCATIONS,
+        too_many_code="too_many_refund_allocations",
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _same_currency(
@@ -149,7 +189,7 @@ class TenderOutput(serializers.Serializer):
     captured_amount = MoneyField(allow_zero=True)
     refunded_amount = MoneyField(allow_zero=True)
     points = serializers.IntegerField(allow_null=True)
-    gift_card_last4 = serializers.CharField(source="gift_card.last4", default=None)
+    gift_card_last4 = serializers.CharField(source="gift_card.code_last4", default=None)
     card_brand = serializers.CharField(source="bank_card.brand", default=None)
     card_last4 = serializers.CharField(source="bank_card.last4", default=None)
     reference = serializers.CharField(source="external_reference")
@@ -170,6 +210,25 @@ class RefundOutput(serializers.Serializer):
     reason = serializers.CharField()
     points_reversed = serializers.IntegerField()
     allocations = AllocationOutput(many=True)
+    created_at = serializers.DateTimeField()
+
+
+class PaymentSummaryOutput(serializers.Serializer):
+    """A payment in a list: its totals and which methods paid, not every tender's detail (that
+    is GET /payments/{id}), so a page stays small whatever the payments hold."""
+
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    amount = MoneyField()
+    captured_amount = MoneyField(allow_zero=True)
+    refunded_amount = MoneyField(allow_zero=True)
+    customer = serializers.UUIDField(source="customer.public_id", default=None)
+    store = serializers.CharField(source="store.code", default=None)
+    terminal = serializers.CharField(source="terminal.code", default=None)
+    external_reference = serializers.CharField()
+    tender_count = serializers.IntegerField()
+    tender_methods = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
 
 

@@ -3,11 +3,12 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.actors import api_key_actor
+from config.api.pagination import NewestFirstPagination
 from config.money import money_json
 from customers.models import Customer
 from customers.policy import PresentedIdentifier
@@ -21,6 +22,7 @@ from payments.api.serializers import (
     CaptureInput,
     PaymentCreateInput,
     PaymentOutput,
+    PaymentSummaryOutput,
     PurchaseSummaryOutput,
     RefundCreateInput,
     RefundOutput,
@@ -38,14 +40,14 @@ from wallet.guessing import client_ip
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]{1,255}$"},
     location=OpenApiParameter.HEADER,
     required=True,
-    description="One key per operation; retries with the same key replay the first response.",
+    description=(
+        "One key per operation (visible ASCII, a UUID is ideal); retries with the same key "
+        "replay the first response."
+    ),
 )
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-created_at"
 
 
 PAYMENT_SCOPES = (ApiKey.Scope.MERCHANT, ApiKey.Scope.TERMINAL, ApiKey.Scope.STAFF)
@@ -72,24 +74,28 @@ def _payment_response(payment: Payment, status: int = 200) -> Response:
 
 class PaymentCollectionView(APIView):
     allowed_scopes = PAYMENT_SCOPES
+    # Read by drf-spectacular too, so the list's schema is the paginated object it answers.
+    pagination_class = NewestFirstPagination
 
     class ListFilter(serializers.Serializer):
-        reference = serializers.CharField(required=False)
+        reference = serializers.CharField(required=False, max_length=200)
         status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
         created_from = serializers.DateTimeField(required=False)
         created_to = serializers.DateTimeField(required=False)
         terminal = serializers.UUIDField(required=False)
 
     @extend_schema(
-        parameters=[ListFilter], responses=PaymentOutput(many=True), operation_id="payments_list"
+        parameters=[ListFilter],
+        responses=PaymentSummaryOutput(many=True),
+        operation_id="payments_list",
     )
     def get(self, request: Request) -> Response:
         filters = self.ListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         payments = payment_list(api_key=request_api_key(request), **filters.validated_data)
-        paginator = NewestFirst()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+        return paginator.get_paginated_response(PaymentSummaryOutput(page, many=True).data)
 
     @extend_schema(
         request=PaymentCreateInput,
@@ -160,13 +166,14 @@ class PaymentCaptureView(APIView):
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_api_key(
-            api_key=request_api_key(request), public_id=payment_id, details=False
-        )
+        api_key = request_api_key(request)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
         data = CaptureInput(data=request.data)
         data.is_valid(raise_exception=True)
         payment = services.payment_capture(
-            payment=payment, amount=data.validated_data.get("amount")
+            payment=payment,
+            amount=data.validated_data.get("amount"),
+            actor=api_key_actor(api_key),
         )
         return _payment_response(payment)
 
@@ -177,10 +184,11 @@ class PaymentVoidView(APIView):
     @extend_schema(request=None, responses=PaymentOutput, parameters=[IDEMPOTENCY_PARAMETER])
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_api_key(
-            api_key=request_api_key(request), public_id=payment_id, details=False
+        api_key = request_api_key(request)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
+        return _payment_response(
+            services.payment_void(payment=payment, actor=api_key_actor(api_key))
         )
-        return _payment_response(services.payment_void(payment=payment))
 
 
 class RefundCreateView(APIView):
@@ -202,6 +210,7 @@ class RefundCreateView(APIView):
             policy=values["policy"],
             allocations=[(str(a["tender"]), a["amount"]) for a in values.get("allocations", [])],
             reason=values["reason"],
+            actor=api_key_actor(api_key),
             api_key=api_key,
             idempotency_key=request.headers[HEADER],
         )

@@ -5,8 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from customers.models import CustomerAccessGrant
-from customers.selectors import CustomerNotFound, customer_get_for_api_key
+from customers.models import CustomerAccessGrant, Strength
+from customers.selectors import (
+    CustomerNotFound,
+    StrongPresentationRequired,
+    customer_get_for_api_key,
+)
 from customers.services import customer_access_grant
 from merchants.models import ApiKey
 from merchants.services import api_key_issue
@@ -28,17 +32,26 @@ def test_merchant_key_reaches_own_customers_only() -> None:
         customer_get_for_api_key(api_key=foreign, public_id=customer.public_id)
 
 
-def test_till_needs_a_live_grant() -> None:
+def test_till_needs_a_live_grant_and_a_strong_one_for_the_wallet() -> None:
     customer = CustomerFactory.create()
     terminal = TerminalFactory.create(store__merchant=customer.merchant)
     till = _key(customer.merchant, ApiKey.Scope.TERMINAL, terminal)
+    weak = {"api_key": till, "public_id": customer.public_id, "strength": Strength.WEAK}
     with pytest.raises(CustomerNotFound):
-        customer_get_for_api_key(api_key=till, public_id=customer.public_id)
+        customer_get_for_api_key(**weak)
     customer_access_grant(api_key=till, customer=customer)
+    assert customer_get_for_api_key(**weak) == customer
+    with pytest.raises(StrongPresentationRequired):
+        customer_get_for_api_key(api_key=till, public_id=customer.public_id)
+    customer_access_grant(api_key=till, customer=customer, strength=Strength.WALLET)
     assert customer_get_for_api_key(api_key=till, public_id=customer.public_id) == customer
+    CustomerAccessGrant.objects.update(wallet_strong_until=timezone.now())
+    with pytest.raises(StrongPresentationRequired):
+        customer_get_for_api_key(api_key=till, public_id=customer.public_id)
+    assert customer_get_for_api_key(**weak) == customer
     CustomerAccessGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(CustomerNotFound):
-        customer_get_for_api_key(api_key=till, public_id=customer.public_id)
+        customer_get_for_api_key(**weak)
 
 
 def test_tombstone_leads_to_survivor_and_erased_is_unreachable() -> None:

@@ -57,6 +57,7 @@ def test_lookup_only_answers_unknown(terminal_api) -> None:
         "identifiers": [
             {"kind": "phone", "value": "+31612345678", "verified": False, "status": "unknown"}
         ],
+        "strength": None,
     }
     assert not Customer.objects.exists()
 
@@ -177,9 +178,8 @@ def test_profile_of_another_merchants_customer_is_not_found(merchant_api) -> Non
 
 def test_consent_is_recorded_and_read_back_latest_first(merchant, terminal_api) -> None:
     customer = LoyaltyCardFactory.create(customer__merchant=merchant, value=CARD).customer
-    terminal_api.post(
-        IDENTIFY, {"identifiers": [{"kind": "loyalty_card", "value": CARD}]}, format="json"
-    )
+    scanned = {"identifiers": [{"kind": "loyalty_card", "value": CARD, "presentation": "scanned"}]}
+    terminal_api.post(IDENTIFY, scanned, format="json")
     url = f"/api/v1/customers/{customer.public_id}"
     for granted in (True, False):
         recorded = terminal_api.post(

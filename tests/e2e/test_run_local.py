@@ -64,6 +64,7 @@ def test_run_local_serves_demo_and_stops_everything(tmp_path: Path) -> None:
     keys = re.findall(r"(kassa_[mts]_\S+)", output)
     assert len(keys) == 4, output
     assert re.search(r"user 'admin'\s+password '\S+'", output)
+    assert "Periodic tasks: the beat schedule runs in this process" in output
     assert process.returncode is not None
     deadline = time.monotonic() + 15
     while psutil.pid_exists(postmaster) and time.monotonic() < deadline:

@@ -81,12 +81,12 @@ def test_validation_errors_are_flattened_with_field_paths() -> None:
 def test_domain_errors_keep_their_code_status_and_meta() -> None:
     class InsufficientFunds(KassaError):
         code = "insufficient_funds"
-        status = 422
+        status = 402
 
     error = InsufficientFunds("Not enough.", field="tenders[1]", meta={"available": "3.00"})
     response = exception_handler(error, {})
     assert response is not None
-    assert response.status_code == 422
+    assert response.status_code == 402
     assert response.data["code"] == "insufficient_funds"
     assert response.data["field"] == "tenders[1]"
     assert response.data["meta"] == {"available": "3.00"}

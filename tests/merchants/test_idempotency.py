@@ -111,3 +111,59 @@ def test_ten_concurrent_duplicates_create_one_effect(merchant) -> None:
     assert Merchant.objects.filter(name="Race").count() == 1
     assert sorted(set(statuses)) == [201], "duplicates wait for the first outcome and replay it"
     assert IdempotencyRecord.objects.get().status == IdempotencyRecord.Status.COMPLETED
+
+
+class _Echo(APIView):
+    """Refuses with an answer jsonb cannot hold as is: a NUL echoed from somewhere."""
+
+    @idempotent
+    def post(self, request):
+        raise Unprocessable("refused \x00 and \ud800", code="refused", field="name\x00")
+
+
+class _Unstorable(APIView):
+    """Answers with something no JSON encoder can store."""
+
+    @idempotent
+    def post(self, request):
+        return Response({"value": object()}, status=200)
+
+
+def _call_view(view: type[APIView], raw_key: str, key: str = "k-1"):
+    request = APIRequestFactory().post(
+        "/x",
+        {"name": "A"},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    return view.as_view()(request)
+
+
+@pytest.mark.django_db
+def test_an_answer_with_a_nul_is_stored_sanitised_and_replayed(raw_key) -> None:
+    first = _call_view(_Echo, raw_key)
+    assert first.status_code == 422
+    record = IdempotencyRecord.objects.get()
+    assert record.status == IdempotencyRecord.Status.COMPLETED
+    assert record.response_body is not None
+    assert record.response_body["detail"] == "refused \ufffd and \ufffd"
+    assert record.response_body["field"] == "name\ufffd"
+    replay = _call_view(_Echo, raw_key)
+    assert replay.status_code == 422
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.data["code"] == "refused"
+
+
+@pytest.mark.django_db
+def test_an_answer_that_cannot_be_stored_releases_the_claim(raw_key) -> None:
+    assert _call_view(_Unstorable, raw_key).status_code == 200
+    assert not IdempotencyRecord.objects.exists(), "no key is left in progress"
+
+
+@pytest.mark.django_db
+def test_a_key_with_a_nul_is_refused(raw_key) -> None:
+    response = _call_view(_Echo, raw_key, key="k\x00")
+    assert response.status_code == 400
+    assert response.data["code"] == "idempotency_key_required"
+    assert not IdempotencyRecord.objects.exists()

@@ -8,7 +8,7 @@ import pytest
 from moneyed import Money
 from rest_framework.test import APIClient
 
-from customers.models import Customer
+from customers.models import Customer, Strength
 from customers.services import customer_access_grant
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue
@@ -68,13 +68,14 @@ def shop(merchant: Merchant, stripe) -> Shop:
     card = issue_card(merchant, "50.00", customer=customer, pin="4321")
     programme = LoyaltyProgrammeFactory.create(merchant=merchant)
     loyalty = loyalty_account_open(programme=programme, customer=customer)
-    loyalty_points_adjust(account=loyalty, points=2000, reason="welcome bonus", actor="test")
+    loyalty_points_adjust(account=loyalty, points=2000, reason="welcome bonus", actor="system:test")
     voucher = issue_voucher(merchant, amount=eur("10.00"), max_uses_total=100)
     web_key, web_raw = api_key_issue(merchant=merchant, scope=ApiKey.Scope.MERCHANT, name="web")
     till_key, till_raw = api_key_issue(
         merchant=merchant, scope=ApiKey.Scope.TERMINAL, name="till", terminal=till
     )
-    customer_access_grant(api_key=till_key, customer=customer)
+    # The till scanned the customer's card: strong enough to pay from their wallet.
+    customer_access_grant(api_key=till_key, customer=customer, strength=Strength.WALLET)
     assert voucher.code is not None
     return Shop(
         merchant=merchant,

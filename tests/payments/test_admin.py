@@ -134,7 +134,9 @@ def test_till_payments_filter_by_store_and_terminal(office, shop) -> None:
 
 def test_detail_shows_tenders_refunds_with_allocations_and_events_read_only(office, shop) -> None:
     payment = pay(shop, capture=True)
-    refund_create(payment=payment, amount=eur("40.00"), reason="damaged parcel")
+    refund_create(
+        payment=payment, amount=eur("40.00"), reason="damaged parcel", actor="user:backoffice"
+    )
     page = office.get(reverse("admin:payments_payment_change", args=[payment.pk]))
     assert page.status_code == 200
     html = page.content.decode()
@@ -258,6 +260,14 @@ def test_void_needs_a_reason_then_releases_everything(office, shop, invariants) 
     assert available(shop.loyalty) == Decimal("2000")
     voiding = PaymentEvent.objects.get(payment=payment, type="payment.voiding")
     assert voiding.data == {"reason": "fraud suspected by store manager"}
+    acted = dict(payment.events.values_list("type", "actor"))
+    staff = User.objects.get(is_staff=True)
+    assert acted == {
+        "payment.held": f"api_key:{shop.web_key.prefix}",
+        "payment.authorized": f"api_key:{shop.web_key.prefix}",
+        "payment.voiding": f"user:{staff.username}",
+        "payment.voided": f"user:{staff.username}",
+    }
     invariants()
 
 
@@ -285,6 +295,11 @@ def test_refund_confirmation_page_then_reverse_refund_with_reason(office, shop, 
     refund = Refund.objects.get()
     assert (refund.status, refund.reason) == ("succeeded", "returned in store")
     assert refund.api_key is None, "made in the back office, not by an API key"
+    staff = User.objects.get(is_staff=True)
+    assert set(payment.events.filter(type__startswith="refund.").values_list("type", "actor")) == {
+        ("refund.created", f"user:{staff.username}"),
+        ("refund.succeeded", f"user:{staff.username}"),
+    }
     payment.refresh_from_db()
     assert payment.refunded_amount == eur("40.00")
     again = act(office, "refund", [payment]).content.decode()

@@ -1,16 +1,21 @@
 """Payments and the identity graph: identifying at checkout, the purchase summary, merges."""
 
+import re
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from customers.models import Customer
 from customers.normalisation import loyalty_card_number
 from customers.services import customer_merge, customer_unmerge
+from merchants.models import ApiKey
+from merchants.services import api_key_issue
 from payments.models import Payment
-from tests.factories import CustomerFactory
-from tests.payments.conftest import money
+from tests.customers.factories import IdentifierFactory, LoyaltyCardFactory
+from tests.factories import CustomerFactory, StoreFactory, TerminalFactory
+from tests.payments.conftest import _client, money
 from tests.payments.test_flows import post
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +158,154 @@ def test_a_merge_landing_between_planning_and_hold_sends_the_payment_to_the_surv
         api_key=shop.web_key, idempotency_key="k", request=request, plan=plan, resolved=resolved
     )
     assert payment.customer == survivor
+
+
+# -- issue 9: a typed email finds the customer but does not unlock their wallet ---------------
+
+
+def _strange_till(shop):
+    """A till of another store of the same merchant, which has never seen the customer."""
+    terminal = TerminalFactory.create(store=StoreFactory.create(merchant=shop.merchant, code="UT"))
+    _, raw = api_key_issue(
+        merchant=shop.merchant, scope=ApiKey.Scope.TERMINAL, name="utrecht", terminal=terminal
+    )
+    return _client(raw)
+
+
+def _with_email_and_card(shop) -> str:
+    IdentifierFactory.create(customer=shop.customer, value="ada@example.com", verified=True)
+    return LoyaltyCardFactory.create(customer=shop.customer).value
+
+
+def _sale(client, presented: dict, tender: dict, amount: str = "0.50"):
+    return post(
+        client,
+        "/api/v1/payments",
+        {
+            "amount": money(amount),
+            "identifiers": [presented],
+            "tenders": [tender, {"method": "cash"}],
+            "capture": True,
+        },
+    )
+
+
+def test_a_typed_email_cannot_spend_the_wallet(shop) -> None:
+    _with_email_and_card(shop)
+    till = _strange_till(shop)
+    typed = {"kind": "email", "value": "ada@example.com"}
+    for tender in (
+        {
+            "method": "gift_card",
+            "gift_card": str(shop.gift_card.public_id),
+            "amount": money("0.50"),
+        },
+        {"method": "loyalty_points", "points": 50},
+        {"method": "card", "bank_card": str(shop.bank_card.public_id), "amount": money("0.50")},
+    ):
+        refused = _sale(till, typed, tender, amount="1.00")
+        assert refused.status_code == 403, (tender, refused.json())
+        assert refused.json()["code"] == "strong_presentation_required"
+        assert refused.json()["field"] == "tenders[0]"
+    assert not Payment.objects.exists()
+    cash = post(
+        till,
+        "/api/v1/payments",
+        {"amount": money("1.00"), "identifiers": [typed], "tenders": [{"method": "cash"}]},
+    )
+    assert cash.status_code == 201, "a typed email still attaches the sale"
+    assert cash.json()["customer"] == str(shop.customer.public_id)
+    customer = str(shop.customer.public_id)
+    for path in (f"/api/v1/customers/{customer}/purchases", f"/api/v1/customers/{customer}/wallet"):
+        assert till.get(path).status_code == 403, path
+
+
+def test_a_scanned_loyalty_card_spends_points_but_not_the_gift_card(shop) -> None:
+    card = _with_email_and_card(shop)
+    till = _strange_till(shop)
+    scanned = {"kind": "loyalty_card", "value": card, "presentation": "scanned"}
+    points = _sale(till, scanned, {"method": "loyalty_points", "points": 50}, amount="5.00")
+    assert points.status_code == 201, points.json()
+    gift = {
+        "method": "gift_card",
+        "gift_card": str(shop.gift_card.public_id),
+        "amount": money("0.50"),
+    }
+    refused = _sale(till, scanned, gift, amount="5.00")
+    assert (refused.status_code, refused.json()["code"]) == (403, "strong_presentation_required")
+
+
+def test_a_gift_card_code_and_pin_still_pay_after_a_typed_email(shop) -> None:
+    _with_email_and_card(shop)
+    till = _strange_till(shop)
+    typed = {"kind": "email", "value": "ada@example.com"}
+    tender = {
+        "method": "gift_card",
+        "code": shop.gift_card_code,
+        "pin": "4321",
+        "amount": money("0.50"),
+    }
+    response = _sale(till, typed, tender, amount="1.00")
+    assert response.status_code == 201, response.json()
+
+
+def test_a_code_read_back_lets_the_till_spend_the_wallet(
+    shop, django_capture_on_commit_callbacks
+) -> None:
+    _with_email_and_card(shop)
+    till = _strange_till(shop)
+    customer = str(shop.customer.public_id)
+    till.post(
+        "/api/v1/customers/identify",
+        {"identifiers": [{"kind": "email", "value": "ada@example.com"}]},
+        format="json",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = till.post(
+            f"/api/v1/customers/{customer}/presentation-codes", {"via": "email"}, format="json"
+        )
+    assert sent.status_code == 201, sent.json()
+    found = re.search(r"\b(\d{6})\b", mail.outbox[0].body)
+    assert found is not None
+    verified = till.post(
+        f"/api/v1/customers/{customer}/presentation-codes/verify",
+        {"code": found.group(1)},
+        format="json",
+    )
+    assert verified.json()["strength"] == "wallet"
+    response = post(
+        till,
+        "/api/v1/payments",
+        {
+            "amount": money("1.00"),
+            "customer": customer,
+            "tenders": [
+                {
+                    "method": "gift_card",
+                    "gift_card": str(shop.gift_card.public_id),
+                    "amount": money("0.50"),
+                },
+                {"method": "card", "bank_card": str(shop.bank_card.public_id)},
+            ],
+            "capture": True,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    assert till.get(f"/api/v1/customers/{customer}/purchases").status_code == 200
+
+
+def test_the_web_shop_key_spends_the_wallet_without_a_presentation(shop) -> None:
+    response = post(
+        shop.web,
+        "/api/v1/payments",
+        {
+            "amount": money("3.00"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [
+                {"method": "loyalty_points", "points": 100},
+                {"method": "gift_card", "gift_card": str(shop.gift_card.public_id)},
+            ],
+            "capture": True,
+        },
+    )
+    assert response.status_code == 201, response.json()

@@ -279,7 +279,7 @@ def test_capture_after_the_wallet_swept_the_expired_holds_takes_nothing(shop, in
     from wallet.services import holds_void_expired
 
     payment = _gift_card_and_voucher(shop)
-    assert holds_void_expired(at=timezone.now() + timedelta(days=8)) == 2
+    assert holds_void_expired(at=timezone.now() + timedelta(days=8), actor="system:test") == 2
     response = post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
     assert response.status_code == 409
     assert response.json()["code"] == "authorization_expired"
@@ -297,7 +297,7 @@ def test_capture_is_refused_when_a_hold_was_voided_before_expiry(shop, invariant
     payment = _authorised(shop)
     gift = payment.tenders.get(method="gift_card")
     assert gift.wallet_transfer is not None
-    transfer_void(transfer=gift.wallet_transfer, reason="voided by hand")
+    transfer_void(transfer=gift.wallet_transfer, reason="voided by hand", actor="user:ops")
     response = post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {})
     assert (response.status_code, response.json()["code"]) == (409, "authorization_expired")
     payment.refresh_from_db()
@@ -316,7 +316,7 @@ def test_a_hold_timing_out_while_stripe_captured_releases_all_and_refunds_the_ca
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     assert post(shop.web, f"/api/v1/payments/{payment.public_id}/capture", {}).status_code == 503
     settings.STRIPE_API_BASE = real_stripe
-    holds_void_expired(at=timezone.now() + timedelta(days=8))
+    holds_void_expired(at=timezone.now() + timedelta(days=8), actor="system:test")
 
     _age(payment.pk)
     assert payments_recover_stuck() == {"voided": 1}

@@ -265,7 +265,7 @@ def test_refusals_name_the_tender_and_hold_nothing(shop, invariants) -> None:
         shop.merchant, "30.00", customer=CustomerFactory.create(merchant=shop.merchant)
     )
     blocked = issue_card(shop.merchant, "30.00", customer=shop.customer).gift_card
-    gift_card_block(gift_card=blocked, reason="reported stolen")
+    gift_card_block(gift_card=blocked, reason="reported stolen", actor="user:ops")
     response = post(
         shop.web,
         "/api/v1/payments",

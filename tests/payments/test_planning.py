@@ -99,14 +99,18 @@ def test_a_tender_with_nothing_left_to_pay_is_refused() -> None:
     assert _codes(raised.value) == {"tenders[1]": "tender_not_needed"}
 
 
-def test_empty_balance_is_not_a_tender() -> None:
+def test_an_empty_balance_is_insufficient_funds() -> None:
     sources = [
         Source(index=0, method="gift_card", currency="EUR", cap=eur("0")),
         Source(index=1, method="card", currency="EUR"),
     ]
     with pytest.raises(PaymentRejected) as raised:
         plan_tenders(amount=eur("50"), channel="web", sources=sources)
-    assert _codes(raised.value) == {"tenders[0]": "tender_not_needed"}
+    assert _codes(raised.value) == {"tenders[0]": "insufficient_funds"}
+    assert (raised.value.status, raised.value.meta) == (
+        402,
+        {"available": {"amount": "0.00", "currency": "EUR"}},
+    )
 
 
 @given(
@@ -129,5 +133,6 @@ def test_plans_always_sum_to_the_amount_and_respect_caps(total_cents: int, caps:
         assert sum((p.amount for p in plan), Money(0, "EUR")) == amount
         assert all(p.source.cap is None or p.amount <= p.source.cap for p in plan)
         assert all(p.amount > Money(0, "EUR") for p in plan)
-    # The only refusal possible here: an instrument (or the card) with nothing left to pay.
-    assert refusals <= {"tender_not_needed"}
+    # The only refusals possible here: an empty instrument, or an instrument (or the card)
+    # with nothing left to pay.
+    assert refusals <= {"insufficient_funds", "tender_not_needed"}

@@ -164,6 +164,7 @@ def test_intent_canceled_at_stripe_voids_the_whole_payment(
     assert available(shop.gift_card) == eur("50.00").amount
     voiding = PaymentEvent.objects.get(payment=payment, type="payment.voiding")
     assert voiding.data == {"reason": "authorization_canceled_at_stripe"}
+    assert voiding.actor == "system:stripe_webhook"
     assert StripeEvent.objects.get().processed_at is not None
     invariants()
 
@@ -194,6 +195,7 @@ def test_a_dispute_marks_the_card_tender_and_is_recorded(
     recorded = PaymentEvent.objects.get(type="stripe.charge.dispute.created")
     assert (recorded.payment, recorded.tender) == (payment, tender)
     assert recorded.data["stripe_object"] == "dp_kassa_1"
+    assert recorded.actor == "system:stripe_webhook"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CAPTURED, "a dispute changes no money by itself"
     invariants()
@@ -255,7 +257,7 @@ class TestRealDelivery:
         assert configured.status_code == 200, configured.text
         payment = authorised(shop)
         intent = card_tender(payment).stripe_payment_intent_id
-        payment_capture(payment=payment)
+        payment_capture(payment=payment, actor="system:test")
 
         deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
         received = None

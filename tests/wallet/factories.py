@@ -8,6 +8,7 @@ from decimal import Decimal
 import factory
 from moneyed import Money
 
+from config.actors import system_actor
 from customers.models import Customer
 from merchants.models import Merchant
 from tests.factories import MerchantFactory
@@ -18,6 +19,8 @@ from wallet.services import (
     loyalty_account_open,
     voucher_issue,
 )
+
+ACTOR = system_actor("test")
 
 
 class LoyaltyProgrammeFactory(factory.django.DjangoModelFactory[LoyaltyProgramme]):
@@ -55,6 +58,7 @@ def issue_card(
         customer=customer,
         expires_at=expires_at,
         active=active,
+        actor=ACTOR,
     )
     assert issued.code is not None
     return NewCard(gift_card=issued.gift_card, code=issued.code)

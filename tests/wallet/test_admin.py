@@ -54,7 +54,7 @@ def test_adjustment_needs_a_reason_and_is_written_to_the_ledger(admin_client, me
     assert done.status_code == 302
     adjustment = Transfer.objects.get(code="adjustment")
     assert adjustment.reason == "till count error"
-    assert adjustment.actor == "admin:admin"
+    assert adjustment.actor == "user:admin"
     card.account.refresh_from_db()
     assert card.account.balance == Decimal("7.50")
     assert ledger_verify() == []
@@ -76,7 +76,7 @@ def test_block_action_asks_for_a_reason_then_goes_through_the_service(
     )
     card.refresh_from_db()
     assert card.status == GiftCard.Status.BLOCKED
-    assert card.status_reason == "stolen (admin:admin)"
+    assert card.status_reason == "stolen (user:admin)"
 
 
 def test_expire_action_moves_the_value_to_breakage_with_the_reason(admin_client, merchant) -> None:
@@ -94,7 +94,7 @@ def test_expire_action_moves_the_value_to_breakage_with_the_reason(admin_client,
     assert (breakage.amount, breakage.reason, breakage.actor) == (
         Decimal("12.00"),
         "sold in error",
-        "admin:admin",
+        "user:admin",
     )
     assert ledger_verify() == []
 

@@ -7,14 +7,15 @@ import pytest
 from django.utils import timezone
 from moneyed import Money
 
+from customers.selectors import CustomerNotFound
+from merchants.idempotency import IdempotencyKeyReused
 from tests.factories import CustomerFactory, MerchantFactory
-from tests.wallet.factories import issue_card
+from tests.wallet.factories import ACTOR, issue_card
 from wallet.codes import ALPHABET, CODE_LENGTH, code_hmac, code_normalise
 from wallet.errors import (
     CodeNotRecognised,
     CurrencyMismatch,
     GiftCardAlreadyClaimed,
-    IdempotencyKeyReused,
     InstrumentBlocked,
     InstrumentExpired,
     InstrumentInactive,
@@ -108,56 +109,69 @@ def test_issue_refuses_bad_input_and_changes_nothing(merchant) -> None:
         ({"initial_value": _eur("5"), "expires_at": timezone.now()}, "expiry_in_past"),
     ):
         with pytest.raises(Exception) as refused:  # noqa: PT011 - the code is what is asserted
-            gift_card_issue(merchant=merchant, **kwargs)
+            gift_card_issue(merchant=merchant, actor=ACTOR, **kwargs)
         assert getattr(refused.value, "code", None) == error_code, kwargs
     assert not GiftCard.objects.exists()
     assert not Transfer.objects.exists()
     with pytest.raises(InvalidPin):
-        gift_card_issue(merchant=merchant, initial_value=_eur("5"), pin="abcd")
+        gift_card_issue(merchant=merchant, initial_value=_eur("5"), pin="abcd", actor=ACTOR)
 
 
 def test_issue_with_a_reference_is_idempotent(merchant) -> None:
-    first = gift_card_issue(merchant=merchant, initial_value=_eur("20"), reference="order-9")
-    again = gift_card_issue(merchant=merchant, initial_value=_eur("20"), reference="order-9")
+    first = gift_card_issue(
+        merchant=merchant, initial_value=_eur("20"), reference="order-9", actor=ACTOR
+    )
+    again = gift_card_issue(
+        merchant=merchant, initial_value=_eur("20"), reference="order-9", actor=ACTOR
+    )
     assert again.replayed
     assert again.code is None
     assert again.gift_card == first.gift_card
     with pytest.raises(IdempotencyKeyReused):
-        gift_card_issue(merchant=merchant, initial_value=_eur("21"), reference="order-9")
+        gift_card_issue(
+            merchant=merchant, initial_value=_eur("21"), reference="order-9", actor=ACTOR
+        )
     assert GiftCard.objects.count() == 1
 
 
 def test_inactive_card_must_be_activated(merchant) -> None:
     card = issue_card(merchant, active=False).gift_card
     with pytest.raises(InstrumentInactive):
-        gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None)
-    gift_card_activate(gift_card=card)
-    gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None)
+        gift_card_hold(
+            gift_card=card, amount=_eur("1"), reference="p", expires_at=None, actor=ACTOR
+        )
+    gift_card_activate(gift_card=card, actor=ACTOR)
+    gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None, actor=ACTOR)
 
 
 def test_reload_adds_value_and_is_idempotent_by_reference(merchant) -> None:
     card = issue_card(merchant, "10.00").gift_card
-    first = gift_card_reload(gift_card=card, amount=_eur("15.00"), reference="r-1")
-    assert gift_card_reload(gift_card=card, amount=_eur("15.00"), reference="r-1") == first
+    first = gift_card_reload(gift_card=card, amount=_eur("15.00"), reference="r-1", actor=ACTOR)
+    assert (
+        gift_card_reload(gift_card=card, amount=_eur("15.00"), reference="r-1", actor=ACTOR)
+        == first
+    )
     with pytest.raises(IdempotencyKeyReused):
-        gift_card_reload(gift_card=card, amount=_eur("16.00"), reference="r-1")
+        gift_card_reload(gift_card=card, amount=_eur("16.00"), reference="r-1", actor=ACTOR)
     with pytest.raises(CurrencyMismatch):
-        gift_card_reload(gift_card=card, amount=Money(D("5"), "USD"))
+        gift_card_reload(gift_card=card, amount=Money(D("5"), "USD"), actor=ACTOR)
     card.account.refresh_from_db()
     assert card.account.balance == D("25.00")
 
 
 def test_block_and_unblock(merchant) -> None:
     card = issue_card(merchant).gift_card
-    gift_card_block(gift_card=card, reason="reported stolen", actor="ops")
+    gift_card_block(gift_card=card, reason="reported stolen", actor=ACTOR)
     for attempt in (
-        lambda: gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None),
-        lambda: gift_card_reload(gift_card=card, amount=_eur("1")),
+        lambda: gift_card_hold(
+            gift_card=card, amount=_eur("1"), reference="p", expires_at=None, actor=ACTOR
+        ),
+        lambda: gift_card_reload(gift_card=card, amount=_eur("1"), actor=ACTOR),
     ):
         with pytest.raises(InstrumentBlocked):
             attempt()
-    gift_card_unblock(gift_card=card, reason="found again", actor="ops")
-    gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None)
+    gift_card_unblock(gift_card=card, reason="found again", actor=ACTOR)
+    gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None, actor=ACTOR)
 
 
 def test_claim_into_a_wallet(merchant, customer) -> None:
@@ -170,18 +184,22 @@ def test_claim_into_a_wallet(merchant, customer) -> None:
 
 def test_expiry_moves_the_remaining_value_to_breakage(merchant) -> None:
     card = issue_card(merchant, "40.00").gift_card
-    hold = gift_card_hold(gift_card=card, amount=_eur("15.00"), reference="p", expires_at=None)
-    breakage = gift_card_expire(gift_card=card)
+    hold = gift_card_hold(
+        gift_card=card, amount=_eur("15.00"), reference="p", expires_at=None, actor=ACTOR
+    )
+    breakage = gift_card_expire(gift_card=card, actor=ACTOR)
     assert breakage is not None
     assert breakage.amount == D("25.00")
     card.refresh_from_db()
     assert card.status == GiftCard.Status.EXPIRED
     with pytest.raises(InstrumentExpired):
-        gift_card_hold(gift_card=card, amount=_eur("1"), reference="p", expires_at=None)
+        gift_card_hold(
+            gift_card=card, amount=_eur("1"), reference="p", expires_at=None, actor=ACTOR
+        )
     # The payment that held value before expiry still captures part of it...
-    gift_card_post(transfer=hold, amount=_eur("5.00"))
+    gift_card_post(transfer=hold, amount=_eur("5.00"), actor=ACTOR)
     # ...and what it released goes to breakage on the next run.
-    second = gift_card_expire(gift_card=card)
+    second = gift_card_expire(gift_card=card, actor=ACTOR)
     assert second is not None
     assert second.amount == D("10.00")
     card.account.refresh_from_db()
@@ -196,16 +214,31 @@ def test_pay_capture_part_and_refund(merchant) -> None:
         amount=_eur("30.00"),
         reference="pay-1",
         expires_at=timezone.now() + timedelta(minutes=15),
+        actor=ACTOR,
     )
     with pytest.raises(InsufficientFunds) as refused:
-        gift_card_hold(gift_card=card, amount=_eur("20.01"), reference="pay-2", expires_at=None)
+        gift_card_hold(
+            gift_card=card, amount=_eur("20.01"), reference="pay-2", expires_at=None, actor=ACTOR
+        )
     assert refused.value.meta["available"] == {"amount": "20.00", "currency": "EUR"}
-    post = gift_card_post(transfer=hold, amount=_eur("25.00"))
-    gift_card_refund(transfer=post, amount=_eur("5.00"), reference="refund-1", reason="return")
+    post = gift_card_post(transfer=hold, amount=_eur("25.00"), actor=ACTOR)
+    gift_card_refund(
+        transfer=post, amount=_eur("5.00"), reference="refund-1", reason="return", actor=ACTOR
+    )
     card.account.refresh_from_db()
     assert card.account.available == D("30.00")
-    void_me = gift_card_hold(gift_card=card, amount=_eur("1.00"), reference="p3", expires_at=None)
-    gift_card_void(transfer=void_me, reason="cancelled")
+    void_me = gift_card_hold(
+        gift_card=card, amount=_eur("1.00"), reference="p3", expires_at=None, actor=ACTOR
+    )
+    gift_card_void(transfer=void_me, reason="cancelled", actor=ACTOR)
     with pytest.raises(WrongInstrument):
-        loyalty_points_post(transfer=post)
+        loyalty_points_post(transfer=post, actor=ACTOR)
     assert ledger_verify() == []
+
+
+def test_another_merchants_customer_is_not_found_with_the_one_status_of_its_code(merchant) -> None:
+    stranger = CustomerFactory.create(merchant=MerchantFactory.create())
+    with pytest.raises(CustomerNotFound) as refused:
+        gift_card_issue(merchant=merchant, initial_value=_eur("5"), customer=stranger, actor=ACTOR)
+    assert (refused.value.code, refused.value.status) == ("customer_not_found", 404)
+    assert not GiftCard.objects.exists()

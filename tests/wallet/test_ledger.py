@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from tests.wallet.factories import ACTOR
 from wallet.errors import (
     AmountExceedsHold,
     AmountExceedsReversible,
@@ -47,6 +48,7 @@ def card(merchant) -> LedgerAccount:
         amount=D("100.00"),
         unit="EUR",
         code=Transfer.Code.ISSUE,
+        actor=ACTOR,
     )
     account.refresh_from_db()
     return account
@@ -65,6 +67,7 @@ def _hold(card, clearing, amount="30.00", expires_at=None) -> Transfer:
         unit="EUR",
         reference="payment-1",
         expires_at=expires_at,
+        actor=ACTOR,
     )
 
 
@@ -78,7 +81,7 @@ def test_hold_lowers_available_not_balance(card, clearing) -> None:
 
 def test_post_part_of_a_hold_releases_the_rest(card, clearing) -> None:
     hold = _hold(card, clearing)
-    post = transfer_post(transfer=hold, amount=D("12.50"))
+    post = transfer_post(transfer=hold, amount=D("12.50"), actor=ACTOR)
     card.refresh_from_db()
     assert (card.balance, card.held, card.available) == (D("87.50"), D("0"), D("87.50"))
     assert post.pending == hold
@@ -89,7 +92,7 @@ def test_post_part_of_a_hold_releases_the_rest(card, clearing) -> None:
 
 def test_void_releases_everything(card, clearing) -> None:
     hold = _hold(card, clearing)
-    void = transfer_void(transfer=hold, reason="payment failed")
+    void = transfer_void(transfer=hold, reason="payment failed", actor=ACTOR)
     card.refresh_from_db()
     assert (card.balance, card.held, card.available) == (D("100"), D("0"), D("100"))
     assert void.amount == D("30.00")
@@ -99,17 +102,17 @@ def test_void_releases_everything(card, clearing) -> None:
 
 def test_a_hold_resolves_once(card, clearing) -> None:
     hold = _hold(card, clearing)
-    transfer_post(transfer=hold)
+    transfer_post(transfer=hold, actor=ACTOR)
     with pytest.raises(HoldNotPending) as posted_twice:
-        transfer_post(transfer=hold)
+        transfer_post(transfer=hold, actor=ACTOR)
     assert posted_twice.value.meta == {"state": "posted"}
     with pytest.raises(HoldNotPending):
-        transfer_void(transfer=hold, reason="too late")
+        transfer_void(transfer=hold, reason="too late", actor=ACTOR)
 
 
 def test_the_database_refuses_a_second_resolution(card, clearing) -> None:
     hold = _hold(card, clearing)
-    transfer_void(transfer=hold, reason="first")
+    transfer_void(transfer=hold, reason="first", actor=ACTOR)
     with pytest.raises(IntegrityError), transaction.atomic():
         Transfer.objects.create(
             merchant=hold.merchant,
@@ -126,11 +129,11 @@ def test_the_database_refuses_a_second_resolution(card, clearing) -> None:
 def test_post_more_than_held_or_after_expiry_is_refused(card, clearing) -> None:
     hold = _hold(card, clearing)
     with pytest.raises(AmountExceedsHold):
-        transfer_post(transfer=hold, amount=D("30.01"))
+        transfer_post(transfer=hold, amount=D("30.01"), actor=ACTOR)
     expired = _hold(card, clearing, "5.00", expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(HoldExpired):
-        transfer_post(transfer=expired)
-    transfer_void(transfer=expired, reason="timed out")  # the expiry task's way out
+        transfer_post(transfer=expired, actor=ACTOR)
+    transfer_void(transfer=expired, reason="timed out", actor=ACTOR)  # the expiry task's way out
     assert ledger_verify() == []
 
 
@@ -156,18 +159,28 @@ def test_insufficient_funds_carries_available_and_changes_nothing(card, clearing
 def test_bad_amounts_are_refused(card, clearing, amount, unit, error) -> None:
     with pytest.raises(error):
         transfer_hold(
-            debit=card, credit=clearing, amount=D(amount), unit=unit, reference="", expires_at=None
+            debit=card,
+            credit=clearing,
+            amount=D(amount),
+            unit=unit,
+            reference="",
+            expires_at=None,
+            actor=ACTOR,
         )
     assert not Transfer.objects.filter(kind=Transfer.Kind.PENDING).exists()
 
 
 def test_reversals_never_exceed_the_original(card, clearing) -> None:
-    post = transfer_post(transfer=_hold(card, clearing))
-    transfer_reverse(transfer=post, amount=D("10.00"), reference="refund-1", reason="return")
+    post = transfer_post(transfer=_hold(card, clearing), actor=ACTOR)
+    transfer_reverse(
+        transfer=post, amount=D("10.00"), reference="refund-1", reason="return", actor=ACTOR
+    )
     with pytest.raises(AmountExceedsReversible) as refused:
-        transfer_reverse(transfer=post, amount=D("20.01"), reference="refund-2", reason="return")
+        transfer_reverse(
+            transfer=post, amount=D("20.01"), reference="refund-2", reason="return", actor=ACTOR
+        )
     assert refused.value.meta["reversible"]["amount"] == "20.00"
-    rest = transfer_reverse(transfer=post, reference="refund-3", reason="return")
+    rest = transfer_reverse(transfer=post, reference="refund-3", reason="return", actor=ACTOR)
     assert rest.amount == D("20.00")
     card.refresh_from_db()
     assert card.available == D("100.00")
@@ -176,12 +189,12 @@ def test_reversals_never_exceed_the_original(card, clearing) -> None:
 
 def test_adjustment_needs_a_reason_and_goes_through_the_ledger(card) -> None:
     with pytest.raises(ReasonRequired):
-        ledger_adjust(account=card, amount=D("5"), reason=" ", actor="ops")
-    transfer = ledger_adjust(account=card, amount=D("-5.00"), reason="goodwill fix", actor="ops")
+        ledger_adjust(account=card, amount=D("5"), reason=" ", actor=ACTOR)
+    transfer = ledger_adjust(account=card, amount=D("-5.00"), reason="goodwill fix", actor=ACTOR)
     assert transfer.debit_account == card
     assert transfer.credit_account.kind == LedgerAccount.Kind.ADJUSTMENTS
     with pytest.raises(InsufficientFunds):
-        ledger_adjust(account=card, amount=D("-95.01"), reason="too much", actor="ops")
+        ledger_adjust(account=card, amount=D("-95.01"), reason="too much", actor=ACTOR)
     assert ledger_verify() == []
 
 
@@ -201,8 +214,8 @@ def test_the_database_refuses_a_negative_available_balance(card) -> None:
 
 
 def test_ledger_check_passes_on_a_populated_ledger(card, clearing) -> None:
-    transfer_post(transfer=_hold(card, clearing), amount=D("10.00"))
-    transfer_void(transfer=_hold(card, clearing), reason="abandoned")
+    transfer_post(transfer=_hold(card, clearing), amount=D("10.00"), actor=ACTOR)
+    transfer_void(transfer=_hold(card, clearing), reason="abandoned", actor=ACTOR)
     _hold(card, clearing, "1.00")
     call_command("ledger_check")
 

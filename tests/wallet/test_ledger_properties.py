@@ -21,6 +21,7 @@ from moneyed import Money
 
 from config.errors import KassaError
 from tests.factories import MerchantFactory
+from tests.wallet.factories import ACTOR
 from wallet.ledger import ledger_verify
 from wallet.models import GiftCard, Transfer
 from wallet.services import (
@@ -91,7 +92,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(target=cards, amount=amounts)
     def issue(self, amount: Decimal) -> Card:
-        issued = gift_card_issue(merchant=self.merchant, initial_value=_eur(amount))
+        issued = gift_card_issue(merchant=self.merchant, initial_value=_eur(amount), actor=ACTOR)
         card = Card(gift_card=issued.gift_card, balance=amount)
         self.all_cards.append(card)
         return card
@@ -99,16 +100,22 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(card=cards, amount=amounts)
     def reload(self, card: Card, amount: Decimal) -> None:
         if card.expired:
-            self._refused(lambda: gift_card_reload(gift_card=card.gift_card, amount=_eur(amount)))
+            self._refused(
+                lambda: gift_card_reload(gift_card=card.gift_card, amount=_eur(amount), actor=ACTOR)
+            )
             return
-        gift_card_reload(gift_card=card.gift_card, amount=_eur(amount))
+        gift_card_reload(gift_card=card.gift_card, amount=_eur(amount), actor=ACTOR)
         card.balance += amount
 
     @rule(target=holds, card=cards, amount=amounts)
     def hold(self, card: Card, amount: Decimal) -> Hold | None:
         def take() -> Transfer:
             return gift_card_hold(
-                gift_card=card.gift_card, amount=_eur(amount), reference="p", expires_at=None
+                gift_card=card.gift_card,
+                amount=_eur(amount),
+                reference="p",
+                expires_at=None,
+                actor=ACTOR,
             )
 
         if card.expired:
@@ -125,7 +132,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def bad_hold(self, card: Card, amount: Decimal) -> None:
         self._refused(
             lambda: gift_card_hold(
-                gift_card=card.gift_card, amount=_eur(amount), reference="p", expires_at=None
+                gift_card=card.gift_card,
+                amount=_eur(amount),
+                reference="p",
+                expires_at=None,
+                actor=ACTOR,
             )
         )
 
@@ -134,19 +145,21 @@ class LedgerMachine(RuleBasedStateMachine):
         if hold is None:
             return None
         amount = max((hold.amount * share / 100).quantize(Decimal("0.01")), Decimal("0.01"))
-        transfer = gift_card_post(transfer=hold.transfer, amount=_eur(amount))
+        transfer = gift_card_post(transfer=hold.transfer, amount=_eur(amount), actor=ACTOR)
         hold.card.held -= hold.amount
         hold.card.balance -= amount
-        self._refused(lambda: gift_card_post(transfer=hold.transfer), "hold_not_pending")
+        self._refused(
+            lambda: gift_card_post(transfer=hold.transfer, actor=ACTOR), "hold_not_pending"
+        )
         return Posted(card=hold.card, transfer=transfer, reversible=amount)
 
     @rule(hold=consumes(holds))
     def void(self, hold: Hold | None) -> None:
         if hold is None:
             return
-        gift_card_void(transfer=hold.transfer, reason="cancelled")
+        gift_card_void(transfer=hold.transfer, reason="cancelled", actor=ACTOR)
         hold.card.held -= hold.amount
-        self._refused(lambda: gift_card_void(transfer=hold.transfer, reason="again"))
+        self._refused(lambda: gift_card_void(transfer=hold.transfer, reason="again", actor=ACTOR))
 
     @rule(item=posted, amount=amounts)
     def refund(self, item: Posted | None, amount: Decimal) -> None:
@@ -155,7 +168,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def give_back() -> Transfer:
             return gift_card_refund(
-                transfer=item.transfer, amount=_eur(amount), reference="r", reason="return"
+                transfer=item.transfer,
+                amount=_eur(amount),
+                reference="r",
+                reason="return",
+                actor=ACTOR,
             )
 
         if amount > item.reversible:
@@ -167,7 +184,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(card=cards)
     def expire(self, card: Card) -> None:
-        gift_card_expire(gift_card=card.gift_card)
+        gift_card_expire(gift_card=card.gift_card, actor=ACTOR)
         card.expired = True
         card.balance = card.held  # what a pending hold still holds stays, the rest is breakage
 
@@ -177,7 +194,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def correct() -> Transfer:
             return instrument_adjust(
-                account=card.gift_card.account, amount=signed, reason="count", actor="ops"
+                account=card.gift_card.account, amount=signed, reason="count", actor=ACTOR
             )
 
         if not credit and amount > card.balance - card.held:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from tests.factories import CustomerFactory
-from tests.wallet.factories import LoyaltyProgrammeFactory, open_loyalty
+from tests.wallet.factories import ACTOR, LoyaltyProgrammeFactory, open_loyalty
 from wallet.errors import AmountExceedsReversible, CurrencyMismatch, InsufficientFunds
 from wallet.ledger import ledger_verify
 from wallet.pricing import money_to_points, points_to_money, points_to_reverse
@@ -58,24 +58,32 @@ def test_conversions_round_in_the_stated_direction() -> None:
 
 def test_earn_burn_and_history(customer) -> None:
     account = open_loyalty(customer)
-    earn = loyalty_earn(account=account, spend=_eur("42.90"), reference="pay-1")
+    earn = loyalty_earn(account=account, spend=_eur("42.90"), reference="pay-1", actor=ACTOR)
     assert earn is not None
     assert earn.amount == D("42")
-    assert loyalty_earn(account=account, spend=_eur("0.99"), reference="pay-2") is None
+    assert loyalty_earn(account=account, spend=_eur("0.99"), reference="pay-2", actor=ACTOR) is None
     with pytest.raises(CurrencyMismatch):
-        loyalty_earn(account=account, spend=Money(D("10"), "USD"), reference="x")
-    hold = loyalty_points_hold(account=account, points=30, reference="pay-3", expires_at=None)
+        loyalty_earn(account=account, spend=Money(D("10"), "USD"), reference="x", actor=ACTOR)
+    hold = loyalty_points_hold(
+        account=account, points=30, reference="pay-3", expires_at=None, actor=ACTOR
+    )
     assert _points(account) == (42, 12)
     assert loyalty_points_value(account=account) == _eur("0.12")
     with pytest.raises(InsufficientFunds) as refused:
-        loyalty_points_hold(account=account, points=13, reference="pay-4", expires_at=None)
+        loyalty_points_hold(
+            account=account, points=13, reference="pay-4", expires_at=None, actor=ACTOR
+        )
     assert refused.value.meta["available"] == {"points": "12", "unit": "PTS_EUR"}
-    post = loyalty_points_post(transfer=hold, points=20)
+    post = loyalty_points_post(transfer=hold, points=20, actor=ACTOR)
     assert _points(account) == (22, 22)
-    loyalty_points_refund(transfer=post, points=5, reference="refund-1", reason="return")
+    loyalty_points_refund(
+        transfer=post, points=5, reference="refund-1", reason="return", actor=ACTOR
+    )
     assert _points(account) == (27, 27)
-    void = loyalty_points_hold(account=account, points=1, reference="pay-5", expires_at=None)
-    loyalty_points_void(transfer=void, reason="cancelled")
+    void = loyalty_points_hold(
+        account=account, points=1, reference="pay-5", expires_at=None, actor=ACTOR
+    )
+    loyalty_points_void(transfer=void, reason="cancelled", actor=ACTOR)
     codes = [t.code for t in loyalty_history(account=account)]
     assert codes[-1] == "earn"
     assert "burn" in codes
@@ -85,18 +93,21 @@ def test_earn_burn_and_history(customer) -> None:
 
 def test_earn_reversal_never_goes_below_zero(customer) -> None:
     account = open_loyalty(customer)
-    earn = loyalty_earn(account=account, spend=_eur("100"), reference="pay-1")
+    earn = loyalty_earn(account=account, spend=_eur("100"), reference="pay-1", actor=ACTOR)
     assert earn is not None
     post = loyalty_points_post(
-        transfer=loyalty_points_hold(account=account, points=80, reference="p2", expires_at=None)
+        transfer=loyalty_points_hold(
+            account=account, points=80, reference="p2", expires_at=None, actor=ACTOR
+        ),
+        actor=ACTOR,
     )
     assert post.amount == 80
-    reversal = loyalty_earn_reverse(earn=earn, points=50, reference="refund-1")
+    reversal = loyalty_earn_reverse(earn=earn, points=50, reference="refund-1", actor=ACTOR)
     assert (reversal.points_reversed, reversal.points_unrecovered) == (20, 30)
     assert _points(account) == (0, 0)
     with pytest.raises(AmountExceedsReversible):
-        loyalty_earn_reverse(earn=earn, points=81, reference="refund-2")
-    nothing = loyalty_earn_reverse(earn=earn, points=10, reference="refund-3")
+        loyalty_earn_reverse(earn=earn, points=81, reference="refund-2", actor=ACTOR)
+    nothing = loyalty_earn_reverse(earn=earn, points=10, reference="refund-3", actor=ACTOR)
     assert (nothing.transfer, nothing.points_unrecovered) == (None, 10)
     assert ledger_verify() == []
 
@@ -105,23 +116,30 @@ def test_lots_expire_oldest_first(customer) -> None:
     programme = LoyaltyProgrammeFactory.create(merchant=customer.merchant, points_validity_days=30)
     account = loyalty_account_open(programme=programme, customer=customer)
     now = timezone.now()
-    loyalty_earn(account=account, spend=_eur("100"), reference="a")  # lot A: 100, expires day 30
+    loyalty_earn(
+        account=account, spend=_eur("100"), reference="a", actor=ACTOR
+    )  # lot A: 100, expires day 30
     programme.points_validity_days = 50
     programme.save()
-    loyalty_earn(account=account, spend=_eur("50"), reference="b")  # lot B: 50, expires day 50
+    loyalty_earn(
+        account=account, spend=_eur("50"), reference="b", actor=ACTOR
+    )  # lot B: 50, expires day 50
     # Spending 30 consumes the soonest-expiring lot, A.
     loyalty_points_post(
-        transfer=loyalty_points_hold(account=account, points=30, reference="c", expires_at=None)
+        transfer=loyalty_points_hold(
+            account=account, points=30, reference="c", expires_at=None, actor=ACTOR
+        ),
+        actor=ACTOR,
     )
-    assert loyalty_points_expire(account=account, at=now + timedelta(days=29)) is None
+    assert loyalty_points_expire(account=account, at=now + timedelta(days=29), actor=ACTOR) is None
     # Day 31: lot A is due, 30 of it was spent -> 70 expire; lot B is untouched.
-    expired = loyalty_points_expire(account=account, at=now + timedelta(days=31))
+    expired = loyalty_points_expire(account=account, at=now + timedelta(days=31), actor=ACTOR)
     assert expired is not None
     assert expired.amount == D("70")
     assert _points(account) == (50, 50)
-    assert loyalty_points_expire(account=account, at=now + timedelta(days=31)) is None
+    assert loyalty_points_expire(account=account, at=now + timedelta(days=31), actor=ACTOR) is None
     # Day 51: lot B is due as well.
-    final = loyalty_points_expire(account=account, at=now + timedelta(days=51))
+    final = loyalty_points_expire(account=account, at=now + timedelta(days=51), actor=ACTOR)
     assert final is not None
     assert final.amount == D("50")
     assert _points(account) == (0, 0)
@@ -132,26 +150,31 @@ def test_a_reversed_earn_leaves_its_own_lot(customer) -> None:
     programme = LoyaltyProgrammeFactory.create(merchant=customer.merchant, points_validity_days=30)
     account = loyalty_account_open(programme=programme, customer=customer)
     now = timezone.now()
-    loyalty_earn(account=account, spend=_eur("100"), reference="a")  # lot A, day 30
+    loyalty_earn(account=account, spend=_eur("100"), reference="a", actor=ACTOR)  # lot A, day 30
     programme.points_validity_days = 50
     programme.save()
-    earn_b = loyalty_earn(account=account, spend=_eur("50"), reference="b")  # lot B, day 50
+    earn_b = loyalty_earn(
+        account=account, spend=_eur("50"), reference="b", actor=ACTOR
+    )  # lot B, day 50
     assert earn_b is not None
-    loyalty_earn_reverse(earn=earn_b, points=20, reference="refund")  # B keeps 30
-    assert loyalty_points_expire(account=account, at=now + timedelta(days=31)).amount == 100  # type: ignore[union-attr]
-    assert loyalty_points_expire(account=account, at=now + timedelta(days=51)).amount == 30  # type: ignore[union-attr]
+    loyalty_earn_reverse(earn=earn_b, points=20, reference="refund", actor=ACTOR)  # B keeps 30
+    first = loyalty_points_expire(account=account, at=now + timedelta(days=31), actor=ACTOR)
+    second = loyalty_points_expire(account=account, at=now + timedelta(days=51), actor=ACTOR)
+    assert (first and first.amount, second and second.amount) == (100, 30)
     assert _points(account) == (0, 0)
 
 
 def test_held_points_do_not_expire_until_released(customer) -> None:
     programme = LoyaltyProgrammeFactory.create(merchant=customer.merchant, points_validity_days=1)
     account = loyalty_account_open(programme=programme, customer=customer)
-    loyalty_earn(account=account, spend=_eur("10"), reference="e")
-    hold = loyalty_points_hold(account=account, points=4, reference="h", expires_at=None)
+    loyalty_earn(account=account, spend=_eur("10"), reference="e", actor=ACTOR)
+    hold = loyalty_points_hold(
+        account=account, points=4, reference="h", expires_at=None, actor=ACTOR
+    )
     later = timezone.now() + timedelta(days=2)
-    assert loyalty_points_expire(account=account, at=later).amount == D("6")  # type: ignore[union-attr]
-    loyalty_points_void(transfer=hold, reason="abandoned")
-    assert loyalty_points_expire(account=account, at=later).amount == D("4")  # type: ignore[union-attr]
+    assert loyalty_points_expire(account=account, at=later, actor=ACTOR).amount == D("6")  # type: ignore[union-attr]
+    loyalty_points_void(transfer=hold, reason="abandoned", actor=ACTOR)
+    assert loyalty_points_expire(account=account, at=later, actor=ACTOR).amount == D("4")  # type: ignore[union-attr]
     assert ledger_verify() == []
 
 

@@ -11,7 +11,7 @@ from django.db import connection
 from moneyed import Money
 
 from config.errors import KassaError
-from tests.wallet.factories import issue_card, issue_voucher
+from tests.wallet.factories import ACTOR, issue_card, issue_voucher
 from wallet.ledger import ledger_verify
 from wallet.models import Transfer, VoucherRedemption
 from wallet.services import (
@@ -60,9 +60,9 @@ def test_fifty_threads_never_overdraw_a_gift_card(merchant) -> None:
 
     def redeem(index: int) -> Transfer:
         hold = gift_card_hold(
-            gift_card=card, amount=euro, reference=f"pay-{index}", expires_at=None
+            gift_card=card, amount=euro, reference=f"pay-{index}", expires_at=None, actor=ACTOR
         )
-        return gift_card_post(transfer=hold)
+        return gift_card_post(transfer=hold, actor=ACTOR)
 
     outcome = _codes(_race(redeem))
     assert outcome == {"ok": 20, "insufficient_funds": 30}
@@ -77,9 +77,9 @@ def test_fifty_threads_use_a_ten_use_voucher_exactly_ten_times(merchant) -> None
 
     def use(index: int) -> VoucherRedemption:
         redemption = voucher_reserve(
-            voucher=voucher, customer=None, amount=five, reference=f"p{index}"
+            voucher=voucher, customer=None, amount=five, reference=f"p{index}", actor=ACTOR
         )
-        return voucher_redemption_consume(redemption=redemption)
+        return voucher_redemption_consume(redemption=redemption, actor=ACTOR)
 
     outcome = _codes(_race(use))
     assert outcome == {"ok": 10, "usage_limit_reached": 40}
@@ -91,7 +91,11 @@ def test_racing_posts_and_voids_resolve_each_hold_once(merchant) -> None:
     card = issue_card(merchant, "100.00").gift_card
     holds = [
         gift_card_hold(
-            gift_card=card, amount=Money(Decimal("3.00"), "EUR"), reference=f"h{i}", expires_at=None
+            gift_card=card,
+            amount=Money(Decimal("3.00"), "EUR"),
+            reference=f"h{i}",
+            expires_at=None,
+            actor=ACTOR,
         )
         for i in range(10)
     ]
@@ -99,8 +103,8 @@ def test_racing_posts_and_voids_resolve_each_hold_once(merchant) -> None:
     def resolve(index: int) -> Transfer:
         hold = holds[index % len(holds)]
         if index % 2:
-            return gift_card_void(transfer=hold, reason="race")
-        return gift_card_post(transfer=hold)
+            return gift_card_void(transfer=hold, reason="race", actor=ACTOR)
+        return gift_card_post(transfer=hold, actor=ACTOR)
 
     outcome = _codes(_race(resolve))
     assert outcome == {"ok": 10, "hold_not_pending": 40}

@@ -15,7 +15,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.celery import app as celery_app
-from tests.wallet.factories import LoyaltyProgrammeFactory, issue_card, issue_voucher
+from tests.wallet.factories import ACTOR, LoyaltyProgrammeFactory, issue_card, issue_voucher
 from wallet.ledger import ledger_verify
 from wallet.models import GiftCard, Transfer, VoucherRedemption
 from wallet.services import (
@@ -40,22 +40,35 @@ def _eur(amount: str) -> Money:
 def test_expired_holds_are_voided_and_voucher_uses_released(merchant) -> None:
     card = issue_card(merchant, "10.00").gift_card
     now = timezone.now()
-    stale = gift_card_hold(gift_card=card, amount=_eur("4"), reference="a", expires_at=now + PAST)
+    stale = gift_card_hold(
+        gift_card=card, amount=_eur("4"), reference="a", expires_at=now + PAST, actor=ACTOR
+    )
     live = gift_card_hold(
-        gift_card=card, amount=_eur("1"), reference="b", expires_at=now + timedelta(hours=1)
+        gift_card=card,
+        amount=_eur("1"),
+        reference="b",
+        expires_at=now + timedelta(hours=1),
+        actor=ACTOR,
     )
     voucher = issue_voucher(merchant, max_uses_total=1).voucher
     use = voucher_reserve(
-        voucher=voucher, customer=None, amount=_eur("5"), reference="c", expires_at=now + PAST
+        voucher=voucher,
+        customer=None,
+        amount=_eur("5"),
+        reference="c",
+        expires_at=now + PAST,
+        actor=ACTOR,
     )
-    assert holds_void_expired() == 2
-    assert holds_void_expired() == 0  # idempotent
+    assert holds_void_expired(actor=ACTOR) == 2
+    assert holds_void_expired(actor=ACTOR) == 0  # idempotent
     stale.refresh_from_db()
     live.refresh_from_db()
     assert (stale.state, live.state) == ("voided", "pending")
     use.refresh_from_db()
     assert use.status == VoucherRedemption.Status.RELEASED
-    voucher_reserve(voucher=voucher, customer=None, amount=_eur("5"), reference="d")  # free again
+    voucher_reserve(
+        voucher=voucher, customer=None, amount=_eur("5"), reference="d", actor=ACTOR
+    )  # free again
     assert ledger_verify() == []
 
 
@@ -64,8 +77,8 @@ def test_due_gift_cards_expire_into_breakage(merchant) -> None:
     soon = timezone.now() + timedelta(minutes=5)
     due = issue_card(merchant, "12.00", expires_at=soon).gift_card
     kept = issue_card(merchant, "8.00").gift_card
-    assert gift_cards_expire_due(at=soon + timedelta(seconds=1)) == 1
-    assert gift_cards_expire_due(at=soon + timedelta(seconds=1)) == 0
+    assert gift_cards_expire_due(at=soon + timedelta(seconds=1), actor=ACTOR) == 1
+    assert gift_cards_expire_due(at=soon + timedelta(seconds=1), actor=ACTOR) == 0
     due.refresh_from_db()
     kept.refresh_from_db()
     assert (due.status, kept.status) == (GiftCard.Status.EXPIRED, GiftCard.Status.ACTIVE)
@@ -77,9 +90,9 @@ def test_due_gift_cards_expire_into_breakage(merchant) -> None:
 def test_due_points_lots_expire(customer) -> None:
     programme = LoyaltyProgrammeFactory.create(merchant=customer.merchant, points_validity_days=10)
     account = loyalty_account_open(programme=programme, customer=customer)
-    loyalty_earn(account=account, spend=_eur("25"), reference="e")
-    assert loyalty_points_expire_due() == 0
-    assert loyalty_points_expire_due(at=timezone.now() + timedelta(days=11)) == 1
+    loyalty_earn(account=account, spend=_eur("25"), reference="e", actor=ACTOR)
+    assert loyalty_points_expire_due(actor=ACTOR) == 0
+    assert loyalty_points_expire_due(at=timezone.now() + timedelta(days=11), actor=ACTOR) == 1
     account.account.refresh_from_db()
     assert account.account.balance == 0
 
@@ -109,7 +122,11 @@ def test_a_real_worker_on_redis_voids_an_expired_hold(database_url, merchant) ->
     broker = os.environ.get("KASSA_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
     card = issue_card(merchant, "10.00").gift_card
     hold = gift_card_hold(
-        gift_card=card, amount=_eur("6"), reference="p", expires_at=timezone.now() + PAST
+        gift_card=card,
+        amount=_eur("6"),
+        reference="p",
+        expires_at=timezone.now() + PAST,
+        actor=ACTOR,
     )
     queue = f"kassa-test-{uuid.uuid4().hex}"  # other suites may share this Redis database
     env = {

@@ -10,7 +10,7 @@ from moneyed import Money
 from config.errors import KassaError
 from customers.models import Customer
 from tests.factories import CustomerFactory
-from tests.wallet.factories import issue_voucher
+from tests.wallet.factories import ACTOR, issue_voucher
 from wallet.ledger import ledger_verify
 from wallet.models import LedgerAccount, Voucher, VoucherRedemption
 from wallet.selectors import account_balance, voucher_evaluate, voucher_uses
@@ -72,7 +72,9 @@ def test_each_rule_has_its_code(merchant, customer) -> None:
         )
         assert code == expected
     used_up = issue_voucher(merchant, max_uses_total=1).voucher
-    voucher_reserve(voucher=used_up, customer=None, amount=_eur("5.00"), reference="p1")
+    voucher_reserve(
+        voucher=used_up, customer=None, amount=_eur("5.00"), reference="p1", actor=ACTOR
+    )
     assert (
         _code(
             lambda: voucher_evaluate(
@@ -95,20 +97,24 @@ def test_each_rule_has_its_code(merchant, customer) -> None:
 def test_per_customer_limit(merchant, customer) -> None:
     voucher = issue_voucher(merchant, max_uses_total=None, max_uses_per_customer=2).voucher
     for n in range(2):
-        voucher_reserve(voucher=voucher, customer=customer, amount=_eur("5"), reference=f"p{n}")
+        voucher_reserve(
+            voucher=voucher, customer=customer, amount=_eur("5"), reference=f"p{n}", actor=ACTOR
+        )
     assert (
         _code(
             lambda: voucher_reserve(
-                voucher=voucher, customer=customer, amount=_eur("5"), reference="p3"
+                voucher=voucher, customer=customer, amount=_eur("5"), reference="p3", actor=ACTOR
             )
         )
         == "usage_limit_reached"
     )
     other = CustomerFactory.create(merchant=merchant)
-    voucher_reserve(voucher=voucher, customer=other, amount=_eur("5"), reference="p4")
+    voucher_reserve(voucher=voucher, customer=other, amount=_eur("5"), reference="p4", actor=ACTOR)
     assert (
         _code(
-            lambda: voucher_reserve(voucher=voucher, customer=None, amount=_eur("5"), reference="x")
+            lambda: voucher_reserve(
+                voucher=voucher, customer=None, amount=_eur("5"), reference="x", actor=ACTOR
+            )
         )
         == "voucher_not_for_customer"
     )
@@ -116,17 +122,26 @@ def test_per_customer_limit(merchant, customer) -> None:
 
 def test_reserve_consume_release_reinstate(merchant) -> None:
     voucher = issue_voucher(merchant, max_uses_total=2).voucher
-    first = voucher_reserve(voucher=voucher, customer=None, amount=_eur("5.00"), reference="a")
-    second = voucher_reserve(voucher=voucher, customer=None, amount=_eur("5.00"), reference="b")
+    first = voucher_reserve(
+        voucher=voucher, customer=None, amount=_eur("5.00"), reference="a", actor=ACTOR
+    )
+    second = voucher_reserve(
+        voucher=voucher, customer=None, amount=_eur("5.00"), reference="b", actor=ACTOR
+    )
     assert voucher_uses(voucher=voucher) == 2
-    voucher_redemption_release(redemption=second, reason="payment failed")
+    voucher_redemption_release(redemption=second, reason="payment failed", actor=ACTOR)
     assert voucher_uses(voucher=voucher) == 1
-    voucher_redemption_consume(redemption=first, amount=_eur("4.00"))
-    assert _code(lambda: voucher_redemption_consume(redemption=first)) == "redemption_not_reserved"
+    voucher_redemption_consume(redemption=first, amount=_eur("4.00"), actor=ACTOR)
+    assert (
+        _code(lambda: voucher_redemption_consume(redemption=first, actor=ACTOR))
+        == "redemption_not_reserved"
+    )
     clearing = LedgerAccount.objects.get(kind="redemption_clearing", unit="EUR")
     funding = LedgerAccount.objects.get(kind="voucher_funding", unit="EUR")
     assert account_balance(account=clearing) == D("4.00")
-    voucher_redemption_reinstate(redemption=first, reference="refund-1", reason="returned")
+    voucher_redemption_reinstate(
+        redemption=first, reference="refund-1", reason="returned", actor=ACTOR
+    )
     first.refresh_from_db()
     assert first.status == VoucherRedemption.Status.REINSTATED
     assert voucher_uses(voucher=voucher) == 0
@@ -139,7 +154,7 @@ def test_reserve_refuses_more_than_a_fixed_voucher_is_worth(merchant) -> None:
     assert (
         _code(
             lambda: voucher_reserve(
-                voucher=voucher, customer=None, amount=_eur("5.01"), reference="x"
+                voucher=voucher, customer=None, amount=_eur("5.01"), reference="x", actor=ACTOR
             )
         )
         == "amount_exceeds_voucher"
@@ -165,7 +180,9 @@ def test_per_customer_limit_survives_a_generic_merge(merchant) -> None:
     survivor = CustomerFactory.create(merchant=merchant)
     absorbed = CustomerFactory.create(merchant=merchant)
     voucher = issue_voucher(merchant, max_uses_total=None, max_uses_per_customer=1).voucher
-    voucher_reserve(voucher=voucher, customer=absorbed, amount=_eur("5"), reference="before")
+    voucher_reserve(
+        voucher=voucher, customer=absorbed, amount=_eur("5"), reference="before", actor=ACTOR
+    )
     for relation in Customer._meta.related_objects:
         model = relation.related_model
         if relation.one_to_many and isinstance(model, type) and model is not Customer:
@@ -174,7 +191,7 @@ def test_per_customer_limit_survives_a_generic_merge(merchant) -> None:
     assert (
         _code(
             lambda: voucher_reserve(
-                voucher=voucher, customer=survivor, amount=_eur("5"), reference="after"
+                voucher=voucher, customer=survivor, amount=_eur("5"), reference="after", actor=ACTOR
             )
         )
         == "usage_limit_reached"

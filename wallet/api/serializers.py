@@ -12,6 +12,7 @@ from moneyed import Money
 from rest_framework import serializers
 
 from config.api.fields import CurrencyField, MoneyField
+from config.limits import MAX_TEXT_LENGTH
 from wallet.models import (
     BankCard,
     Channel,
@@ -50,10 +51,17 @@ class GiftCardOutput(serializers.Serializer):
     available = MoneyField(allow_zero=True, help_text="What can be spent now.")
 
 
+CODE_SHOWN_HELP = (
+    "true: `code` is in this answer, and never again; false: a replay of the issue, the code was "
+    "shown on the first answer only."
+)
+
+
 class IssuedGiftCardOutput(GiftCardOutput):
     code = serializers.CharField(
         allow_null=True, help_text="Shown once, at issue; null when a retry found the first issue."
     )
+    code_shown = serializers.BooleanField(help_text=CODE_SHOWN_HELP)
 
 
 class PointsOutput(serializers.Serializer):
@@ -89,7 +97,10 @@ class VoucherOutput(serializers.Serializer):
 
 
 class IssuedVoucherOutput(VoucherOutput):
-    code = serializers.CharField(help_text="Shown once, at issue.")
+    code = serializers.CharField(
+        allow_null=True, help_text="Shown once, at issue; null when a retry found the first issue."
+    )
+    code_shown = serializers.BooleanField(help_text=CODE_SHOWN_HELP)
 
 
 class VoucherValidationOutput(serializers.Serializer):
@@ -241,6 +252,9 @@ def present_movement(transfer: Transfer, ledger_account_id: int) -> dict[str, An
 
 # --- inputs -----------------------------------------------------------------------------------
 
+# A use limit beyond this is "unlimited" (null); the bound keeps the value inside its column.
+MAX_VOUCHER_USES = 1_000_000_000
+
 
 class CodeInput(serializers.Serializer):
     code = serializers.CharField(max_length=64, trim_whitespace=True)
@@ -268,7 +282,7 @@ class GiftCardReloadInput(serializers.Serializer):
 
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH)
 
 
 class VoucherIssueInput(serializers.Serializer):
@@ -282,10 +296,15 @@ class VoucherIssueInput(serializers.Serializer):
     valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
     channels = serializers.ListField(child=Choice(Channel.choices), required=False, min_length=1)
     max_uses_total = serializers.IntegerField(
-        required=False, allow_null=True, default=1, min_value=1, help_text="null = unlimited."
+        required=False,
+        allow_null=True,
+        default=1,
+        min_value=1,
+        max_value=MAX_VOUCHER_USES,
+        help_text="null = unlimited.",
     )
     max_uses_per_customer = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_VOUCHER_USES
     )
     customer = serializers.UUIDField(
         required=False, allow_null=True, default=None, help_text="Empty for a bearer voucher."

@@ -1,25 +1,29 @@
 """Wallet API: one view per operation, thin over selectors and services.
 
 Scopes: issuing and reloading gift cards, issuing vouchers, and changing a card's status take a
-merchant (web shop) or staff (back office) key. Tills (terminal keys) may check a balance by
+merchant (web shop) or staff (back office) key. Issuing and reloading (the POSTs that create
+value) need an Idempotency-Key, through the one mechanism every API uses
+(merchants.idempotency.idempotent). Tills (terminal keys) may check a balance by
 code, claim a card into the wallet of a customer they identified, validate a voucher, and read
 the wallets of customers they identified. Saving and removing bank cards is for merchant and
 staff keys (a card is saved from the web shop, through Stripe.js).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.actors import api_key_actor
+from config.api.pagination import NewestFirstPagination
 from customers.models import Customer
 from customers.selectors import customer_get_for_api_key
 from merchants.authentication import request_api_key
+from merchants.idempotency import HEADER, idempotent
 from merchants.models import ApiKey
 from wallet.api import serializers as s
 from wallet.guessing import client_ip, code_guessing_guard
@@ -51,10 +55,10 @@ from wallet.services import (
 
 ISSUERS = (ApiKey.Scope.MERCHANT, ApiKey.Scope.STAFF)
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
+    HEADER,
     str,
     OpenApiParameter.HEADER,
-    required=False,
+    required=True,
     description="A retry with the same key returns the first result instead of moving money twice.",
 )
 LOCKED = OpenApiResponse(description="Too many wrong codes or PINs (`code_attempts_locked`).")
@@ -69,8 +73,14 @@ def _optional_customer(request: Request, public_id: Any) -> Customer | None:
 
 
 def _reference(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    return f"api:{key}" if key else ""
+    """The ledger reference of an idempotent request: its Idempotency-Key, scoped to the API
+    key like the key itself, so two keys of one merchant never meet. A retry that takes over
+    the claim of a request that crashed after committing finds the first issue or reload."""
+    return f"api_key:{request_api_key(request).pk}:{request.headers[HEADER].strip()}"
+
+
+def _actor(request: Request) -> str:
+    return api_key_actor(request_api_key(request))
 
 
 class WalletView(APIView):
@@ -78,6 +88,27 @@ class WalletView(APIView):
         return code_guessing_guard(
             api_key_id=request_api_key(request).pk, client_ip=client_ip(request)
         )
+
+
+class CodeIssueView(WalletView):
+    """An idempotent issue whose answer carries a code that is shown once.
+
+    Decision: the idempotency record must not keep the code in clear, so `issue` answers
+    without it (`code: null, code_shown: false`) and that answer is what is recorded; only the
+    request that issued adds the code (`code_shown: true`) on its way out. A replay answers the
+    recorded instrument with `code: null, code_shown: false`: the code was shown on the first
+    answer only, and a lost first answer means a lost code (block the instrument, issue again).
+    """
+
+    shown_code: str | None = None
+
+    def answer_with_code(self, request: Request, issue: Callable[..., Response]) -> Response:
+        self.shown_code = None
+        response = issue(self, request)
+        if self.shown_code is None:  # a replay or a refusal
+            return response
+        body = {**response.data, "code": self.shown_code, "code_shown": True}
+        return Response(body, status=response.status_code)
 
 
 class CustomerWalletView(WalletView):
@@ -91,7 +122,7 @@ class CustomerWalletView(WalletView):
         return Response(s.WalletOutput(s.present_wallet(wallet)).data)
 
 
-class GiftCardIssueView(WalletView):
+class GiftCardIssueView(CodeIssueView):
     allowed_scopes = ISSUERS
 
     @extend_schema(
@@ -102,6 +133,10 @@ class GiftCardIssueView(WalletView):
         responses={201: s.IssuedGiftCardOutput, 200: s.IssuedGiftCardOutput},
     )
     def post(self, request: Request) -> Response:
+        return self.answer_with_code(request, GiftCardIssueView.issue)
+
+    @idempotent
+    def issue(self, request: Request) -> Response:
         data = s.GiftCardIssueInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -113,9 +148,10 @@ class GiftCardIssueView(WalletView):
             customer=_optional_customer(request, values["customer"]),
             active=values["active"],
             reference=_reference(request),
-            actor=str(request_api_key(request)),
+            actor=_actor(request),
         )
-        body = {**s.present_gift_card(issued.gift_card), "code": issued.code}
+        self.shown_code = issued.code
+        body = {**s.present_gift_card(issued.gift_card), "code": None, "code_shown": False}
         code = status.HTTP_200_OK if issued.replayed else status.HTTP_201_CREATED
         return Response(s.IssuedGiftCardOutput(body).data, status=code)
 
@@ -138,6 +174,7 @@ class GiftCardReloadView(WalletView):
         request=s.GiftCardReloadInput,
         responses=s.GiftCardOutput,
     )
+    @idempotent
     def post(self, request: Request, gift_card_id: str) -> Response:
         card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
         data = s.GiftCardReloadInput(data=request.data)
@@ -146,7 +183,7 @@ class GiftCardReloadView(WalletView):
             gift_card=card,
             amount=data.validated_data["amount"],
             reference=_reference(request),
-            actor=str(request_api_key(request)),
+            actor=_actor(request),
         )
         card.account.refresh_from_db()
         return Response(s.GiftCardOutput(s.present_gift_card(card, transfer.credit_account)).data)
@@ -158,7 +195,7 @@ class GiftCardActivateView(WalletView):
     @extend_schema(operation_id="gift_card_activate", request=None, responses=s.GiftCardOutput)
     def post(self, request: Request, gift_card_id: str) -> Response:
         card = gift_card_get(api_key=request_api_key(request), public_id=gift_card_id)
-        card = gift_card_activate(gift_card=card, actor=str(request_api_key(request)))
+        card = gift_card_activate(gift_card=card, actor=_actor(request))
         return Response(s.GiftCardOutput(s.present_gift_card(card)).data)
 
 
@@ -176,7 +213,7 @@ class GiftCardBlockView(WalletView):
         changed: GiftCard = self.operation(
             gift_card=card,
             reason=data.validated_data["reason"],
-            actor=str(request_api_key(request)),
+            actor=_actor(request),
         )
         return Response(s.GiftCardOutput(s.present_gift_card(changed)).data)
 
@@ -231,16 +268,21 @@ class GiftCardClaimView(WalletView):
         return Response(s.GiftCardOutput(s.present_gift_card(card)).data)
 
 
-class VoucherIssueView(WalletView):
+class VoucherIssueView(CodeIssueView):
     allowed_scopes = ISSUERS
 
     @extend_schema(
         operation_id="voucher_issue",
         summary="Issue a voucher; its code is in this response only.",
+        parameters=[IDEMPOTENCY_KEY],
         request=s.VoucherIssueInput,
         responses={201: s.IssuedVoucherOutput},
     )
     def post(self, request: Request) -> Response:
+        return self.answer_with_code(request, VoucherIssueView.issue)
+
+    @idempotent
+    def issue(self, request: Request) -> Response:
         data = s.VoucherIssueInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -257,7 +299,8 @@ class VoucherIssueView(WalletView):
             max_uses_per_customer=values["max_uses_per_customer"],
             customer=_optional_customer(request, values["customer"]),
         )
-        body = {**s.present_voucher(issued.voucher), "code": issued.code}
+        self.shown_code = issued.code
+        body = {**s.present_voucher(issued.voucher), "code": None, "code_shown": False}
         return Response(s.IssuedVoucherOutput(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -302,16 +345,18 @@ class LoyaltyAccountsView(WalletView):
         return Response(s.LoyaltyAccountsOutput(body).data)
 
 
-class HistoryPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
+class HistoryPagination(NewestFirstPagination):
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # ties broken by id
 
 
 class LoyaltyHistoryView(WalletView):
     @extend_schema(
         operation_id="loyalty_history",
         summary="Every points movement of an account, newest first (cursor-paginated).",
-        parameters=[OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False)],
+        parameters=[
+            OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False),
+            OpenApiParameter("page_size", int, OpenApiParameter.QUERY, required=False),
+        ],
         responses=s.LoyaltyHistoryOutput,
     )
     def get(self, request: Request, customer_id: str, account_id: str) -> Response:

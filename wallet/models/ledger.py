@@ -22,10 +22,13 @@ from typing import Any
 from django.db import models
 from django.db.models import F, Q
 
+from config.actors import ACTOR_PATTERN
 from merchants.models import Merchant
 from wallet.units import UNIT_MAX_LENGTH
 
 AMOUNT_DIGITS = 20
+# Room for "api_key:<key pk>:" and an Idempotency-Key of up to 255 characters.
+REFERENCE_MAX_LENGTH = 300
 AMOUNT_PLACES = 4
 
 
@@ -174,9 +177,9 @@ class Transfer(models.Model):
         help_text="The posted transfer this one (partly) reverses, e.g. for a refund.",
     )
     expires_at = models.DateTimeField(null=True, blank=True)
-    reference = models.CharField(max_length=200, blank=True, db_index=True)
+    reference = models.CharField(max_length=REFERENCE_MAX_LENGTH, blank=True, db_index=True)
     reason = models.TextField(blank=True)
-    actor = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=200, help_text="Who acted, in the config.actors format.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -198,6 +201,9 @@ class Transfer(models.Model):
             models.CheckConstraint(
                 condition=Q(reverses__isnull=True) | Q(kind="posted"),
                 name="transfer_reversal_is_posted",
+            ),
+            models.CheckConstraint(
+                condition=Q(actor__regex=ACTOR_PATTERN), name="transfer_actor_format"
             ),
             models.UniqueConstraint(
                 fields=["merchant", "code", "reference"],

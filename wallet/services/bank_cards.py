@@ -1,6 +1,9 @@
 """Bank cards saved at Stripe. Stripe is called first and outside any transaction or row lock;
 the database write that follows is one short transaction. If that write fails after Stripe
-attached the card, the card is detached again, so Stripe never keeps a card Kassa forgot."""
+attached the card, the card is detached again, so Stripe never keeps a card Kassa forgot.
+
+Each write that gives a customer a row (the card, the Stripe Customer) locks the customer's
+merge survivor first and writes to it: the customer may be merged while Stripe is called."""
 
 import logging
 
@@ -9,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.stripe import CardDeclined, StripeRefused, stripe_call, stripe_client
+from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
+from customers.selectors import customer_survivor_id
 from wallet.errors import (
     BankCardAlreadySaved,
     BankCardRemoved,
@@ -26,7 +31,11 @@ def _stripe_customer_id(customer: Customer) -> str:
     Two first attaches racing may create two Stripe Customers; both stay valid because every
     card remembers the Stripe Customer it is attached to.
     """
-    existing = customer.stripe_customers.order_by("created_at", "pk").first()
+    existing = (
+        StripeCustomer.objects.filter(customer_id=customer_survivor_id(customer.pk))
+        .order_by("created_at", "pk")
+        .first()
+    )
     if existing is not None:
         return existing.stripe_id
     created = stripe_call(
@@ -38,8 +47,13 @@ def _stripe_customer_id(customer: Customer) -> str:
             }
         },
     )
-    StripeCustomer.objects.create(customer=customer, stripe_id=created.id)
+    with transaction.atomic():
+        StripeCustomer.objects.create(customer=_lock_survivor(customer), stripe_id=created.id)
     return created.id
+
+
+def _lock_survivor(customer: Customer) -> Customer:
+    return customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
 
 
 def bank_card_attach(*, customer: Customer, payment_method_id: str) -> BankCard:
@@ -66,7 +80,7 @@ def bank_card_attach(*, customer: Customer, payment_method_id: str) -> BankCard:
         with transaction.atomic():
             return BankCard.objects.create(
                 merchant_id=customer.merchant_id,
-                customer=customer,
+                customer=_lock_survivor(customer),
                 stripe_customer_id=stripe_customer_id,
                 payment_method_id=method.id,
                 brand=card.brand,

@@ -5,6 +5,7 @@ from moneyed import Money
 
 from config.errors import InvalidRequest
 from customers.models import Customer
+from customers.selectors import CustomerNotFound
 from wallet.errors import CurrencyMismatch
 from wallet.ledger import check_amount
 
@@ -30,7 +31,6 @@ def check_currency(currency: str, *, field: str = "currency") -> str:
 
 
 def check_customer_of(customer: Customer | None, merchant_id: int) -> None:
+    """Another merchant's customer is not found (404), as everywhere else it is looked up."""
     if customer is not None and customer.merchant_id != merchant_id:
-        raise InvalidRequest(
-            "The customer belongs to another merchant.", code="customer_not_found", field="customer"
-        )
+        raise CustomerNotFound(field="customer")

@@ -20,7 +20,7 @@ BATCH = 500
 EXPIRED_REASON = "hold timed out"
 
 
-def holds_void_expired(*, at: datetime | None = None) -> int:
+def holds_void_expired(*, at: datetime | None = None, actor: str) -> int:
     """Void every hold past its `expires_at`; a voucher's hold releases its use too."""
     at = at or timezone.now()
     voided = 0
@@ -28,16 +28,18 @@ def holds_void_expired(*, at: datetime | None = None) -> int:
         redemption = VoucherRedemption.objects.filter(hold=hold).first()
         try:
             if redemption is not None:
-                voucher_redemption_release(redemption=redemption, reason=EXPIRED_REASON)
+                voucher_redemption_release(
+                    redemption=redemption, reason=EXPIRED_REASON, actor=actor
+                )
             else:
-                transfer_void(transfer=hold, reason=EXPIRED_REASON, actor="expiry")
+                transfer_void(transfer=hold, reason=EXPIRED_REASON, actor=actor)
         except (HoldNotPending, RedemptionNotReserved):
             continue  # resolved meanwhile by its payment
         voided += 1
     return voided
 
 
-def gift_cards_expire_due(*, at: datetime | None = None) -> int:
+def gift_cards_expire_due(*, at: datetime | None = None, actor: str) -> int:
     """Expire cards past their date, and sweep value that came back to expired cards."""
     at = at or timezone.now()
     due = GiftCard.objects.filter(
@@ -49,12 +51,12 @@ def gift_cards_expire_due(*, at: datetime | None = None) -> int:
     ).order_by("pk")
     moved = 0
     for card in list(due[:BATCH]):
-        if gift_card_expire(gift_card=card, at=at, actor="expiry") is not None:
+        if gift_card_expire(gift_card=card, at=at, actor=actor) is not None:
             moved += 1
     return moved
 
 
-def loyalty_points_expire_due(*, at: datetime | None = None) -> int:
+def loyalty_points_expire_due(*, at: datetime | None = None, actor: str) -> int:
     """Expire the points left in expired lots, for every account that has such lots."""
     at = at or timezone.now()
     candidates = (
@@ -67,6 +69,6 @@ def loyalty_points_expire_due(*, at: datetime | None = None) -> int:
     )
     expired = 0
     for account in list(candidates[:BATCH]):
-        if loyalty_points_expire(account=account, at=at) is not None:
+        if loyalty_points_expire(account=account, at=at, actor=actor) is not None:
             expired += 1
     return expired

@@ -11,12 +11,13 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.errors import InvalidRequest
+from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
+from merchants.idempotency import IdempotencyKeyReused
 from merchants.models import Merchant
 from wallet.codes import code_format, code_generate, code_hmac, pin_hash, pin_is_valid
 from wallet.errors import (
     GiftCardAlreadyClaimed,
-    IdempotencyKeyReused,
     InstrumentBlocked,
     InstrumentExpired,
     InvalidPin,
@@ -56,6 +57,10 @@ def _lock_card(gift_card: GiftCard) -> tuple[GiftCard, LedgerAccount]:
     return card, account
 
 
+def _lock_survivor(customer: Customer) -> Customer:
+    return customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
+
+
 def _replay_issue(
     merchant: Merchant, reference: str, initial_value: Money
 ) -> IssuedGiftCard | None:
@@ -80,12 +85,14 @@ def gift_card_issue(
     customer: Customer | None = None,
     active: bool = True,
     reference: str = "",
-    actor: str = "",
+    actor: str,
 ) -> IssuedGiftCard:
     """Create a card holding `initial_value` (issuance -> card). The code is returned once.
 
     With a `reference`, a retry finds the first issue instead of creating a second card.
-    `active=False` issues a card that cannot be used until `gift_card_activate`.
+    `active=False` issues a card that cannot be used until `gift_card_activate`. A card for a
+    customer goes to the customer's merge survivor, locked first, so a merge committing
+    meanwhile cannot leave it on a tombstone.
     """
     currency = check_currency(initial_value.currency.code, field="initial_value")
     amount = check_amount(initial_value.amount, currency, field="initial_value")
@@ -100,6 +107,8 @@ def gift_card_issue(
         return replay
     try:
         with transaction.atomic():
+            if customer is not None:
+                customer = _lock_survivor(customer)
             code = code_generate()
             account = instrument_account_open(
                 merchant_id=merchant.pk,
@@ -138,34 +147,34 @@ def gift_card_issue(
 
 
 @transaction.atomic
-def gift_card_activate(*, gift_card: GiftCard, actor: str = "") -> GiftCard:
+def gift_card_activate(*, gift_card: GiftCard, actor: str) -> GiftCard:
     card, _ = _lock_card(gift_card)
     if card.status != Status.INACTIVE:
         raise InvalidStatusChange(f"A {card.status} card cannot be activated.")
     if card.is_past_expiry(timezone.now()):
         raise InstrumentExpired(field="gift_card")
-    return _set_status(card, Status.ACTIVE, reason=f"activated {actor}".strip())
+    return _set_status(card, Status.ACTIVE, reason=f"activated ({actor})")
 
 
 @transaction.atomic
-def gift_card_block(*, gift_card: GiftCard, reason: str, actor: str = "") -> GiftCard:
+def gift_card_block(*, gift_card: GiftCard, reason: str, actor: str) -> GiftCard:
     """Stop a card from being used (lost, fraud). Holds already taken stay valid."""
     if not reason.strip():
         raise ReasonRequired(field="reason")
     card, _ = _lock_card(gift_card)
     if card.status not in (Status.ACTIVE, Status.INACTIVE):
         raise InvalidStatusChange(f"A {card.status} card cannot be blocked.")
-    return _set_status(card, Status.BLOCKED, reason=f"{reason} ({actor})" if actor else reason)
+    return _set_status(card, Status.BLOCKED, reason=f"{reason} ({actor})")
 
 
 @transaction.atomic
-def gift_card_unblock(*, gift_card: GiftCard, reason: str, actor: str = "") -> GiftCard:
+def gift_card_unblock(*, gift_card: GiftCard, reason: str, actor: str) -> GiftCard:
     if not reason.strip():
         raise ReasonRequired(field="reason")
     card, _ = _lock_card(gift_card)
     if card.status != Status.BLOCKED:
         raise InvalidStatusChange("Only a blocked card can be unblocked.")
-    return _set_status(card, Status.ACTIVE, reason=f"{reason} ({actor})" if actor else reason)
+    return _set_status(card, Status.ACTIVE, reason=f"{reason} ({actor})")
 
 
 def _set_status(card: GiftCard, status: str, *, reason: str) -> GiftCard:
@@ -178,7 +187,7 @@ def _set_status(card: GiftCard, status: str, *, reason: str) -> GiftCard:
 
 @transaction.atomic
 def gift_card_reload(
-    *, gift_card: GiftCard, amount: Money, reference: str = "", actor: str = ""
+    *, gift_card: GiftCard, amount: Money, reference: str = "", actor: str
 ) -> Transfer:
     """Add value (issuance -> card). A retry with the same `reference` returns the first
     reload; the same reference with another card or amount is `idempotency_key_reused`."""
@@ -213,9 +222,14 @@ def gift_card_reload(
 
 @transaction.atomic
 def gift_card_claim(*, gift_card: GiftCard, customer: Customer) -> GiftCard:
-    """Put a card (found by its code) into `customer`'s wallet; claiming twice is a no-op."""
+    """Put a card (found by its code) into `customer`'s wallet; claiming twice is a no-op.
+
+    The customer's merge survivor is locked before the card (the canonical order) and gets
+    the card, so a merge committing meanwhile cannot leave it on a tombstone.
+    """
+    check_customer_of(customer, gift_card.merchant_id)
+    customer = _lock_survivor(customer)
     card, _ = _lock_card(gift_card)
-    check_customer_of(customer, card.merchant_id)
     if card.customer_id == customer.pk:
         return card
     if card.customer_id is not None:
@@ -234,7 +248,7 @@ def gift_card_expire(
     *,
     gift_card: GiftCard,
     at: datetime | None = None,
-    actor: str = "",
+    actor: str,
     reason: str = "gift card expired",
 ) -> Transfer | None:
     """Mark the card expired and move its available value to breakage.
@@ -288,7 +302,7 @@ def gift_card_hold(
     amount: Money,
     reference: str,
     expires_at: datetime | None,
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """Hold `amount` on the card (card -> redemption clearing, pending) for a payment."""
     account, clearing, value, unit = _redemption_accounts(gift_card, amount)
@@ -305,9 +319,7 @@ def gift_card_hold(
 
 
 @transaction.atomic
-def gift_card_redeem(
-    *, gift_card: GiftCard, amount: Money, reference: str, actor: str = ""
-) -> Transfer:
+def gift_card_redeem(*, gift_card: GiftCard, amount: Money, reference: str, actor: str) -> Transfer:
     """Take `amount` off the card at once (posted): a sale captured on the spot, where a hold
     would only be posted in the same transaction. Refunds reverse it like a posted hold."""
     account, clearing, value, unit = _redemption_accounts(gift_card, amount)
@@ -329,14 +341,14 @@ def _gift_card_transfer(transfer: Transfer) -> Transfer:
     return transfer
 
 
-def gift_card_post(*, transfer: Transfer, amount: Money | None = None, actor: str = "") -> Transfer:
+def gift_card_post(*, transfer: Transfer, amount: Money | None = None, actor: str) -> Transfer:
     """Capture (up to) the held amount; the rest returns to the card."""
     hold = _gift_card_transfer(transfer)
     value = None if amount is None else money_amount(amount, currency=hold.unit)
     return transfer_post(transfer=hold, amount=value, actor=actor)
 
 
-def gift_card_void(*, transfer: Transfer, reason: str, actor: str = "") -> Transfer:
+def gift_card_void(*, transfer: Transfer, reason: str, actor: str) -> Transfer:
     return transfer_void(transfer=_gift_card_transfer(transfer), reason=reason, actor=actor)
 
 
@@ -346,7 +358,7 @@ def gift_card_refund(
     amount: Money | None,
     reference: str,
     reason: str,
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """Give back (part of) a captured redemption onto the card, whatever the card's status
     (an expired card's refunded value goes to breakage on the next expiry run)."""

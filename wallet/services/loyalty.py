@@ -23,9 +23,16 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.errors import InvalidRequest
+from config.limits import MAX_POINTS
+from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import Merchant
-from wallet.errors import AmountExceedsReversible, LoyaltyAccountClosed, WrongInstrument
+from wallet.errors import (
+    AmountExceedsReversible,
+    LoyaltyAccountClosed,
+    PointsTooLarge,
+    WrongInstrument,
+)
 from wallet.ledger import (
     check_amount,
     instrument_account_open,
@@ -55,10 +62,17 @@ class EarnReversal:
     points_unrecovered: int
 
 
-def _points(points: int, unit: str, field: str = "points") -> Decimal:
+def _check_points(points: int, field: str = "points") -> int:
+    """Whole points of at most MAX_POINTS either way, so any accepted value fits the ledger."""
     if isinstance(points, bool) or not isinstance(points, int):
         raise InvalidRequest("Points are whole numbers.", code="invalid_points", field=field)
-    return check_amount(Decimal(points), unit, field=field)
+    if abs(points) > MAX_POINTS:
+        raise PointsTooLarge(field=field)
+    return points
+
+
+def _points(points: int, unit: str, field: str = "points") -> Decimal:
+    return check_amount(Decimal(_check_points(points, field)), unit, field=field)
 
 
 def _lock_account(account: LoyaltyAccount) -> tuple[LoyaltyAccount, LedgerAccount]:
@@ -110,7 +124,10 @@ def loyalty_programme_create(
 
 @transaction.atomic
 def loyalty_account_open(*, programme: LoyaltyProgramme, customer: Customer) -> LoyaltyAccount:
+    """Open an account for the customer's merge survivor, locked first, so a merge committing
+    meanwhile cannot leave the account on a tombstone."""
     check_customer_of(customer, programme.merchant_id)
+    customer = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
     ledger = instrument_account_open(
         merchant_id=programme.merchant_id,
         kind=LedgerAccount.Kind.LOYALTY,
@@ -138,7 +155,7 @@ def _credit_with_lot(
     code: str,
     reference: str,
     reason: str = "",
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     transfer = transfer_create(
         debit=debit,
@@ -161,7 +178,7 @@ def _credit_with_lot(
 
 @transaction.atomic
 def loyalty_earn(
-    *, account: LoyaltyAccount, spend: Money, reference: str, actor: str = ""
+    *, account: LoyaltyAccount, spend: Money, reference: str, actor: str
 ) -> Transfer | None:
     """Credit the points `spend` earns (points expense -> account), as a new lot. Call on
     capture. None when the spend earns no whole point."""
@@ -185,7 +202,7 @@ def loyalty_earn(
 
 @transaction.atomic
 def loyalty_earn_reverse(
-    *, earn: Transfer, points: int, reference: str, reason: str = "refund", actor: str = ""
+    *, earn: Transfer, points: int, reference: str, reason: str = "refund", actor: str
 ) -> EarnReversal:
     """Take back up to `points` of an earn (on refund; see `pricing.points_to_reverse` for the
     proportional share). Takes only what is available; the rest is reported, not clawed back."""
@@ -226,7 +243,7 @@ def loyalty_points_hold(
     points: int,
     reference: str,
     expires_at: datetime | None,
-    actor: str = "",
+    actor: str,
 ) -> Transfer:
     """Hold points to pay with (account -> redemption clearing, pending). What they pay is
     `pricing.points_to_money`; the points needed for an amount, `pricing.money_to_points`."""
@@ -245,7 +262,7 @@ def loyalty_points_hold(
 
 @transaction.atomic
 def loyalty_points_burn(
-    *, account: LoyaltyAccount, points: int, reference: str, actor: str = ""
+    *, account: LoyaltyAccount, points: int, reference: str, actor: str
 ) -> Transfer:
     """Pay with points at once (posted): a sale captured on the spot."""
     ledger, clearing, amount, unit = _burn_accounts(account, points)
@@ -278,19 +295,19 @@ def _burn(transfer: Transfer) -> Transfer:
     return transfer
 
 
-def loyalty_points_post(*, transfer: Transfer, points: int | None = None) -> Transfer:
+def loyalty_points_post(*, transfer: Transfer, points: int | None = None, actor: str) -> Transfer:
     hold = _burn(transfer)
     amount = None if points is None else _points(points, hold.unit)
-    return transfer_post(transfer=hold, amount=amount)
+    return transfer_post(transfer=hold, amount=amount, actor=actor)
 
 
-def loyalty_points_void(*, transfer: Transfer, reason: str) -> Transfer:
-    return transfer_void(transfer=_burn(transfer), reason=reason)
+def loyalty_points_void(*, transfer: Transfer, reason: str, actor: str) -> Transfer:
+    return transfer_void(transfer=_burn(transfer), reason=reason, actor=actor)
 
 
 @transaction.atomic
 def loyalty_points_refund(
-    *, transfer: Transfer, points: int | None, reference: str, reason: str
+    *, transfer: Transfer, points: int | None, reference: str, reason: str, actor: str
 ) -> Transfer:
     """Return (part of) a captured burn to the account, as a new lot with fresh validity."""
     posted = reversible_transfer(_burn(transfer))
@@ -301,6 +318,7 @@ def loyalty_points_refund(
         reference=reference,
         reason=reason,
         code=Transfer.Code.REFUND,
+        actor=actor,
     )
     LoyaltyLot.objects.create(
         account=loyalty,
@@ -316,9 +334,8 @@ def loyalty_points_adjust(
     *, account: LoyaltyAccount, points: int, reason: str, actor: str
 ) -> Transfer:
     """A manual correction; added points form a lot, removed ones consume the oldest."""
+    _check_points(points)
     loyalty, ledger = _lock_account(account)
-    if isinstance(points, bool) or not isinstance(points, int):
-        raise InvalidRequest("Points are whole numbers.", code="invalid_points", field="points")
     transfer = ledger_adjust(account=ledger, amount=Decimal(points), reason=reason, actor=actor)
     if points > 0:
         LoyaltyLot.objects.create(
@@ -342,7 +359,7 @@ def loyalty_points_due_to_expire(
 
 @transaction.atomic
 def loyalty_points_expire(
-    *, account: LoyaltyAccount, at: datetime | None = None
+    *, account: LoyaltyAccount, at: datetime | None = None, actor: str
 ) -> Transfer | None:
     """Move the points left in expired lots to breakage (account -> breakage)."""
     at = at or timezone.now()
@@ -357,4 +374,5 @@ def loyalty_points_expire(
         unit=loyalty.programme.unit,
         code=Transfer.Code.POINTS_EXPIRY,
         reason="points lots expired",
+        actor=actor,
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.errors import InvalidRequest
+from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import Merchant
 from wallet.codes import code_format, code_generate, code_hmac
@@ -61,7 +62,11 @@ def voucher_issue(
     max_uses_per_customer: int | None = None,
     customer: Customer | None = None,
 ) -> IssuedVoucher:
-    """A fixed-amount (`amount`) or percentage (`percent`) voucher; single use by default."""
+    """A fixed-amount (`amount`) or percentage (`percent`) voucher; single use by default.
+
+    A voucher for a customer goes to the customer's merge survivor, locked first, so a merge
+    committing meanwhile cannot leave it on a tombstone.
+    """
     check_currency(currency)
     check_customer_of(customer, merchant.pk)
     if (amount is None) == (percent is None):
@@ -90,6 +95,8 @@ def voucher_issue(
     ):
         if limit is not None and limit < 1:
             raise InvalidRequest("A use limit is at least 1.", code="invalid_limit", field=field)
+    if customer is not None:
+        customer = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
     code = code_generate()
     voucher = Voucher.objects.create(
         merchant=merchant,
@@ -128,6 +135,7 @@ def voucher_reserve(
     reference: str,
     expires_at: datetime | None = None,
     channel: str | None = None,
+    actor: str,
 ) -> VoucherRedemption:
     """Reserve one use worth `amount` (what `voucher_evaluate` granted) for a payment.
 
@@ -156,6 +164,7 @@ def voucher_reserve(
         reference=reference,
         expires_at=expires_at,
         code=Transfer.Code.VOUCHER,
+        actor=actor,
     )
     return VoucherRedemption.objects.create(
         voucher=locked, customer=customer, amount=value, hold=hold, reference=reference
@@ -170,25 +179,27 @@ def _set(redemption: VoucherRedemption, status: str) -> VoucherRedemption:
 
 @transaction.atomic
 def voucher_redemption_consume(
-    *, redemption: VoucherRedemption, amount: Money | None = None
+    *, redemption: VoucherRedemption, amount: Money | None = None, actor: str
 ) -> VoucherRedemption:
     """Capture: post the held value (all of it, or `amount` of it on a partial capture)."""
     locked = lock_voucher_redemption(redemption.pk)
     if locked.status != Status.RESERVED:
         raise RedemptionNotReserved(meta={"status": locked.status})
     value = None if amount is None else money_amount(amount, currency=locked.hold.unit)
-    transfer_post(transfer=locked.hold, amount=value)
+    transfer_post(transfer=locked.hold, amount=value, actor=actor)
     return _set(locked, Status.CONSUMED)
 
 
 @transaction.atomic
-def voucher_redemption_release(*, redemption: VoucherRedemption, reason: str) -> VoucherRedemption:
+def voucher_redemption_release(
+    *, redemption: VoucherRedemption, reason: str, actor: str
+) -> VoucherRedemption:
     """Void: the use no longer counts and the held value is released."""
     locked = lock_voucher_redemption(redemption.pk)
     if locked.status != Status.RESERVED:
         raise RedemptionNotReserved(meta={"status": locked.status})
     try:
-        transfer_void(transfer=locked.hold, reason=reason)
+        transfer_void(transfer=locked.hold, reason=reason, actor=actor)
     except HoldNotPending:
         if locked.hold.state != "voided":
             raise
@@ -197,7 +208,7 @@ def voucher_redemption_release(*, redemption: VoucherRedemption, reason: str) ->
 
 @transaction.atomic
 def voucher_redemption_reinstate(
-    *, redemption: VoucherRedemption, reference: str, reason: str
+    *, redemption: VoucherRedemption, reference: str, reason: str, actor: str
 ) -> VoucherRedemption:
     """Refund: the use comes back (it stops counting) and the value it took returns to voucher
     funding. Nothing is paid out to the customer."""
@@ -210,6 +221,7 @@ def voucher_redemption_reinstate(
         reference=reference,
         reason=reason,
         code=Transfer.Code.VOUCHER_REINSTATEMENT,
+        actor=actor,
     )
     locked.status = Status.REINSTATED
     locked.save(update_fields=["status", "reinstatement", "updated_at"])

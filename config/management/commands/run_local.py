@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.celery import InProcessBeat
 from config.embedded import STATE_DIR, LocalStripe, ensure_localstripe, wait_for_port
 
 
@@ -29,8 +30,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class Command(BaseCommand):
     help = (
         "`make run`: migrate, load the demo data set and serve Kassa under gunicorn, with "
-        "localstripe when no Stripe key is set and a Celery worker when a broker is. Ctrl-C or "
-        "SIGTERM stops every process it started, the embedded PostgreSQL included."
+        "localstripe when no Stripe key is set, and a Celery worker with beat when a broker is "
+        "(else the beat schedule runs in this process). Ctrl-C or SIGTERM stops every process "
+        "it started, the embedded PostgreSQL included."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _raise_exit)
         children: list[subprocess.Popen[bytes]] = []
         localstripe: LocalStripe | None = None
+        beat: InProcessBeat | None = None
         try:
             if not os.environ.get("STRIPE_SECRET_KEY"):
                 localstripe = ensure_localstripe(
@@ -89,6 +92,10 @@ class Command(BaseCommand):
                         env=env,
                     )
                 )
+            else:
+                beat = InProcessBeat()
+                beat.start()
+                self.stdout.write("Periodic tasks: the beat schedule runs in this process")
             wait_for_port(options["host"], options["port"], process=server, timeout=30)
             self.stdout.write(
                 self.style.SUCCESS(f"Kassa is serving on http://{bind}/ (Ctrl-C stops)")
@@ -97,6 +104,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if beat is not None:
+                beat.stop()
             for child in reversed(children):
                 _stop(child)
             if localstripe is not None:

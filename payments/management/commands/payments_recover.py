@@ -8,7 +8,8 @@ from payments.tasks import payments_recover_stuck
 class Command(BaseCommand):
     help = (
         "Finish or roll back payments stuck in authorizing/capturing/voiding (after a crash or "
-        "time-out) and void authorisations past their expiry; the beat task does the same."
+        "time-out), capture authorised payments whose requested capture never started, void "
+        "authorisations past their expiry and finish pending refunds; the beat task does the same."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
