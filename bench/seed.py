@@ -20,8 +20,9 @@ from moneyed import Money
 from stripe import StripeClient
 
 from bench.reference.models import RefAccount
+from config.actors import system_actor
 from config.stripe import stripe_client
-from customers.models import Customer
+from customers.models import Customer, Strength
 from customers.services import customer_access_grant
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue
@@ -36,6 +37,7 @@ from wallet.services import (
 )
 
 CURRENCY = "EUR"
+BENCH_ACTOR = system_actor("bench")
 GIFT_CARD_VALUE = Decimal("10000.00")
 HOT_GIFT_CARD_VALUE = Decimal("1000000.00")
 GIFT_CARD_PIN = "4321"
@@ -77,10 +79,11 @@ def _wallet(customer: Customer, programme: LoyaltyProgramme, stripe: StripeClien
         initial_value=Money(GIFT_CARD_VALUE, CURRENCY),
         pin=GIFT_CARD_PIN,
         customer=customer,
+        actor=BENCH_ACTOR,
     )
     assert card.code is not None
     loyalty = loyalty_account_open(programme=programme, customer=customer)
-    loyalty_points_adjust(account=loyalty, points=POINTS, reason="bench", actor="bench")
+    loyalty_points_adjust(account=loyalty, points=POINTS, reason="bench", actor=BENCH_ACTOR)
     voucher = voucher_issue(
         merchant=customer.merchant,
         currency=CURRENCY,
@@ -128,7 +131,10 @@ def seed(*, clients: int, customers: int) -> Fixture:
     wallets = [_wallet(person, programme, stripe) for person in people]
     hot_customer = Customer.objects.create(merchant=merchant, first_name="Hot", last_name="Card")
     hot_card = gift_card_issue(
-        merchant=merchant, initial_value=Money(HOT_GIFT_CARD_VALUE, CURRENCY), customer=hot_customer
+        merchant=merchant,
+        initial_value=Money(HOT_GIFT_CARD_VALUE, CURRENCY),
+        customer=hot_customer,
+        actor=BENCH_ACTOR,
     )
     assert hot_card.code is not None
     hot = Wallet(
@@ -146,7 +152,7 @@ def seed(*, clients: int, customers: int) -> Fixture:
         )
         own = wallets[index::clients]
         for person in [*people[index::clients], hot_customer]:
-            customer_access_grant(api_key=till_key, customer=person)
+            customer_access_grant(api_key=till_key, customer=person, strength=Strength.WALLET)
         debit = RefAccount.objects.create(balance=REFERENCE_BALANCE)
         credit = RefAccount.objects.create(balance=Decimal(0))
         fixture.clients.append(

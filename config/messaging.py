@@ -2,12 +2,11 @@
 
 The SMS sender is pluggable (`KASSA_SMS_SENDER`, a dotted path to a class with
 `send(*, to, body)`): `FileSmsSender`, the default, writes one file per message under
-`KASSA_SMS_FILE_PATH` (default `$KASSA_STATE_DIR/sms`), as Django's file email backend does for
+`KASSA_SMS_FILE_PATH` (default `$KASSA_STATE_DIR/mail/sms`), as Django's file email backend does for
 mail; `LocmemSmsSender` keeps them in `sms_outbox` for tests. A production deployment points it
 at its SMS provider's adapter. Message bodies may hold one-time codes: nothing here logs them.
 """
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +42,14 @@ class FileSmsSender:
     """Writes each message to its own file, for local development."""
 
     def send(self, *, to: str, body: str) -> None:
-        default = Path(os.environ.get("KASSA_STATE_DIR", settings.BASE_DIR / ".kassa")) / "sms"
-        directory = Path(getattr(settings, "KASSA_SMS_FILE_PATH", default))
+        directory = Path(settings.KASSA_SMS_FILE_PATH)
         directory.mkdir(parents=True, exist_ok=True)
         name = f"{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.txt"
         (directory / name).write_text(f"To: {to}\n\n{body}\n", encoding="utf-8")
 
 
 def sms_send(*, to: str, body: str) -> None:
-    path = getattr(settings, "KASSA_SMS_SENDER", "config.messaging.FileSmsSender")
-    sender: SmsSender = import_string(path)()
+    sender: SmsSender = import_string(settings.KASSA_SMS_SENDER)()
     sender.send(to=to, body=body)
 
 

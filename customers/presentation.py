@@ -105,7 +105,8 @@ def _retry_after(until: datetime, now: datetime) -> dict[str, int]:
 
 
 def _deliver(*, identifier: Identifier, code: str) -> None:
-    body = f"Your code for the till: {code}. It is valid for 10 minutes. Never share it by phone."
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    body = f"Your code for the till: {code}. Valid for {minutes} minutes; tell it only to the till."
     if identifier.kind == Identifier.Kind.EMAIL:
         email_send(to=identifier.value, subject="Your Kassa code", body=body)
     else:

@@ -76,9 +76,7 @@ def customer_presentation_check(
     if held is None:
         raise CustomerNotFound(field="customer")
     if held < strength:
-        raise StrongPresentationRequired(
-            meta={"required": Strength(strength).label, "presented": held.label}
-        )
+        raise StrongPresentationRequired(meta={"required": strength.label, "presented": held.label})
 
 
 def customer_get_for_api_key(

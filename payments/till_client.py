@@ -101,6 +101,16 @@ class TillClient:
             idempotency_key=str(uuid.uuid4()),
         )
 
+    def presentation_code_send(self, customer: str, *, via: str = "email") -> dict[str, Any]:
+        """Send the customer a one-time code on their verified email or phone (`via`)."""
+        return self._request("POST", f"customers/{customer}/presentation-codes", json={"via": via})
+
+    def presentation_code_verify(self, customer: str, code: str) -> dict[str, Any]:
+        """The code the customer read out: this till may then spend their whole wallet."""
+        return self._request(
+            "POST", f"customers/{customer}/presentation-codes/verify", json={"code": code}
+        )
+
     def wallet(self, customer: str) -> dict[str, Any]:
         return self._request("GET", f"customers/{customer}/wallet")
 

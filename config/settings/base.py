@@ -137,6 +137,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Messages to customers (one-time codes): Django's email backend and a pluggable SMS sender.
+# Locally both write files under $KASSA_STATE_DIR/mail/; production sets EMAIL_URL and an SMS
+# provider's sender class.
+KASSA_STATE_DIR = Path(env.str("KASSA_STATE_DIR", default=str(BASE_DIR / ".kassa")))
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(KASSA_STATE_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kassa <no-reply@kassa.invalid>")
+KASSA_SMS_SENDER = env.str("KASSA_SMS_SENDER", default="config.messaging.FileSmsSender")
+KASSA_SMS_FILE_PATH = env.str("KASSA_SMS_FILE_PATH", default=str(KASSA_STATE_DIR / "mail" / "sms"))
+
 # Money: ISO 4217 currencies this deployment accepts.
 CURRENCIES = env.list("KASSA_CURRENCIES", default=["EUR", "USD", "GBP", "SEK", "JPY"])
 DEFAULT_CURRENCY = env.str("KASSA_DEFAULT_CURRENCY", default="EUR")

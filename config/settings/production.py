@@ -16,9 +16,13 @@ for required in (
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "KASSA_CODE_HMAC_KEY",
+    "EMAIL_URL",
 ):
     if not env.str(required, default=""):
         raise ImproperlyConfigured(f"{required} must be set in production.")
+
+if env.str("KASSA_SMS_SENDER", default="config.messaging.FileSmsSender").endswith("FileSmsSender"):
+    raise ImproperlyConfigured("Set KASSA_SMS_SENDER to your SMS provider's sender class.")
 
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = False

@@ -42,7 +42,7 @@ class IdentifierInput(serializers.Serializer):
 
 
 class IdentifierList(serializers.ListField):
-    """Identifiers of one request, at most MAX_IDENTIFIERS_PER_REQUEST (checked before each)."""
+    """At most MAX_IDENTIFIERS_PER_REQUEST identifiers, counted before any is validated."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(child=IdentifierInput(), **kwargs)

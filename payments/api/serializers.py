@@ -11,7 +11,7 @@ from config.limits import (
     MAX_TENDERS_PER_PAYMENT,
     MAX_TEXT_LENGTH,
 )
-from customers.api.serializers import IdentifierInput
+from customers.api.serializers import IdentifierList
 from payments.models import Payment, Refund, Tender
 
 _METHOD_FIELDS = {
@@ -105,8 +105,8 @@ class PaymentCreateInput(serializers.Serializer):
     amount = MoneyField()
     channel = serializers.ChoiceField(choices=Payment.Channel.choices, required=False)
     customer = serializers.UUIDField(required=False)
-    identifiers = IdentifierInput(
-        many=True, required=False, help_text="Resolve (or create) the customer from these."
+    identifiers = IdentifierList(
+        required=False, help_text="Resolve (or create) the customer from these."
     )
     external_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from config.actors import api_key_actor
 from config.api.pagination import NewestFirstPagination
 from config.money import money_json
-from customers.models import Customer
+from customers.models import Customer, Strength
 from customers.policy import PresentedIdentifier
 from customers.selectors import customer_get_for_api_key
 from customers.services import customer_identify
@@ -56,7 +56,11 @@ PAYMENT_SCOPES = (ApiKey.Scope.MERCHANT, ApiKey.Scope.TERMINAL, ApiKey.Scope.STA
 def _customer(api_key: ApiKey, values: dict[str, Any], channel: str) -> Customer | None:
     """The payment's customer: named by id, or resolved from the identifiers presented."""
     if values.get("customer"):
-        return customer_get_for_api_key(api_key=api_key, public_id=values["customer"])
+        # Attaching the sale needs no more than a typed identifier; each tender that spends
+        # the customer's wallet checks the strength it needs (payments.methods).
+        return customer_get_for_api_key(
+            api_key=api_key, public_id=values["customer"], strength=Strength.WEAK
+        )
     if not values.get("identifiers"):
         return None
     identification = customer_identify(

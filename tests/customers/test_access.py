@@ -36,11 +36,16 @@ def test_till_needs_a_live_grant_and_a_strong_one_for_the_wallet() -> None:
     customer = CustomerFactory.create()
     terminal = TerminalFactory.create(store__merchant=customer.merchant)
     till = _key(customer.merchant, ApiKey.Scope.TERMINAL, terminal)
-    weak = {"api_key": till, "public_id": customer.public_id, "strength": Strength.WEAK}
+
+    def weak() -> object:
+        return customer_get_for_api_key(
+            api_key=till, public_id=customer.public_id, strength=Strength.WEAK
+        )
+
     with pytest.raises(CustomerNotFound):
-        customer_get_for_api_key(**weak)
+        weak()
     customer_access_grant(api_key=till, customer=customer)
-    assert customer_get_for_api_key(**weak) == customer
+    assert weak() == customer
     with pytest.raises(StrongPresentationRequired):
         customer_get_for_api_key(api_key=till, public_id=customer.public_id)
     customer_access_grant(api_key=till, customer=customer, strength=Strength.WALLET)
@@ -48,10 +53,10 @@ def test_till_needs_a_live_grant_and_a_strong_one_for_the_wallet() -> None:
     CustomerAccessGrant.objects.update(wallet_strong_until=timezone.now())
     with pytest.raises(StrongPresentationRequired):
         customer_get_for_api_key(api_key=till, public_id=customer.public_id)
-    assert customer_get_for_api_key(**weak) == customer
+    assert weak() == customer
     CustomerAccessGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(CustomerNotFound):
-        customer_get_for_api_key(**weak)
+        weak()
 
 
 def test_tombstone_leads_to_survivor_and_erased_is_unreachable() -> None:

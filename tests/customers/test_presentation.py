@@ -65,8 +65,8 @@ def _verify(client, customer, code: str):
     return client.post(url, {"code": code}, format="json")
 
 
-def _code_in(body: str) -> str:
-    found = re.search(r"\b(\d{6})\b", body)
+def _code_in(body: object) -> str:
+    found = re.search(r"\b(\d{6})\b", str(body))
     assert found is not None, body
     return found.group(1)
 

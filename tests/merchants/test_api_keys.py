@@ -77,6 +77,25 @@ def test_apikey_create_command_prints_a_working_key(merchant, capsys) -> None:
         ({}, "SECRET_KEY"),
         ({"SECRET_KEY": "x" * 40, "DEBUG": "true"}, "DEBUG"),
         ({"SECRET_KEY": "x" * 40}, "STRIPE_SECRET_KEY"),
+        (
+            {
+                "SECRET_KEY": "x" * 40,
+                "STRIPE_SECRET_KEY": "sk_live_x",
+                "STRIPE_WEBHOOK_SECRET": "whsec_x",
+                "KASSA_CODE_HMAC_KEY": "k" * 40,
+            },
+            "EMAIL_URL",
+        ),
+        (
+            {
+                "SECRET_KEY": "x" * 40,
+                "STRIPE_SECRET_KEY": "sk_live_x",
+                "STRIPE_WEBHOOK_SECRET": "whsec_x",
+                "KASSA_CODE_HMAC_KEY": "k" * 40,
+                "EMAIL_URL": "smtp://mail.example.com:587",
+            },
+            "KASSA_SMS_SENDER",
+        ),
     ],
 )
 def test_production_settings_refuse_insecure_defaults(env: dict[str, str], message: str) -> None:

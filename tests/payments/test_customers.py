@@ -265,7 +265,7 @@ def test_a_code_read_back_lets_the_till_spend_the_wallet(
             f"/api/v1/customers/{customer}/presentation-codes", {"via": "email"}, format="json"
         )
     assert sent.status_code == 201, sent.json()
-    found = re.search(r"\b(\d{6})\b", mail.outbox[0].body)
+    found = re.search(r"\b(\d{6})\b", str(mail.outbox[0].body))
     assert found is not None
     verified = till.post(
         f"/api/v1/customers/{customer}/presentation-codes/verify",
@@ -309,3 +309,23 @@ def test_the_web_shop_key_spends_the_wallet_without_a_presentation(shop) -> None
         },
     )
     assert response.status_code == 201, response.json()
+
+
+def test_a_typed_email_attaches_a_sale_by_customer_id(shop) -> None:
+    _with_email_and_card(shop)
+    till = _strange_till(shop)
+    till.post(
+        "/api/v1/customers/identify",
+        {"identifiers": [{"kind": "email", "value": "ada@example.com"}]},
+        format="json",
+    )
+    customer = str(shop.customer.public_id)
+    cash = {"amount": money("5.00"), "customer": customer, "tenders": [{"method": "cash"}]}
+    assert post(till, "/api/v1/payments", cash).status_code == 201
+    gift = {
+        "amount": money("5.00"),
+        "customer": customer,
+        "tenders": [{"method": "gift_card", "gift_card": str(shop.gift_card.public_id)}],
+    }
+    refused = post(till, "/api/v1/payments", gift)
+    assert (refused.status_code, refused.json()["code"]) == (403, "strong_presentation_required")

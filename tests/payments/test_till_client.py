@@ -2,6 +2,7 @@
 proxy that lets a request reach the server but drops the connection before the answer."""
 
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -9,13 +10,14 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 
 from config.embedded import free_port
 from merchants.models import ApiKey
 from merchants.services import api_key_issue
 from payments.models import Payment
 from payments.till_client import KassaApiError, KassaUnreachable, TillClient
-from tests.customers.factories import LoyaltyCardFactory
+from tests.customers.factories import IdentifierFactory, LoyaltyCardFactory
 from tests.payments.conftest import Shop, available
 from tests.payments.conftest import money as eur_json
 
@@ -138,15 +140,33 @@ def test_identify_wallet_and_a_sale_through_the_client(
     live_server, shop: Shop, new_till_key: str, invariants
 ) -> None:
     card = LoyaltyCardFactory.create(customer=shop.customer, merchant=shop.merchant)
+    IdentifierFactory.create(
+        customer=shop.customer, kind="email", value="ada@example.com", verified=True
+    )
     pauses: list[float] = []
     with till_for(live_server.url, new_till_key, pauses) as till:
         with pytest.raises(KassaApiError) as refused:
             till.wallet(str(shop.customer.public_id))
         assert (refused.value.status, refused.value.code) == (404, "customer_not_found")
 
-        identified = till.identify([{"kind": "loyalty_card", "value": card.value}])
+        identified = till.identify(
+            [{"kind": "loyalty_card", "value": card.value, "presentation": "scanned"}]
+        )
         assert identified["customer"] == str(shop.customer.public_id)
-        assert identified["outcome"] == "matched"
+        assert (identified["outcome"], identified["strength"]) == ("matched", "loyalty")
+        with pytest.raises(KassaApiError) as too_weak:
+            till.wallet(identified["customer"])
+        assert (too_weak.value.status, too_weak.value.code) == (
+            403,
+            "strong_presentation_required",
+        )
+
+        sent = till.presentation_code_send(identified["customer"], via="email")
+        assert sent["sent_to"] != "ada@example.com"
+        code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body)
+        assert code is not None
+        verified = till.presentation_code_verify(identified["customer"], code.group(1))
+        assert verified["strength"] == "wallet"
 
         wallet = till.wallet(identified["customer"])
         assert [g["id"] for g in wallet["gift_cards"]] == [str(shop.gift_card.public_id)]
@@ -158,7 +178,7 @@ def test_identify_wallet_and_a_sale_through_the_client(
             customer=identified["customer"],
             reference="till-receipt-1",
             tenders=[
-                {"method": "gift_card", "code": shop.gift_card_code, "pin": "4321"},
+                {"method": "gift_card", "gift_card": str(shop.gift_card.public_id)},
                 {"method": "cash"},
             ],
         )
