@@ -13,28 +13,10 @@ import stripe
 from django.conf import settings
 from django.db import connection
 
-from config.errors import KassaError, PaymentRequired
+from config.errors import CardDeclined, StripeRefused, StripeUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class CardDeclined(PaymentRequired):
-    code = "card_declined"
-    default_detail = "The card was declined."
-
-
-class StripeUnavailable(KassaError):
-    code = "card_processor_unavailable"
-    status = 503
-    retryable = True
-    default_detail = "The card processor did not answer; nothing was charged. Retry later."
-
-
-class StripeRefused(KassaError):
-    code = "card_processor_rejected"
-    status = 502
-    default_detail = "The card processor refused the request."
 
 
 class NetworkCallInTransaction(RuntimeError):

@@ -5,9 +5,9 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from config.api.errors import BadRequest, Forbidden, ServerError, django_error
+from config.api.errors import django_error
 from config.api.middleware import error_json, is_api
-from config.errors import NotFound
+from config.errors import BadRequest, Forbidden, NotFound, ServerError
 
 
 @require_GET

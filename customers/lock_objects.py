@@ -8,17 +8,11 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from config.errors import Conflict
+from customers.errors import CustomerLockContention
 from customers.models import Customer
 from customers.selectors import customer_survivor_id
 
 MAX_LOCK_ATTEMPTS = 10
-
-
-class CustomerLockContention(Conflict):
-    code = "customer_lock_contention"
-    retryable = True
-    default_detail = "These customers are being merged right now; retry the request."
 
 
 class _MergedMeanwhile(Exception):

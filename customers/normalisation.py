@@ -12,7 +12,8 @@ stored and looked up in exactly one form:
 - web_account, pos_customer, device: opaque ids from the merchant's own systems; all whitespace
   removed and lower-cased, at most 128 characters.
 
-Failures raise `InvalidIdentifier` with a code per kind (`invalid_email`, `invalid_phone`, ...).
+Failures raise a subclass of `InvalidIdentifier` with a code per kind (`invalid_email`,
+`invalid_phone`, ...; customers.errors).
 """
 
 import re
@@ -23,7 +24,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from config.errors import InvalidRequest
+from customers.errors import (
+    InvalidDevice,
+    InvalidEmail,
+    InvalidIdentifier,
+    InvalidLoyaltyCard,
+    InvalidPhone,
+    InvalidPosCustomer,
+    InvalidWebAccount,
+    UnknownIdentifierKind,
+)
 
 
 class IdentifierKind:
@@ -39,24 +49,24 @@ class IdentifierKind:
     ALL = (EMAIL, PHONE, LOYALTY_CARD, WEB_ACCOUNT, POS_CUSTOMER, DEVICE)
 
 
-class InvalidIdentifier(InvalidRequest):
-    code = "invalid_identifier"
-    default_detail = "This identifier is not valid."
-
-
-class UnknownIdentifierKind(InvalidRequest):
-    code = "unknown_identifier_kind"
-    default_detail = "Unknown identifier kind."
-
-
 LOYALTY_CARD_LENGTHS = range(8, 20)
 OPAQUE_MAX_LENGTH = 128
 _WHITESPACE = re.compile(r"\s+")
 _CARD_NOISE = re.compile(r"[\s\-]+")
 
 
+_INVALID: dict[str, type[InvalidIdentifier]] = {
+    IdentifierKind.EMAIL: InvalidEmail,
+    IdentifierKind.PHONE: InvalidPhone,
+    IdentifierKind.LOYALTY_CARD: InvalidLoyaltyCard,
+    IdentifierKind.WEB_ACCOUNT: InvalidWebAccount,
+    IdentifierKind.POS_CUSTOMER: InvalidPosCustomer,
+    IdentifierKind.DEVICE: InvalidDevice,
+}
+
+
 def _invalid(kind: str, detail: str) -> InvalidIdentifier:
-    return InvalidIdentifier(detail, code=f"invalid_{kind}")
+    return _INVALID[kind](detail)
 
 
 def normalise_email(raw: str) -> str:

@@ -21,8 +21,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import InvalidRequest, KassaError, Unprocessable
+from config.errors import KassaError
 from config.messaging import email_send, sms_send
+from customers.errors import (
+    IdentifierNotVerified,
+    PresentationCodeExpired,
+    PresentationCodeInvalid,
+    PresentationCodeLocked,
+    PresentationCodesExhausted,
+)
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer, CustomerAccessGrant, Identifier, PresentationCode, Strength
 from customers.services import customer_access_grant
@@ -34,33 +41,6 @@ SEND_WINDOW = timedelta(hours=1)
 SENDS_PER_CUSTOMER = 5
 SENDS_PER_API_KEY = 30
 CODE_KINDS = (Identifier.Kind.EMAIL, Identifier.Kind.PHONE)
-
-
-class IdentifierNotVerified(Unprocessable):
-    code = "identifier_not_verified"
-    default_detail = "The customer has no verified identifier of this kind to send a code to."
-
-
-class PresentationCodeInvalid(InvalidRequest):
-    code = "presentation_code_invalid"
-    default_detail = "This is not the code that was sent."
-
-
-class PresentationCodeExpired(InvalidRequest):
-    code = "presentation_code_expired"
-    default_detail = "No code is waiting for this customer at this till; request a new one."
-
-
-class PresentationCodeLocked(KassaError):
-    code = "presentation_code_locked"
-    status = 429
-    default_detail = "Too many wrong codes; wait before trying again."
-
-
-class PresentationCodesExhausted(KassaError):
-    code = "presentation_codes_rate_limited"
-    status = 429
-    default_detail = "Too many codes were sent; wait before asking for another."
 
 
 @dataclass(frozen=True)

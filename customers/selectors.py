@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from config.errors import KassaError, NotFound
+from customers.errors import CustomerNotFound, StrongPresentationRequired
 from customers.models import (
     ConsentEvent,
     ConsentPurpose,
@@ -15,20 +15,6 @@ from customers.models import (
 )
 from customers.normalisation import identifier_normalise_any
 from merchants.models import ApiKey
-
-
-class CustomerNotFound(NotFound):
-    code = "customer_not_found"
-    default_detail = "No such customer."
-
-
-class StrongPresentationRequired(KassaError):
-    code = "strong_presentation_required"
-    status = 403
-    default_detail = (
-        "A typed identifier only finds the customer. Scan their loyalty card, or send them a "
-        "one-time code, to use their wallet."
-    )
 
 
 def customer_survivor_id(pk: int) -> int:

@@ -16,7 +16,22 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models.fields.reverse_related import ManyToOneRel
 from django.utils import timezone
 
-from config.errors import Conflict, InvalidRequest, KassaError
+from config.errors import KassaError
+from customers.errors import (
+    ConflictAlreadyResolved,
+    CustomerErased,
+    CustomersAlreadyMerged,
+    IdentifyContention,
+    InvalidIdentifier,
+    MergeAcrossMerchants,
+    MergeAlreadyUndone,
+    MergedIdentifiersChanged,
+    MergedRowsChanged,
+    NoIdentifiers,
+    ScanNotSupported,
+    SurvivorMergedAgain,
+    UnknownIdentifierKind,
+)
 from customers.lock_objects import customers_lock, customers_lock_survivors
 from customers.models import (
     ConsentEvent,
@@ -27,7 +42,7 @@ from customers.models import (
     IdentityConflict,
     Strength,
 )
-from customers.normalisation import InvalidIdentifier, UnknownIdentifierKind, identifier_normalise
+from customers.normalisation import identifier_normalise
 from customers.policy import (
     CustomerMatch,
     IdentityLink,
@@ -53,62 +68,6 @@ HISTORY_REFERENCES = frozenset(
         ("customers.identityconflict", "best_match"),
     }
 )
-
-
-class NoIdentifiers(InvalidRequest):
-    code = "no_identifiers"
-    default_detail = "Present at least one identifier."
-
-
-class ScanNotSupported(InvalidRequest):
-    code = "presentation_not_supported"
-    default_detail = "Only a loyalty card can be presented as scanned."
-
-
-class IdentifyContention(Conflict):
-    code = "identify_contention"
-    retryable = True
-    default_detail = "These identifiers are being changed by another request; retry."
-
-
-class MergeAcrossMerchants(InvalidRequest):
-    code = "merge_across_merchants"
-    default_detail = "Customers of different merchants cannot be merged."
-
-
-class CustomersAlreadyMerged(Conflict):
-    code = "customers_already_merged"
-    default_detail = "These customers are already one customer."
-
-
-class CustomerErased(Conflict):
-    code = "customer_erased"
-    default_detail = "An erased customer cannot be merged or unmerged."
-
-
-class MergeAlreadyUndone(Conflict):
-    code = "merge_already_undone"
-    default_detail = "This merge has already been undone."
-
-
-class SurvivorMergedAgain(Conflict):
-    code = "survivor_merged_again"
-    default_detail = "The surviving customer has since been merged into another; undo that first."
-
-
-class MergedIdentifiersChanged(Conflict):
-    code = "merged_identifiers_changed"
-    default_detail = "Identifiers that this merge moved have since been removed or moved."
-
-
-class MergedRowsChanged(Conflict):
-    code = "merged_rows_changed"
-    default_detail = "Records that this merge moved now belong to another customer."
-
-
-class ConflictAlreadyResolved(Conflict):
-    code = "identity_conflict_resolved"
-    default_detail = "This identity conflict has already been resolved."
 
 
 class Outcome(StrEnum):
@@ -229,7 +188,7 @@ def identifiers_normalise(
         normalised[(item.kind, value)] = PresentedIdentifier(item.kind, value, verified, scanned)
     if errors:
         first = errors[0]
-        raise InvalidRequest(first.detail, code=first.code, field=first.field, errors=errors)
+        raise type(first)(first.detail, field=first.field, errors=errors)
     return list(normalised.values())
 
 

@@ -28,8 +28,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.parsers import UNSAFE_CHARACTERS
-from config.errors import Conflict, InvalidRequest, KassaError, Unprocessable
+from config.errors import KassaError
 from merchants.authentication import request_api_key
+from merchants.errors import IdempotencyKeyRequired, IdempotencyKeyReused, RequestInProgress
 from merchants.models import ApiKey, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -37,21 +38,6 @@ DUPLICATE_WAIT_SECONDS = 5.0
 CLAIM_STALE_AFTER = timedelta(minutes=2)
 
 logger = logging.getLogger(__name__)
-
-
-class IdempotencyKeyRequired(InvalidRequest):
-    code = "idempotency_key_required"
-    default_detail = "Send an Idempotency-Key header (1 to 255 characters) with this request."
-
-
-class IdempotencyKeyReused(Unprocessable):
-    code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was already used for a different request."
-
-
-class RequestInProgress(Conflict):
-    code = "request_in_progress"
-    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 def request_fingerprint(request: Request) -> str:

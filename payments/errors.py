@@ -1,6 +1,15 @@
+"""The payments app's refusals, each with a stable code and its one status."""
+
 from typing import Any
 
-from config.errors import Conflict, InvalidRequest, KassaError, NotFound, Unprocessable
+from config.errors import (
+    Conflict,
+    InvalidRequest,
+    KassaError,
+    NotFound,
+    PaymentRequired,
+    Unprocessable,
+)
 
 
 class PaymentNotFound(NotFound):
@@ -39,14 +48,86 @@ class ChannelNotAllowed(InvalidRequest):
 
 
 class PaymentFailed(KassaError):
-    """A payment that was held and then rolled back; `meta.payment` names it for a GET."""
+    """A payment that was held and then rolled back; `meta.payment` names it for a GET.
 
-    _STATUS = {
-        "card_declined": 402,
-        "authentication_required": 402,
-        "card_processor_unavailable": 503,
-    }
+    Its code is the failed tender's (`card_declined`, `authentication_required`,
+    `card_processor_unavailable`, `card_processor_rejected`, all declared in config.errors) or
+    `authorization_interrupted` when a tender's authorisation never concluded; each answers its
+    one registered status.
+    """
+
+    code = "authorization_interrupted"
+    status = 502
+    default_detail = "Not every tender was authorised."
 
     def __init__(self, detail: str, *, code: str, **kwargs: Any) -> None:
-        super().__init__(detail, code=code, **kwargs)
-        self.status = self._STATUS.get(code, 502)
+        super().__init__(detail, code=code or self.code, **kwargs)
+
+
+class CardAuthenticationRequired(PaymentRequired):
+    code = "authentication_required"
+    default_detail = "The card issuer asks the cardholder to authenticate this payment."
+
+
+class InstrumentNotFound(NotFound):
+    code = "instrument_not_found"
+    default_detail = "No such instrument in this customer's wallet."
+
+
+class CustomerRequired(Unprocessable):
+    code = "customer_required"
+    default_detail = "This method needs an identified customer."
+
+
+class InvalidSignature(InvalidRequest):
+    code = "invalid_signature"
+    default_detail = "The Stripe-Signature header does not match the payload."
+
+
+class PaymentRejected(Unprocessable):
+    """Every problem found with the requested tenders; the first one leads the response.
+
+    The response answers with the first problem's code and that code's one status (402 for
+    insufficient funds, 404 for an unknown instrument, 422 for a tender not needed, …);
+    `errors` lists every problem.
+    """
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        errors: list[KassaError] = kwargs.get("errors") or []
+        if errors and detail is None:
+            first = errors[0]
+            kwargs.setdefault("code", first.code)
+            kwargs.setdefault("field", first.field)
+            kwargs.setdefault("meta", first.meta)
+            detail = first.detail
+        super().__init__(detail, **kwargs)
+
+
+class NoTenders(Unprocessable):
+    code = "no_tenders"
+    default_detail = "Give at least one tender."
+
+
+class MethodNotAllowedOnChannel(Unprocessable):
+    code = "method_not_allowed_on_channel"
+    default_detail = "This method is for tills only."
+
+
+class AmbiguousRemainder(Unprocessable):
+    code = "ambiguous_remainder"
+    default_detail = "One open-amount tender at most."
+
+
+class TenderNotNeeded(Unprocessable):
+    code = "tender_not_needed"
+    default_detail = "Nothing is left for this tender to pay."
+
+
+class TenderSumMismatch(Unprocessable):
+    code = "tender_sum_mismatch"
+    default_detail = "The tenders do not add up to the payment's amount."
+
+
+class InvalidEvent(InvalidRequest):
+    code = "invalid_event"
+    default_detail = "The event has no id."

@@ -17,12 +17,13 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from moneyed import Money
 
-from config.errors import KassaError, NotFound, Unprocessable
+from config.errors import KassaError
 from customers.models import Customer, Strength
 from customers.selectors import customer_presentation_check
 from merchants.models import ApiKey
+from payments.errors import CustomerRequired, InstrumentNotFound, PaymentRejected
 from payments.models import Payment, Refund, RefundAllocation, Tender
-from payments.planning import PaymentRejected, Source
+from payments.planning import Source
 from wallet import services as wallet
 from wallet.errors import (
     CodeAttemptsLocked,
@@ -46,16 +47,6 @@ from wallet.selectors import (
 
 if TYPE_CHECKING:
     from payments.services import PaymentRequest, TenderRequest
-
-
-class InstrumentNotFound(NotFound):
-    code = "instrument_not_found"
-    default_detail = "No such instrument in this customer's wallet."
-
-
-class CustomerRequired(Unprocessable):
-    code = "customer_required"
-    default_detail = "This method needs an identified customer."
 
 
 @dataclass

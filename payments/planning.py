@@ -12,8 +12,17 @@ from typing import Any
 
 from moneyed import Money
 
-from config.errors import KassaError, PaymentRequired, Unprocessable
+from config.errors import KassaError
 from config.money import money_json
+from payments.errors import (
+    AmbiguousRemainder,
+    MethodNotAllowedOnChannel,
+    NoTenders,
+    PaymentRejected,
+    TenderNotNeeded,
+    TenderSumMismatch,
+)
+from wallet.errors import CurrencyMismatch, InsufficientFunds
 
 VOUCHER = "voucher"
 GIFT_CARD = "gift_card"
@@ -26,26 +35,6 @@ REMAINDER = frozenset({CARD, CASH, EXTERNAL_CARD})
 TILL_ONLY = frozenset({CASH, EXTERNAL_CARD})
 STORED_VALUE = frozenset({GIFT_CARD, LOYALTY_POINTS})
 _RANK = {VOUCHER: 0, GIFT_CARD: 1, LOYALTY_POINTS: 1, CARD: 2, CASH: 2, EXTERNAL_CARD: 2}
-
-
-class PaymentRejected(Unprocessable):
-    """Every problem found with the requested tenders; the first one leads the response.
-
-    One problem answers with its own code and status (402 for insufficient funds, 404 for an
-    unknown instrument, …); several answer 422.
-    """
-
-    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
-        errors: list[KassaError] = kwargs.get("errors") or []
-        if errors and detail is None:
-            first = errors[0]
-            kwargs.setdefault("code", first.code)
-            kwargs.setdefault("field", first.field)
-            kwargs.setdefault("meta", first.meta)
-            detail = first.detail
-            if len(errors) == 1:
-                self.status = first.status
-        super().__init__(detail, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -73,32 +62,27 @@ class PlannedTender:
 class _Errors:
     items: list[KassaError] = field(default_factory=list)
 
-    def add(self, source: Source, code: str, detail: str, **meta: Any) -> None:
-        kind = PaymentRequired if code == "insufficient_funds" else Unprocessable
-        self.items.append(
-            kind(detail, code=code, field=f"tenders[{source.index}]", meta=meta or None)
-        )
+    def add(self, source: Source, error: type[KassaError], detail: str, **meta: Any) -> None:
+        self.items.append(error(detail, field=f"tenders[{source.index}]", meta=meta or None))
 
 
 def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[PlannedTender]:
     errors = _Errors()
     currency = amount.currency.code
     if not sources:
-        raise PaymentRejected("Give at least one tender.", code="no_tenders", field="tenders")
+        raise PaymentRejected(errors=[NoTenders(field="tenders")])
     for source in sources:
         if source.currency != currency:
             errors.add(
                 source,
-                "currency_mismatch",
+                CurrencyMismatch,
                 f"This tender is in {source.currency}; the payment is in {currency}.",
             )
         if source.method in TILL_ONLY and channel != "pos":
-            errors.add(
-                source, "method_not_allowed_on_channel", f"{source.method} is for tills only."
-            )
+            errors.add(source, MethodNotAllowedOnChannel, f"{source.method} is for tills only.")
     open_remainders = [s for s in sources if s.method in REMAINDER and s.requested is None]
     for extra in open_remainders[1:]:
-        errors.add(extra, "ambiguous_remainder", "One open-amount tender at most.")
+        errors.add(extra, AmbiguousRemainder, AmbiguousRemainder.default_detail)
     if errors.items:
         raise PaymentRejected(errors=errors.items)
 
@@ -116,7 +100,7 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
             if (take is None and empty) or (take is not None and take > source.cap):
                 errors.add(
                     source,
-                    "insufficient_funds",
+                    InsufficientFunds,
                     f"Only {source.cap} is available on this instrument.",
                     available=money_json(source.cap),
                 )
@@ -124,24 +108,24 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
             if take is None:
                 take = min(source.cap, max(remaining, zero))
         if take is None or take <= zero:
-            errors.add(source, "tender_not_needed", "Nothing is left for this tender to pay.")
+            errors.add(source, TenderNotNeeded, TenderNotNeeded.default_detail)
             continue
         planned.append(PlannedTender(source=source, amount=take))
         remaining -= take
     if open_remainders:
         source = open_remainders[0]
         if remaining <= zero:
-            errors.add(source, "tender_not_needed", "Nothing is left for this tender to pay.")
+            errors.add(source, TenderNotNeeded, TenderNotNeeded.default_detail)
         else:
             planned.append(PlannedTender(source=source, amount=remaining))
             remaining = zero
     if errors.items:
         raise PaymentRejected(errors=errors.items)
     if remaining != zero:
-        raise PaymentRejected(
+        mismatch = TenderSumMismatch(
             f"The tenders add up to {amount - remaining}, the payment is {amount}.",
-            code="tender_sum_mismatch",
             field="tenders",
             meta={"difference": money_json(remaining)},
         )
+        raise PaymentRejected(errors=[mismatch])
     return planned

@@ -27,9 +27,8 @@ from django.utils import timezone
 from moneyed import Money
 
 from config.actors import api_key_actor, system_actor
-from config.errors import KassaError
+from config.errors import KassaError, StripeRefused, StripeUnavailable
 from config.money import from_minor_units, money_json, to_minor_units
-from config.stripe import StripeRefused, StripeUnavailable
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import ApiKey

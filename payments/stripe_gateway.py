@@ -15,14 +15,10 @@ import stripe
 from moneyed import Money
 from stripe.params import PaymentIntentCreateParams
 
-from config.errors import PaymentRequired
+from config.errors import CardDeclined, StripeRefused
 from config.money import from_minor_units, to_minor_units
-from config.stripe import CardDeclined, StripeRefused, stripe_call, stripe_client
-
-
-class CardAuthenticationRequired(PaymentRequired):
-    code = "authentication_required"
-    default_detail = "The card issuer asks the cardholder to authenticate this payment."
+from config.stripe import stripe_call, stripe_client
+from payments.errors import CardAuthenticationRequired
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.actors import system_actor
-from config.errors import InvalidRequest
+from payments.errors import InvalidEvent, InvalidSignature
 from payments.events import payment_event_record
 from payments.models import Payment, StripeEvent, Tender
 from payments.services import payment_void
@@ -24,11 +24,6 @@ from payments.services import payment_void
 logger = logging.getLogger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300
 WEBHOOK_ACTOR = system_actor("stripe_webhook")
-
-
-class InvalidSignature(InvalidRequest):
-    code = "invalid_signature"
-    default_detail = "The Stripe-Signature header does not match the payload."
 
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
@@ -56,7 +51,7 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | Non
         existing = StripeEvent.objects.get(event_id=body["id"])
         return existing if existing.processed_at is None else None
     except KeyError as error:
-        raise InvalidRequest("The event has no id.", code="invalid_event") from error
+        raise InvalidEvent() from error
 
 
 def _tender_for(obj: dict[str, Any]) -> Tender | None:

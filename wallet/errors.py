@@ -32,7 +32,9 @@ class AmountTooPrecise(InvalidRequest):
     default_detail = "The amount has more decimals than its currency allows."
 
 
-class CurrencyMismatch(Unprocessable):
+class CurrencyMismatch(InvalidRequest):
+    """Bad input (400), as the payments serializers answer a tender in another currency."""
+
     code = "currency_mismatch"
     default_detail = "The amount is not in the instrument's currency."
 
@@ -193,3 +195,93 @@ class BankCardAlreadySaved(Conflict):
 class BankCardRemoved(Conflict):
     code = "bank_card_removed"
     default_detail = "This card has been removed."
+
+
+class UnsupportedCurrency(InvalidRequest):
+    code = "unsupported_currency"
+    default_detail = "This currency is not accepted here."
+
+
+class InvalidAmount(InvalidRequest):
+    code = "invalid_amount"
+    default_detail = "Amount must be a decimal number."
+
+
+class CrossMerchantTransfer(InvalidRequest):
+    code = "cross_merchant_transfer"
+    default_detail = "Accounts of two merchants."
+
+
+class SameAccount(InvalidRequest):
+    code = "same_account"
+    default_detail = "A transfer needs two accounts."
+
+
+class InvalidActor(InvalidRequest):
+    code = "invalid_actor"
+    default_detail = "Say who acts, as api_key:, user:, system: or customer:."
+
+
+class NotAHold(InvalidRequest):
+    code = "not_a_hold"
+    default_detail = "This transfer is not a hold."
+
+
+class SystemAccount(InvalidRequest):
+    code = "system_account"
+    default_detail = "Only instrument accounts are adjusted."
+
+
+class VoucherValueInvalid(InvalidRequest):
+    code = "voucher_value"
+    default_detail = "Give either an amount or a percentage."
+
+
+class InvalidPercent(InvalidRequest):
+    code = "invalid_percent"
+    default_detail = "A percentage is above 0, at most 100, with 2 decimals."
+
+
+class InvalidWindow(InvalidRequest):
+    code = "invalid_window"
+    default_detail = "The validity window ends before it starts."
+
+
+class InvalidChannel(InvalidRequest):
+    code = "invalid_channel"
+    default_detail = "Unknown channel."
+
+
+class InvalidLimit(InvalidRequest):
+    code = "invalid_limit"
+    default_detail = "A use limit is at least 1."
+
+
+class InvalidPoints(InvalidRequest):
+    code = "invalid_points"
+    default_detail = "Points are whole numbers."
+
+
+class InvalidRate(InvalidRequest):
+    code = "invalid_rate"
+    default_detail = "Rates must be positive."
+
+
+class ExpiryInPast(InvalidRequest):
+    code = "expiry_in_past"
+    default_detail = "Expiry must be in the future."
+
+
+class GiftCardNotFound(NotFound):
+    code = "gift_card_not_found"
+    default_detail = "No such gift card."
+
+
+class LoyaltyAccountNotFound(NotFound):
+    code = "loyalty_account_not_found"
+    default_detail = "No such loyalty account."
+
+
+class BankCardNotFound(NotFound):
+    code = "bank_card_not_found"
+    default_detail = "No such bank card."

@@ -23,18 +23,23 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.actors import actor_is_valid
-from config.errors import InvalidRequest
 from wallet.errors import (
     AmountExceedsHold,
     AmountExceedsReversible,
     AmountNotPositive,
     AmountTooPrecise,
+    CrossMerchantTransfer,
     CurrencyMismatch,
     HoldExpired,
     HoldNotPending,
     InsufficientFunds,
+    InvalidActor,
+    InvalidAmount,
+    NotAHold,
     NotReversible,
     ReasonRequired,
+    SameAccount,
+    SystemAccount,
     amount_meta,
 )
 from wallet.lock_objects import lock_ledger_accounts, lock_transfer
@@ -68,7 +73,7 @@ def instrument_account_open(*, merchant_id: int, kind: str, unit: str, name: str
 def check_amount(amount: Decimal, unit: str, *, field: str = "amount") -> Decimal:
     """`amount` if it is a positive Decimal exact in `unit`, else the coded refusal."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise InvalidRequest("Amount must be a decimal number.", code="invalid_amount", field=field)
+        raise InvalidAmount(field=field)
     if amount <= 0:
         raise AmountNotPositive(field=field)
     if not is_exact_in_unit(amount, unit):
@@ -95,9 +100,9 @@ def _lock_given_pair(
 
 def _check_pair(debit: LedgerAccount, credit: LedgerAccount, unit: str) -> None:
     if debit.merchant_id != credit.merchant_id:
-        raise InvalidRequest("Accounts of two merchants.", code="cross_merchant_transfer")
+        raise CrossMerchantTransfer()
     if debit.pk == credit.pk:
-        raise InvalidRequest("A transfer needs two accounts.", code="same_account")
+        raise SameAccount()
     for account in (debit, credit):
         if account.unit != unit:
             raise CurrencyMismatch(
@@ -150,11 +155,7 @@ def _create(
     """Write the transfer row; `actor` must be in the config.actors format (the table's CHECK
     would refuse it anyway; here the caller gets a coded error instead of a database one)."""
     if not actor_is_valid(actor):
-        raise InvalidRequest(
-            "Say who acts, as api_key:, user:, system: or customer:.",
-            code="invalid_actor",
-            field="actor",
-        )
+        raise InvalidActor(field="actor")
     transfer = Transfer.objects.create(
         merchant_id=debit.merchant_id,
         kind=kind,
@@ -268,7 +269,7 @@ def _lock_open_hold(transfer: Transfer) -> tuple[Transfer, LedgerAccount, Ledger
     debit, credit = _lock_pair(transfer.debit_account_id, transfer.credit_account_id)
     hold = lock_transfer(transfer.pk)
     if hold.kind != Transfer.Kind.PENDING:
-        raise InvalidRequest("This transfer is not a hold.", code="not_a_hold")
+        raise NotAHold()
     resolution = Transfer.objects.filter(pending_id=hold.pk).first()
     if resolution is not None:
         state = "posted" if resolution.kind == Transfer.Kind.POST_PENDING else "voided"
@@ -403,7 +404,7 @@ def ledger_adjust(
     if not reason.strip():
         raise ReasonRequired(field="reason")
     if account.is_system:
-        raise InvalidRequest("Only instrument accounts are adjusted.", code="system_account")
+        raise SystemAccount()
     adjustments = system_account(
         merchant_id=account.merchant_id, kind=LedgerAccount.Kind.ADJUSTMENTS, unit=account.unit
     )

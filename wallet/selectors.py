@@ -16,12 +16,15 @@ from customers.models import Customer
 from merchants.models import ApiKey
 from wallet.codes import code_hmac, code_normalise, pin_check_decoy, pin_matches
 from wallet.errors import (
+    BankCardNotFound,
     ChannelNotAllowed,
     CodeNotRecognised,
     CurrencyMismatch,
+    GiftCardNotFound,
     InstrumentBlocked,
     InstrumentExpired,
     InstrumentInactive,
+    LoyaltyAccountNotFound,
     MinimumBasketNotMet,
     UsageLimitReached,
     VoucherDisabled,
@@ -91,27 +94,29 @@ def gift_card_check_usable(*, gift_card: GiftCard, at: datetime) -> None:
 _Model = TypeVar("_Model", GiftCard, Voucher, LoyaltyAccount, BankCard)
 
 
-def _by_public_id(queryset: QuerySet[_Model], public_id: uuid.UUID | str, what: str) -> _Model:
+def _by_public_id(
+    queryset: QuerySet[_Model], public_id: uuid.UUID | str, not_found: type[NotFound]
+) -> _Model:
     try:
         return queryset.get(public_id=public_id)
     except (queryset.model.DoesNotExist, ValidationError) as error:
-        raise NotFound(f"No such {what.replace('_', ' ')}.", code=f"{what}_not_found") from error
+        raise not_found() from error
 
 
 def gift_card_get(*, api_key: ApiKey, public_id: uuid.UUID | str) -> GiftCard:
     queryset = GiftCard.objects.select_related("account").filter(merchant_id=api_key.merchant_id)
-    return _by_public_id(queryset, public_id, "gift_card")
+    return _by_public_id(queryset, public_id, GiftCardNotFound)
 
 
 def loyalty_account_get(*, customer: Customer, public_id: uuid.UUID | str) -> LoyaltyAccount:
     queryset = LoyaltyAccount.objects.select_related("programme", "account").filter(
         customer=customer
     )
-    return _by_public_id(queryset, public_id, "loyalty_account")
+    return _by_public_id(queryset, public_id, LoyaltyAccountNotFound)
 
 
 def bank_card_get(*, customer: Customer, public_id: uuid.UUID | str) -> BankCard:
-    return _by_public_id(BankCard.objects.filter(customer=customer), public_id, "bank_card")
+    return _by_public_id(BankCard.objects.filter(customer=customer), public_id, BankCardNotFound)
 
 
 # --- voucher rules ----------------------------------------------------------------------------

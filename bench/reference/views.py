@@ -40,6 +40,11 @@ class ReferenceInsufficientFunds(PaymentRequired):
     code = "insufficient_funds"
 
 
+class ReferenceAccountNotFound(NotFound):
+    code = "account_not_found"
+    default_detail = "No such account pair."
+
+
 class ReferenceCheckoutView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -57,7 +62,7 @@ class ReferenceCheckoutView(APIView):
                 .order_by("pk")
             }
             if len(accounts) != 2:
-                raise NotFound("No such account pair.", code="account_not_found")
+                raise ReferenceAccountNotFound()
             debit = accounts[values["debit"]]
             if debit.balance < amount:
                 raise ReferenceInsufficientFunds()

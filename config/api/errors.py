@@ -18,8 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from config import limits
-from config.api.parsers import RequestTooLarge
-from config.errors import InvalidRequest, KassaError, NotFound, error_code_register
+from config.errors import (
+    BadRequest,
+    Forbidden,
+    KassaError,
+    NotFound,
+    RequestTooLarge,
+    error_code_register,
+)
 
 
 class ErrorCode(str):
@@ -34,23 +40,6 @@ class ErrorCode(str):
         instance = super().__new__(cls, code)
         instance.meta = meta
         return instance
-
-
-class BadRequest(InvalidRequest):
-    code = "bad_request"
-    default_detail = "The request could not be read."
-
-
-class Forbidden(KassaError):
-    code = "permission_denied"
-    status = 403
-    default_detail = "You do not have permission to perform this action."
-
-
-class ServerError(KassaError):
-    code = "server_error"
-    status = 500
-    default_detail = "Internal error; nothing was committed."
 
 
 def django_error(exc: BaseException) -> KassaError | None:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from config.api.errors import ServerError, django_error, kassa_error_body
-from config.api.parsers import UNSAFE_CHARACTERS, InvalidCharacters
-from config.errors import KassaError
+from config.api.errors import django_error, kassa_error_body
+from config.api.parsers import UNSAFE_CHARACTERS
+from config.errors import InvalidCharacters, KassaError, ServerError
 
 logger = logging.getLogger("django.request")
 

@@ -7,17 +7,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from config import limits
-from config.errors import InvalidRequest
-
-
-class PageSizeTooLarge(InvalidRequest):
-    code = "page_size_too_large"
-    default_detail = f"page_size is at most {limits.MAX_PAGE_SIZE}."
-
-
-class InvalidPageSize(InvalidRequest):
-    code = "invalid_page_size"
-    default_detail = f"page_size is a whole number from 1 to {limits.MAX_PAGE_SIZE}."
+from config.errors import InvalidPageSize, PageSizeTooLarge
 
 
 class NewestFirstPagination(CursorPagination):

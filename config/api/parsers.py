@@ -16,26 +16,10 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 
 from config import limits
-from config.errors import InvalidRequest, KassaError
+from config.errors import InvalidCharacters, JsonTooDeep, RequestTooLarge
 
 # NUL (PostgreSQL text and jsonb refuse it) and lone UTF-16 surrogates (not encodable as UTF-8).
 UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-
-
-class JsonTooDeep(InvalidRequest):
-    code = "json_too_deep"
-    default_detail = f"JSON nests deeper than {limits.MAX_JSON_DEPTH} levels."
-
-
-class InvalidCharacters(InvalidRequest):
-    code = "invalid_characters"
-    default_detail = "Text must not contain NUL characters or unpaired UTF-16 surrogates."
-
-
-class RequestTooLarge(KassaError):
-    code = "request_too_large"
-    status = 413
-    default_detail = f"The request body exceeds {limits.MAX_REQUEST_BODY_BYTES} bytes."
 
 
 def _refuse_constant(name: str) -> None:

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from config.errors import NotFound
 from customers.api.serializers import (
     AccessOutput,
     ConsentEventInput,
@@ -34,6 +33,7 @@ from customers.api.serializers import (
     PresentationCodeVerifyInput,
     UnmergeInput,
 )
+from customers.errors import MergeNotFound
 from customers.models import Channel, CustomerMerge, Strength
 from customers.policy import PresentedIdentifier
 from customers.presentation import (
@@ -63,11 +63,6 @@ _CHANNEL_OF_SCOPE = {
     ApiKey.Scope.MERCHANT: Channel.WEB,
     ApiKey.Scope.STAFF: Channel.BACK_OFFICE,
 }
-
-
-class MergeNotFound(NotFound):
-    code = "merge_not_found"
-    default_detail = "No such merge."
 
 
 def _valid(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

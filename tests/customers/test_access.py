@@ -5,12 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from customers.errors import CustomerNotFound, StrongPresentationRequired
 from customers.models import CustomerAccessGrant, Strength
-from customers.selectors import (
-    CustomerNotFound,
-    StrongPresentationRequired,
-    customer_get_for_api_key,
-)
+from customers.selectors import customer_get_for_api_key
 from customers.services import customer_access_grant
 from merchants.models import ApiKey
 from merchants.services import api_key_issue

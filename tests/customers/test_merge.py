@@ -5,6 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from customers.errors import (
+    ConflictAlreadyResolved,
+    CustomerErased,
+    CustomersAlreadyMerged,
+    MergeAcrossMerchants,
+    MergeAlreadyUndone,
+    MergedIdentifiersChanged,
+    MergedRowsChanged,
+    SurvivorMergedAgain,
+)
 from customers.models import (
     ConsentEvent,
     Customer,
@@ -17,15 +27,7 @@ from customers.models import (
 from customers.policy import PresentedIdentifier
 from customers.selectors import consent_current, customer_get_for_api_key
 from customers.services import (
-    ConflictAlreadyResolved,
-    CustomerErased,
-    CustomersAlreadyMerged,
-    MergeAcrossMerchants,
-    MergeAlreadyUndone,
-    MergedIdentifiersChanged,
-    MergedRowsChanged,
     Outcome,
-    SurvivorMergedAgain,
     customer_access_grant,
     customer_identify,
     customer_merge,

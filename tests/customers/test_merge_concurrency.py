@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from customers.errors import CustomersAlreadyMerged
 from customers.models import Customer, CustomerMerge, Identifier
 from customers.normalisation import loyalty_card_number
 from customers.policy import PresentedIdentifier
-from customers.services import CustomersAlreadyMerged, customer_identify, customer_merge
+from customers.services import customer_identify, customer_merge
 from tests.customers.factories import IdentifierFactory
 from tests.factories import CustomerFactory, MerchantFactory
 

@@ -3,9 +3,8 @@
 import pytest
 from django.test import override_settings
 
+from customers.errors import InvalidIdentifier, UnknownIdentifierKind
 from customers.normalisation import (
-    InvalidIdentifier,
-    UnknownIdentifierKind,
     identifier_normalise,
     identifier_normalise_any,
     loyalty_card_number,

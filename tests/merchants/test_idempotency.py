@@ -16,6 +16,12 @@ from merchants.models import ApiKey, IdempotencyRecord, Merchant
 from merchants.services import api_key_issue
 
 
+class _Refused(Unprocessable):
+    """A refusal of the stand-in view (a test-only code, 422 like its family)."""
+
+    code = "refused"
+
+
 class _CreateMerchant(APIView):
     """A stand-in money-moving endpoint whose effect is countable: it creates a Merchant."""
 
@@ -28,7 +34,7 @@ class _CreateMerchant(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data["name"] == "refuse":
-            raise Unprocessable("refused", code="refused")
+            raise _Refused("refused")
         time.sleep(data.validated_data["delay"])
         merchant = Merchant.objects.create(name=data.validated_data["name"])
         return Response({"id": merchant.pk, "public_id": merchant.public_id}, status=201)
@@ -118,7 +124,7 @@ class _Echo(APIView):
 
     @idempotent
     def post(self, request):
-        raise Unprocessable("refused \x00 and \ud800", code="refused", field="name\x00")
+        raise _Refused("refused \x00 and \ud800", field="name\x00")
 
 
 class _Unstorable(APIView):

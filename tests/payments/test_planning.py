@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from moneyed import Money
 
 from config.money import from_minor_units
-from payments.planning import PaymentRejected, Source, plan_tenders
+from payments.errors import PaymentRejected
+from payments.planning import Source, plan_tenders
 
 
 def eur(value: str) -> Money:

@@ -10,10 +10,11 @@ from tests.payments.conftest import money
 
 pytestmark = pytest.mark.django_db
 
-# Measured 80 on the merchant's first payment (which also creates three system ledger accounts;
-# 4 of them lock the customer against a concurrent merge); see docs/architecture.md (payments).
-# Raise it only with a reason.
-MAX_STATEMENTS_FOUR_TENDERS = 80
+# Measured 82 on the merchant's first payment (which also creates three system ledger accounts;
+# 4 of them lock the customer against a concurrent merge; 2 are the savepoint around storing the
+# idempotent answer, so that an answer that cannot be stored releases its key instead of leaving
+# it claimed); see docs/architecture.md (payments). Raise it only with a reason.
+MAX_STATEMENTS_FOUR_TENDERS = 82
 
 
 def test_a_four_tender_split_payment_runs_a_bounded_number_of_statements(shop) -> None:

@@ -163,7 +163,7 @@ def test_identify_wallet_and_a_sale_through_the_client(
 
         sent = till.presentation_code_send(identified["customer"], via="email")
         assert sent["sent_to"] != "ada@example.com"
-        code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body)
+        code = re.search(r"\b(\d{6})\b", str(mail.outbox[-1].body))
         assert code is not None
         verified = till.presentation_code_verify(identified["customer"], code.group(1))
         assert verified["strength"] == "wallet"

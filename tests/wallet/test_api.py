@@ -186,7 +186,7 @@ def test_reload_refusals_are_coded(staff_api, merchant) -> None:
             format="json",
             HTTP_IDEMPOTENCY_KEY=_key(),
         ),
-        422,
+        400,
         "currency_mismatch",
     )
     assert (

@@ -3,7 +3,7 @@
 import pytest
 from django.db import IntegrityError, connection
 
-from config.stripe import CardDeclined
+from config.errors import CardDeclined
 from tests.factories import CustomerFactory
 from wallet.errors import BankCardAlreadySaved, BankCardRemoved
 from wallet.models import BankCard, StripeCustomer

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from moneyed import Money
 
-from customers.selectors import CustomerNotFound
-from merchants.idempotency import IdempotencyKeyReused
+from customers.errors import CustomerNotFound
+from merchants.errors import IdempotencyKeyReused
 from tests.factories import CustomerFactory, MerchantFactory
 from tests.wallet.factories import ACTOR, issue_card
 from wallet.codes import ALPHABET, CODE_LENGTH, code_hmac, code_normalise

@@ -11,7 +11,8 @@ import stripe
 from django.db import transaction
 from django.utils import timezone
 
-from config.stripe import CardDeclined, StripeRefused, stripe_call, stripe_client
+from config.errors import CardDeclined, StripeRefused
+from config.stripe import stripe_call, stripe_client
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from customers.selectors import customer_survivor_id

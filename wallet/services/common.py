@@ -3,10 +3,9 @@ from decimal import Decimal
 from django.conf import settings
 from moneyed import Money
 
-from config.errors import InvalidRequest
+from customers.errors import CustomerNotFound
 from customers.models import Customer
-from customers.selectors import CustomerNotFound
-from wallet.errors import CurrencyMismatch
+from wallet.errors import CurrencyMismatch, UnsupportedCurrency
 from wallet.ledger import check_amount
 
 
@@ -24,9 +23,7 @@ def money_amount(value: Money, *, currency: str, field: str = "amount") -> Decim
 
 def check_currency(currency: str, *, field: str = "currency") -> str:
     if currency not in settings.CURRENCIES:
-        raise InvalidRequest(
-            f"Currency {currency} is not accepted here.", code="unsupported_currency", field=field
-        )
+        raise UnsupportedCurrency(f"Currency {currency} is not accepted here.", field=field)
     return currency
 
 

@@ -10,13 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from moneyed import Money
 
-from config.errors import InvalidRequest
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
-from merchants.idempotency import IdempotencyKeyReused
+from merchants.errors import IdempotencyKeyReused
 from merchants.models import Merchant
 from wallet.codes import code_format, code_generate, code_hmac, pin_hash, pin_is_valid
 from wallet.errors import (
+    ExpiryInPast,
     GiftCardAlreadyClaimed,
     InstrumentBlocked,
     InstrumentExpired,
@@ -100,9 +100,7 @@ def gift_card_issue(
         raise InvalidPin(field="pin")
     check_customer_of(customer, merchant.pk)
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidRequest(
-            "Expiry must be in the future.", code="expiry_in_past", field="expires_at"
-        )
+        raise ExpiryInPast(field="expires_at")
     if reference and (replay := _replay_issue(merchant, reference, initial_value)):
         return replay
     try:

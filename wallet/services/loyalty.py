@@ -22,13 +22,14 @@ from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
-from config.errors import InvalidRequest
 from config.limits import MAX_POINTS
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import Merchant
 from wallet.errors import (
     AmountExceedsReversible,
+    InvalidPoints,
+    InvalidRate,
     LoyaltyAccountClosed,
     PointsTooLarge,
     WrongInstrument,
@@ -65,7 +66,7 @@ class EarnReversal:
 def _check_points(points: int, field: str = "points") -> int:
     """Whole points of at most MAX_POINTS either way, so any accepted value fits the ledger."""
     if isinstance(points, bool) or not isinstance(points, int):
-        raise InvalidRequest("Points are whole numbers.", code="invalid_points", field=field)
+        raise InvalidPoints(field=field)
     if abs(points) > MAX_POINTS:
         raise PointsTooLarge(field=field)
     return points
@@ -111,7 +112,7 @@ def loyalty_programme_create(
 ) -> LoyaltyProgramme:
     check_currency(currency)
     if earn_rate < 0 or point_value <= 0:
-        raise InvalidRequest("Rates must be positive.", code="invalid_rate")
+        raise InvalidRate()
     return LoyaltyProgramme.objects.create(
         merchant=merchant,
         name=name,

@@ -14,16 +14,20 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
-from config.errors import InvalidRequest
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import Merchant
 from wallet.codes import code_format, code_generate, code_hmac
 from wallet.errors import (
     HoldNotPending,
+    InvalidChannel,
+    InvalidLimit,
+    InvalidPercent,
+    InvalidWindow,
     RedemptionNotConsumed,
     RedemptionNotReserved,
     VoucherAmountTooHigh,
+    VoucherValueInvalid,
 )
 from wallet.ledger import (
     reversible_transfer,
@@ -70,31 +74,25 @@ def voucher_issue(
     check_currency(currency)
     check_customer_of(customer, merchant.pk)
     if (amount is None) == (percent is None):
-        raise InvalidRequest("Give either an amount or a percentage.", code="voucher_value")
+        raise VoucherValueInvalid()
     if amount is not None:
         money_amount(amount, currency=currency)
     if percent is not None and not (0 < percent <= 100 and percent == round(percent, 2)):
-        raise InvalidRequest(
-            "A percentage is above 0, at most 100, with 2 decimals.",
-            code="invalid_percent",
-            field="percent",
-        )
+        raise InvalidPercent(field="percent")
     minimum = Decimal(0)
     if minimum_basket is not None:
         minimum = money_amount(minimum_basket, currency=currency, field="minimum_basket")
     if valid_from and valid_until and valid_until <= valid_from:
-        raise InvalidRequest(
-            "The validity window ends before it starts.", code="invalid_window", field="valid_until"
-        )
+        raise InvalidWindow(field="valid_until")
     channels = sorted(set(channels or Channel.values))
     if not channels or any(channel not in Channel.values for channel in channels):
-        raise InvalidRequest("Unknown channel.", code="invalid_channel", field="channels")
+        raise InvalidChannel(field="channels")
     for limit, field in (
         (max_uses_total, "max_uses_total"),
         (max_uses_per_customer, "max_uses_per_customer"),
     ):
         if limit is not None and limit < 1:
-            raise InvalidRequest("A use limit is at least 1.", code="invalid_limit", field=field)
+            raise InvalidLimit(field=field)
     if customer is not None:
         customer = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
     code = code_generate()
