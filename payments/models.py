@@ -11,6 +11,11 @@ from merchants.models import ApiKey, Merchant, Store, Terminal
 MONEY = {"max_digits": 14, "decimal_places": 2, "default_currency": None}
 
 
+class PaymentChannel(models.TextChoices):
+    WEB = "web"
+    POS = "pos"
+
+
 class Payment(models.Model):
     """One checkout, paid by one or more tenders that succeed or fail together.
 
@@ -18,9 +23,7 @@ class Payment(models.Model):
     behind; the recovery task finishes or rolls back every payment found in one of them.
     """
 
-    class Channel(models.TextChoices):
-        WEB = "web"
-        POS = "pos"
+    Channel = PaymentChannel
 
     class Status(models.TextChoices):
         AUTHORIZING = "authorizing"

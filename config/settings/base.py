@@ -127,6 +127,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerChannelEnum": "customers.models.Channel.choices",
+        "PaymentChannelEnum": "payments.models.PaymentChannel.choices",
+        "VoucherChannelEnum": "wallet.models.vouchers.Channel.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.openapi.error_responses_hook",
