@@ -129,8 +129,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CustomerChannelEnum": "customers.models.Channel.choices",
-        "PaymentChannelEnum": "payments.models.PaymentChannel.choices",
-        "VoucherChannelEnum": "wallet.models.vouchers.Channel.choices",
+        # Payments and vouchers share one set (web, pos): the sales channel.
+        "SalesChannelEnum": "payments.models.PaymentChannel.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
