@@ -72,7 +72,7 @@ HOSTILE_KEYS: list[str | bytes] = ["", "k" * 300, "key with spaces", "café".enc
 
 def _operations(client: httpx.Client) -> list[tuple[str, str]]:
     schema = client.get("/api/schema/?format=json").json()
-    operations = []
+    operations: list[tuple[str, str]] = []
     for path, item in schema["paths"].items():
         concrete = path
         for name in (
