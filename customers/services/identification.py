@@ -1,40 +1,29 @@
-"""Writes to the identity graph: identification, merge and unmerge, identifiers, consent.
+"""Identification: a touchpoint presents identifiers; find, create or merge the one customer.
 
 Whoever changes what a customer holds locks that customer first (`customers.lock_objects`), so
 merges, identifications and consent changes on the same people serialise in one lock order.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models.fields.reverse_related import ManyToOneRel
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from config import actors
 from config.errors import KassaError
 from customers.errors import (
-    ConflictAlreadyResolved,
-    CustomerErased,
-    CustomersAlreadyMerged,
     IdentifyContention,
     InvalidIdentifier,
-    MergeAcrossMerchants,
-    MergeAlreadyUndone,
-    MergedIdentifiersChanged,
-    MergedRowsChanged,
     NoIdentifiers,
     ScanNotSupported,
-    SurvivorMergedAgain,
     UnknownIdentifierKind,
 )
-from customers.lock_objects import customers_lock, customers_lock_survivors
+from customers.lock_objects import customers_lock_survivors
 from customers.models import (
-    ConsentEvent,
     Customer,
     CustomerAccessGrant,
     CustomerMerge,
@@ -51,23 +40,13 @@ from customers.policy import (
     merge_on_verified_links,
 )
 from customers.selectors import customer_survivor
+from customers.services.merge import merge_locked
 from merchants.models import ApiKey, Merchant
 
 ACCESS_GRANT_TTL = timedelta(hours=2)
 # A strong presentation proves who is at the till now, not for the rest of the day.
 STRONG_PRESENTATION_TTL = timedelta(minutes=15)
 MAX_IDENTIFY_ATTEMPTS = 5
-
-# References that record history about a customer rather than something the customer holds:
-# a merge leaves them where they are. Every other ForeignKey to Customer moves to the survivor.
-HISTORY_REFERENCES = frozenset(
-    {
-        ("customers.customer", "merged_into"),
-        ("customers.customermerge", "survivor"),
-        ("customers.customermerge", "absorbed"),
-        ("customers.identityconflict", "best_match"),
-    }
-)
 
 
 class Outcome(StrEnum):
@@ -109,11 +88,12 @@ class _ResolveAgain(Exception):
 
 
 def api_key_actor(api_key: ApiKey) -> str:
-    return f"{api_key.scope} key {api_key.name!r} ({api_key.prefix}…)"
+    """The config.actors form, as every audit row records it."""
+    return actors.api_key_actor(api_key)
 
 
 def user_actor(user: User) -> str:
-    return f"back-office user {user.get_username()!r}"
+    return actors.user_actor(user)
 
 
 @transaction.atomic
@@ -317,12 +297,12 @@ def _identify_once(
         for link in match.links
     )
     for other in matches[1:]:
-        _merge_locked(
+        merge_locked(
             survivor=survivor,
             absorbed=other.customer,
             source=CustomerMerge.Source.IDENTIFY,
             reason=f"Presented together on {channel}: {links_seen}.",
-            actor=api_key_actor(api_key) if api_key else "identification",
+            actor=api_key_actor(api_key) if api_key else actors.system_actor("identification"),
             api_key=api_key,
         )
     upgrade = [
@@ -440,243 +420,6 @@ def _conflict_record(
 
 
 @transaction.atomic
-def customer_merge(
-    *,
-    survivor: Customer,
-    absorbed: Customer,
-    reason: str,
-    source: str,
-    actor: str,
-    api_key: ApiKey | None = None,
-    user: User | None = None,
-) -> CustomerMerge:
-    """Merge `absorbed` into `survivor` and return the audit record.
-
-    Either may have been merged meanwhile: both are followed to their survivors under lock, so
-    tills merging overlapping customers at once each merge what is still separate.
-    """
-    locked = customers_lock_survivors(customer_ids=[survivor.pk, absorbed.pk])
-    kept, gone = locked[survivor.pk], locked[absorbed.pk]
-    if kept.pk == gone.pk:
-        raise CustomersAlreadyMerged
-    return _merge_locked(
-        survivor=kept,
-        absorbed=gone,
-        source=source,
-        reason=reason,
-        actor=actor,
-        api_key=api_key,
-        user=user,
-    )
-
-
-def customer_references() -> Iterator[tuple[type[models.Model], models.ForeignKey[Any, Any]]]:
-    """Every ForeignKey (or one-to-one) to Customer that says what a customer holds.
-
-    Found through `Customer._meta.related_objects`, so rows of apps customers does not know
-    (wallet instruments, payments) move without customers importing them.
-    """
-    for relation in Customer._meta.related_objects:
-        if not isinstance(relation, ManyToOneRel):
-            continue
-        model = relation.field.model
-        if (model._meta.label_lower, relation.field.name) in HISTORY_REFERENCES:
-            continue
-        yield model, relation.field
-
-
-def _repoint(
-    model: type[models.Model], field: models.ForeignKey[Any, Any], *, old: int, new: int
-) -> list[int]:
-    """Move every row of `model` from customer `old` to `new` in one statement; their pks."""
-    quote = connection.ops.quote_name
-    table, column = quote(model._meta.db_table), quote(field.column)
-    pk_column = quote(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        # Only quoted names from model metadata are interpolated; the values are parameters.
-        cursor.execute(
-            f"UPDATE {table} SET {column} = %s WHERE {column} = %s RETURNING {pk_column}",  # noqa: S608
-            [new, old],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-def _isoformat(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _fromisoformat(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _absorb_access_grants(*, survivor: Customer, absorbed: Customer) -> list[dict[str, Any]]:
-    """A key with grants on both keeps the survivor's, with the later expiry; the rest move."""
-    kept = {
-        grant.api_key_id: grant
-        for grant in CustomerAccessGrant.objects.select_for_update().filter(customer=survivor)
-    }
-    collisions = []
-    for grant in CustomerAccessGrant.objects.select_for_update().filter(customer=absorbed):
-        survivor_grant = kept.get(grant.api_key_id)
-        if survivor_grant is None:
-            continue
-        before = survivor_grant.expires_at
-        survivor_grant.expires_at = max(before, grant.expires_at)
-        # The strong part stays the survivor's; the absorbed grant's is recorded for an unmerge.
-        survivor_grant.save(update_fields=["expires_at"])
-        collisions.append(
-            {
-                "api_key": grant.api_key_id,
-                "granted_at": grant.granted_at.isoformat(),
-                "expires_at": grant.expires_at.isoformat(),
-                "loyalty_strong_until": _isoformat(grant.loyalty_strong_until),
-                "wallet_strong_until": _isoformat(grant.wallet_strong_until),
-                "survivor_grant": survivor_grant.pk,
-                "survivor_expires_at_before": before.isoformat(),
-                "survivor_expires_at_after": survivor_grant.expires_at.isoformat(),
-            }
-        )
-        grant.delete()
-    return collisions
-
-
-def _merge_locked(
-    *,
-    survivor: Customer,
-    absorbed: Customer,
-    source: str,
-    reason: str,
-    actor: str,
-    api_key: ApiKey | None = None,
-    user: User | None = None,
-    conflict: IdentityConflict | None = None,
-) -> CustomerMerge:
-    """The merge itself; the caller holds the locks on both (live) customers."""
-    if survivor.merchant_id != absorbed.merchant_id:
-        raise MergeAcrossMerchants
-    if survivor.erased_at is not None or absorbed.erased_at is not None:
-        raise CustomerErased
-    collisions = _absorb_access_grants(survivor=survivor, absorbed=absorbed)
-    moved = []
-    for model, field in customer_references():
-        pks = _repoint(model, field, old=absorbed.pk, new=survivor.pk)
-        if pks:
-            moved.append({"model": model._meta.label_lower, "field": field.name, "pks": pks})
-    absorbed.merged_into = survivor
-    absorbed.save(update_fields=["merged_into", "updated_at"])
-    return CustomerMerge.objects.create(
-        merchant_id=survivor.merchant_id,
-        survivor=survivor,
-        absorbed=absorbed,
-        source=source,
-        reason=reason,
-        actor=actor,
-        api_key=api_key,
-        user=user,
-        conflict=conflict,
-        moved=moved,
-        grant_collisions=collisions,
-    )
-
-
-@transaction.atomic
-def customer_unmerge(*, merge: CustomerMerge, reason: str, actor: str) -> CustomerMerge:
-    """Undo a merge: move exactly the recorded rows back and revive the absorbed customer.
-
-    Refused while something newer depends on the merge: the survivor was merged again, an
-    identifier it moved was removed or moved on, or another moved row now belongs elsewhere.
-    Rows added to the survivor after the merge stay with the survivor.
-    """
-    merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
-    if merge.unmerged_at is not None:
-        raise MergeAlreadyUndone
-    locked = {
-        customer.pk: customer
-        for customer in customers_lock(customer_ids=[merge.survivor_id, merge.absorbed_id])
-    }
-    survivor, absorbed = locked[merge.survivor_id], locked[merge.absorbed_id]
-    if survivor.merged_into_id is not None:
-        raise SurvivorMergedAgain
-    if survivor.erased_at is not None or absorbed.erased_at is not None:
-        raise CustomerErased
-    for move in merge.moved:
-        model = apps.get_model(move["model"])
-        attname = model._meta.get_field(move["field"]).attname
-        rows = model._default_manager.filter(pk__in=move["pks"])
-        if model is Identifier and (
-            rows.count() != len(move["pks"])
-            or rows.exclude(customer=survivor).exists()
-            or rows.filter(removed_at__gt=merge.created_at).exists()
-        ):
-            raise MergedIdentifiersChanged
-        if rows.exclude(**{attname: survivor.pk}).exists():
-            raise MergedRowsChanged(meta={"model": move["model"]})
-    for move in merge.moved:
-        model = apps.get_model(move["model"])
-        attname = model._meta.get_field(move["field"]).attname
-        model._default_manager.filter(pk__in=move["pks"]).update(**{attname: absorbed.pk})
-    for collision in merge.grant_collisions:
-        CustomerAccessGrant.objects.update_or_create(
-            api_key_id=collision["api_key"],
-            customer=absorbed,
-            defaults={
-                "granted_at": datetime.fromisoformat(collision["granted_at"]),
-                "expires_at": datetime.fromisoformat(collision["expires_at"]),
-                "loyalty_strong_until": _fromisoformat(collision.get("loyalty_strong_until")),
-                "wallet_strong_until": _fromisoformat(collision.get("wallet_strong_until")),
-            },
-        )
-        CustomerAccessGrant.objects.filter(
-            pk=collision["survivor_grant"],
-            expires_at=datetime.fromisoformat(collision["survivor_expires_at_after"]),
-        ).update(expires_at=datetime.fromisoformat(collision["survivor_expires_at_before"]))
-    absorbed.merged_into = None
-    absorbed.save(update_fields=["merged_into", "updated_at"])
-    merge.unmerged_at = timezone.now()
-    merge.unmerged_by = actor
-    merge.unmerge_reason = reason
-    merge.save(update_fields=["unmerged_at", "unmerged_by", "unmerge_reason"])
-    return merge
-
-
-@transaction.atomic
-def identity_conflict_resolve(
-    *,
-    conflict: IdentityConflict,
-    merge: bool,
-    actor: str,
-    note: str = "",
-    user: User | None = None,
-) -> IdentityConflict:
-    """Settle a reviewed conflict: merge its customers into the best match, or dismiss it."""
-    # Customers first, then the conflict row: the order identification locks them in.
-    customer_ids = list(conflict.customers.values_list("pk", flat=True))
-    locked = customers_lock_survivors(customer_ids=customer_ids) if merge else {}
-    conflict = IdentityConflict.objects.select_for_update().get(pk=conflict.pk)
-    if conflict.status != IdentityConflict.Status.OPEN:
-        raise ConflictAlreadyResolved
-    if merge:
-        survivor = locked[conflict.best_match_id]
-        for customer in {c.pk: c for c in locked.values()}.values():
-            if customer.pk != survivor.pk:
-                _merge_locked(
-                    survivor=survivor,
-                    absorbed=customer,
-                    source=CustomerMerge.Source.ADMIN,
-                    reason=note or f"Reviewed identity conflict #{conflict.pk}.",
-                    actor=actor,
-                    user=user,
-                    conflict=conflict,
-                )
-    conflict.status = IdentityConflict.Status.MERGED if merge else IdentityConflict.Status.DISMISSED
-    conflict.resolved_at = timezone.now()
-    conflict.resolved_by = actor
-    conflict.resolution_note = note
-    conflict.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
-    return conflict
-
-
-@transaction.atomic
 def identifier_remove(*, identifier: Identifier) -> Identifier:
     """Take an identifier off its customer; the row stays for the audit trail, the value is free."""
     identifier = Identifier.objects.select_for_update().get(pk=identifier.pk)
@@ -684,25 +427,3 @@ def identifier_remove(*, identifier: Identifier) -> Identifier:
         identifier.removed_at = timezone.now()
         identifier.save(update_fields=["removed_at"])
     return identifier
-
-
-@transaction.atomic
-def consent_record(
-    *,
-    customer: Customer,
-    purpose: str,
-    granted: bool,
-    channel: str,
-    evidence: str,
-    api_key: ApiKey | None = None,
-) -> ConsentEvent:
-    """Append a consent change; it goes to the survivor even if a merge lands meanwhile."""
-    survivor = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
-    return ConsentEvent.objects.create(
-        customer=survivor,
-        purpose=purpose,
-        granted=granted,
-        channel=channel,
-        evidence=evidence,
-        api_key=api_key,
-    )
