@@ -37,6 +37,7 @@ from customers.privacy.contract import (
     privacy_handler_register,
     rows_repoint,
 )
+from wallet.errors import amount_meta
 from wallet.ledger import system_account, transfer_create
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import (
@@ -59,7 +60,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _amount(value: Decimal, unit: str) -> dict[str, str]:
-    return {"amount": str(value), "unit": unit}
+    return amount_meta(value, unit)
 
 
 def _history(account: LedgerAccount) -> Iterator[dict[str, Any]]:

@@ -29,6 +29,7 @@ from customers.privacy.contract import (
     privacy_handler_register,
     rows_repoint,
 )
+from merchants.privacy import idempotency_records_redact
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -194,8 +195,7 @@ class CustomersPrivacy(CustomerDataHandler):
         conflicts = 0
         for conflict in (
             IdentityConflict.objects.select_for_update(of=("self",))
-            .filter(customers__in=people)
-            .distinct()
+            .filter(pk__in=IdentityConflict.objects.filter(customers__in=people).values("pk"))
             .order_by("pk")
         ):
             self._erase_conflict(conflict, context=context, erased=set(people))
@@ -209,6 +209,9 @@ class CustomersPrivacy(CustomerDataHandler):
             merge.unmerge_reason = context.redact(merge.unmerge_reason)
             merge.save(update_fields=["reason", "unmerge_reason"])
         admin_log = self._erase_admin_log(people, context=context)
+        answers = idempotency_records_redact(
+            merchant_id=customer.merchant_id, needles=context.needles, redact=context.redact_json
+        )
         now = timezone.now()
         Customer.objects.filter(pk__in=people).update(
             first_name="", last_name="", erased_at=now, updated_at=now
@@ -223,6 +226,7 @@ class CustomersPrivacy(CustomerDataHandler):
             "presentation_codes_deleted": codes,
             "identity_conflicts_redacted": conflicts,
             "admin_log_entries_redacted": admin_log,
+            "idempotent_answers_redacted": answers,
             "derived_data_deleted": derived,
         }
 
