@@ -162,11 +162,18 @@ def privacy_handler_for(app_label: str) -> CustomerDataHandler:
 # --- helpers a handler may use for its own models ---------------------------------------------
 
 
+def _foreign_key(model: type[models.Model], name: str) -> "models.ForeignKey[Any, Any]":
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.ForeignKey):
+        raise TypeError(f"{model._meta.label}.{name} is not a foreign key")
+    return field
+
+
 def rows_lock(model: type[models.Model], field_name: str, *, owner_id: int) -> list[int]:
     """Lock the rows of `model` owned through `field_name` by customer `owner_id`, in pk order."""
     return list(
         model._default_manager.select_for_update(of=("self",))
-        .filter(**{model._meta.get_field(field_name).attname: owner_id})
+        .filter(**{_foreign_key(model, field_name).attname: owner_id})
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -180,8 +187,7 @@ def rows_repoint(model: type[models.Model], field_name: str, *, old: int, new: i
     """
     rows_lock(model, field_name, owner_id=old)
     quote = connection.ops.quote_name
-    db_field = model._meta.get_field(field_name)
-    table, column = quote(model._meta.db_table), quote(db_field.column)  # type: ignore[union-attr]
+    table, column = quote(model._meta.db_table), quote(_foreign_key(model, field_name).column)
     pk_column = quote(model._meta.pk.column)
     with connection.cursor() as cursor:
         # Only quoted names from model metadata are interpolated; the values are parameters.
@@ -197,7 +203,7 @@ def _rows(move: Mapping[str, Any]) -> tuple[models.QuerySet[Any], str]:
     from django.apps import apps
 
     model = apps.get_model(move["model"])
-    attname = model._meta.get_field(move["field"]).attname  # type: ignore[union-attr]
+    attname = _foreign_key(model, move["field"]).attname
     return model._default_manager.filter(pk__in=move["pks"]), attname
 
 

@@ -14,7 +14,7 @@ from tests.payments.conftest import invariants, shop  # noqa: F401  (fixtures)
 from wallet.models import Entry, LedgerAccount
 
 
-def post(client: APIClient, path: str, body: dict, key: str | None = None):  # type: ignore[no-untyped-def]
+def post(client: APIClient, path: str, body: dict, key: str | None = None):
     return client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()))
 
 
