@@ -2,6 +2,12 @@
 identification (identify, access grants, identifiers), merge (merge, unmerge, conflicts),
 consent (recording, `consent_allows`, derived data deleters), erasure and retention."""
 
+from customers.services.access import (
+    ACCESS_GRANT_TTL,
+    STRONG_PRESENTATION_TTL,
+    customer_access_grant,
+    identifier_remove,
+)
 from customers.services.consent import (
     consent_allows,
     consent_record,
@@ -15,17 +21,13 @@ from customers.services.erasure import (
     customer_stored_value,
 )
 from customers.services.identification import (
-    ACCESS_GRANT_TTL,
     MAX_IDENTIFY_ATTEMPTS,
-    STRONG_PRESENTATION_TTL,
     Identification,
     IdentifiedIdentifier,
     IdentifierStatus,
     Outcome,
     api_key_actor,
-    customer_access_grant,
     customer_identify,
-    identifier_remove,
     identifiers_normalise,
     user_actor,
 )

@@ -6,7 +6,7 @@ merges, identifications and consent changes on the same people serialise in one 
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import User
@@ -25,7 +25,6 @@ from customers.errors import (
 from customers.lock_objects import customers_lock_survivors
 from customers.models import (
     Customer,
-    CustomerAccessGrant,
     CustomerMerge,
     Identifier,
     IdentityConflict,
@@ -39,13 +38,10 @@ from customers.policy import (
     PresentedIdentifier,
     merge_on_verified_links,
 )
-from customers.selectors import customer_survivor
+from customers.services.access import customer_access_grant
 from customers.services.merge import merge_locked
 from merchants.models import ApiKey, Merchant
 
-ACCESS_GRANT_TTL = timedelta(hours=2)
-# A strong presentation proves who is at the till now, not for the rest of the day.
-STRONG_PRESENTATION_TTL = timedelta(minutes=15)
 MAX_IDENTIFY_ATTEMPTS = 5
 
 
@@ -94,31 +90,6 @@ def api_key_actor(api_key: ApiKey) -> str:
 
 def user_actor(user: User) -> str:
     return actors.user_actor(user)
-
-
-@transaction.atomic
-def customer_access_grant(
-    *, api_key: ApiKey, customer: Customer, strength: Strength = Strength.WEAK
-) -> CustomerAccessGrant | None:
-    """Record that a till identified `customer` with `strength`, so it may reach them.
-
-    A weaker presentation never takes away a strength still in force. The grant goes to the
-    survivor: a grant on a merge tombstone would reach nobody.
-    """
-    if api_key.scope != ApiKey.Scope.TERMINAL:
-        return None
-    now = timezone.now()
-    grant, _ = CustomerAccessGrant.objects.update_or_create(
-        api_key=api_key,
-        customer=customer_survivor(customer),
-        defaults={"granted_at": now, "expires_at": now + ACCESS_GRANT_TTL},
-    )
-    if strength >= Strength.LOYALTY:
-        grant.loyalty_strong_until = now + STRONG_PRESENTATION_TTL
-    if strength >= Strength.WALLET:
-        grant.wallet_strong_until = now + STRONG_PRESENTATION_TTL
-    grant.save(update_fields=["loyalty_strong_until", "wallet_strong_until"])
-    return grant
 
 
 def _presented_strength(
@@ -417,13 +388,3 @@ def _conflict_record(
     )
     conflict.customers.set(customer_ids)
     return conflict
-
-
-@transaction.atomic
-def identifier_remove(*, identifier: Identifier) -> Identifier:
-    """Take an identifier off its customer; the row stays for the audit trail, the value is free."""
-    identifier = Identifier.objects.select_for_update().get(pk=identifier.pk)
-    if identifier.removed_at is None:
-        identifier.removed_at = timezone.now()
-        identifier.save(update_fields=["removed_at"])
-    return identifier
