@@ -28,6 +28,7 @@ from customers.models import (
     IdentityConflict,
 )
 from customers.normalisation import identifier_normalise_any
+from customers.privacy.admin_actions import erase_customers, export_customer
 from customers.selectors import customers_with_identifier
 from customers.services import (
     customer_merge,
@@ -102,7 +103,7 @@ class CustomerAdmin(admin.ModelAdmin):
     search_help_text = "Name, customer id, or any email, phone, loyalty card or account id."
     readonly_fields = ("public_id", "merged_into", "erased_at", "created_at", "updated_at")
     inlines = [IdentifierInline, ConsentEventInline, MergesKeptInline, MergesLostInline]
-    actions = ["merge_customers"]
+    actions = ["merge_customers", erase_customers, export_customer]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
         return (*self.readonly_fields, "merchant") if obj else self.readonly_fields

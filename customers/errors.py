@@ -69,9 +69,25 @@ class CustomersAlreadyMerged(Conflict):
     default_detail = "These customers are already one customer."
 
 
-class CustomerErased(Conflict):
-    code = "customer_erased"
+class MergeCustomerErased(Conflict):
+    code = "merge_customer_erased"
     default_detail = "An erased customer cannot be merged or unmerged."
+
+
+class CustomerErased(KassaError):
+    """The customer was erased: their data is gone and they can no longer be used."""
+
+    code = "customer_erased"
+    status = 410
+    default_detail = "This customer has been erased."
+
+
+class WalletHasValue(Conflict):
+    code = "wallet_has_value"
+    default_detail = (
+        "The customer still has stored value. Decide what happens to it: "
+        '"stored_value": "forfeit" (to breakage) or "keep".'
+    )
 
 
 class MergeAlreadyUndone(Conflict):

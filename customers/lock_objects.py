@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from customers.errors import CustomerLockContention
+from customers.errors import CustomerErased, CustomerLockContention
 from customers.models import Customer
 from customers.selectors import customer_survivor_id
 
@@ -28,13 +28,19 @@ def customers_lock(*, customer_ids: Iterable[int]) -> list[Customer]:
     )
 
 
-def customers_lock_survivors(*, customer_ids: Iterable[int]) -> dict[int, Customer]:
+def customers_lock_survivors(
+    *, customer_ids: Iterable[int], allow_erased: bool = False
+) -> dict[int, Customer]:
     """Lock the live survivors of these customers, in pk order; map each given id to its survivor.
 
     A customer may be merged between reading its id and locking it. Each attempt locks in a
     savepoint; if a locked row is a tombstone, the savepoint is rolled back (which releases its
     row locks), the tombstones are followed to their survivors and the whole set is locked
     again, so the locks are always taken in one canonical order. Call it inside a transaction.
+
+    An erased survivor is refused (410 `customer_erased`): nothing may be attached to, paid
+    with or recorded for an erased customer. Callers that only check (merge) pass
+    `allow_erased=True` and refuse with their own code.
     """
     requested = set(customer_ids)
     for _ in range(MAX_LOCK_ATTEMPTS):
@@ -44,6 +50,8 @@ def customers_lock_survivors(*, customer_ids: Iterable[int]) -> dict[int, Custom
                 locked = {c.pk: c for c in customers_lock(customer_ids=survivor_of.values())}
                 if any(customer.merged_into_id is not None for customer in locked.values()):
                     raise _MergedMeanwhile
+                if not allow_erased and any(c.erased_at is not None for c in locked.values()):
+                    raise CustomerErased(field="customer")
                 return {pk: locked[survivor] for pk, survivor in survivor_of.items()}
         except _MergedMeanwhile:
             continue

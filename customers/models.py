@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.actors import ACTOR_PATTERN
 from customers.normalisation import IdentifierKind
 from merchants.models import Merchant
 
@@ -142,6 +143,7 @@ class ConsentPurpose(models.TextChoices):
     MARKETING_SMS = "marketing_sms"
     IN_STORE_NOTIFICATIONS = "in_store_notifications"
     PERSONALISATION = "personalisation"
+    ANALYTICS = "analytics"
 
 
 class ConsentEvent(models.Model):
@@ -309,3 +311,46 @@ class PresentationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.customer} via {self.identifier.kind} at {self.created_at:%H:%M}"
+
+
+class CustomerErasure(models.Model):
+    """The audit record of one erasure, itself free of personal data.
+
+    `pending`: the database part is done (the customer answers 410 from then on) and the
+    clean-up at third parties (Stripe) is still to finish; a periodic task retries it.
+    `summary` holds per-app counts and the stored value forfeited, never a name or identifier.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMPLETED = "completed"
+
+    class StoredValue(models.TextChoices):
+        FORFEIT = "forfeit"
+        KEEP = "keep"
+        NONE = "none", "none held"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="erasure")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stored_value = models.CharField(max_length=8, choices=StoredValue.choices)
+    reason = models.TextField()
+    actor = models.CharField(max_length=200, help_text="Who erased, in the config.actors format.")
+    summary = models.JSONField(default=dict)
+    external_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "requested_at"], name="erasure_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor__regex=ACTOR_PATTERN),
+                name="erasure_actor_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.customer.public_id} ({self.status})"

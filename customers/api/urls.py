@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from customers.api import views
+from customers.api import privacy_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("customers/identify", views.IdentifyView.as_view(), name="customers-identify"),
@@ -32,5 +32,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "customers/<uuid:public_id>/consent-events",
         views.ConsentRecordView.as_view(),
         name="customers-consent-record",
+    ),
+    path(
+        "customers/<uuid:public_id>/export",
+        privacy_views.CustomerExportView.as_view(),
+        name="customers-export",
+    ),
+    path(
+        "customers/<uuid:public_id>/erasure",
+        privacy_views.CustomerErasureView.as_view(),
+        name="customers-erasure",
     ),
 ]

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from customers.api.privacy_views import ConsentHistoryView
 from customers.api.serializers import (
     AccessOutput,
     ConsentEventInput,
@@ -161,8 +162,8 @@ class ConsentCurrentView(APIView):
         )
 
 
-class ConsentRecordView(APIView):
-    """Record a consent given or withdrawn; history is kept, never rewritten."""
+class ConsentRecordView(ConsentHistoryView):
+    """Record a consent given or withdrawn (POST); the history, newest first (GET)."""
 
     @extend_schema(
         request=ConsentEventInput,

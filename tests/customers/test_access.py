@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from customers.errors import CustomerNotFound, StrongPresentationRequired
+from customers.errors import CustomerErased, CustomerNotFound, StrongPresentationRequired
 from customers.models import CustomerAccessGrant, Strength
 from customers.selectors import customer_get_for_api_key
 from customers.services import customer_access_grant
@@ -63,7 +63,7 @@ def test_tombstone_leads_to_survivor_and_erased_is_unreachable() -> None:
     assert customer_get_for_api_key(api_key=key, public_id=absorbed.public_id) == survivor
     survivor.erased_at = timezone.now()
     survivor.save()
-    with pytest.raises(CustomerNotFound):
+    with pytest.raises(CustomerErased):  # 410: gone, not unknown
         customer_get_for_api_key(api_key=key, public_id=absorbed.public_id)
 
 

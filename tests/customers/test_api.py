@@ -165,6 +165,7 @@ def test_profile_shows_identifiers_and_current_consents(merchant, merchant_api) 
         "marketing_sms": True,
         "in_store_notifications": False,
         "personalisation": False,
+        "analytics": False,
     }
     assert "purchases" not in profile
 
@@ -237,7 +238,7 @@ def test_staff_merge_and_unmerge_over_the_api(merchant, staff_api, merchant_api)
     record = merged.json()
     assert record["survivor"] == str(survivor.public_id)
     assert record["moved"] == [{"model": "customers.identifier", "field": "customer", "count": 1}]
-    assert record["actor"].startswith("staff key")
+    assert record["actor"].startswith("api_key:")  # the config.actors format
     again = staff_api.post("/api/v1/customers/merges", body, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "customers_already_merged")
     profile = merchant_api.get(f"/api/v1/customers/{absorbed.public_id}").json()

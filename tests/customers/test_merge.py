@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from customers.errors import (
     ConflictAlreadyResolved,
-    CustomerErased,
     CustomersAlreadyMerged,
     MergeAcrossMerchants,
     MergeAlreadyUndone,
+    MergeCustomerErased,
     MergedIdentifiersChanged,
     MergedRowsChanged,
     SurvivorMergedAgain,
@@ -25,13 +25,13 @@ from customers.models import (
     Strength,
 )
 from customers.policy import PresentedIdentifier
+from customers.privacy.contract import privacy_handlers
 from customers.selectors import consent_current, customer_get_for_api_key
 from customers.services import (
     Outcome,
     customer_access_grant,
     customer_identify,
     customer_merge,
-    customer_references,
     customer_unmerge,
     identifier_remove,
     identity_conflict_resolve,
@@ -111,8 +111,8 @@ def pair(merchant):
     return survivor, absorbed, shared_till, own_till
 
 
-def test_merge_references_are_discovered_generically() -> None:
-    found = {(model._meta.label_lower, field.name) for model, field in customer_references()}
+def test_every_app_holding_customer_data_has_a_handler() -> None:
+    found = {ref for handler in privacy_handlers() for ref in handler.references}
     assert {
         ("customers.identifier", "customer"),
         ("customers.consentevent", "customer"),
@@ -122,7 +122,11 @@ def test_merge_references_are_discovered_generically() -> None:
         ("wallet.loyaltyaccount", "customer"),
         ("wallet.bankcard", "customer"),
     } <= found
-    assert ("customers.customer", "merged_into") not in found
+    assert {handler.app_label for handler in privacy_handlers()} == {
+        "customers",
+        "wallet",
+        "payments",
+    }
 
 
 def test_merge_moves_everything_and_leaves_a_redirecting_tombstone(merchant, pair) -> None:
@@ -268,7 +272,7 @@ def test_merge_refusals(merchant) -> None:
     with pytest.raises(CustomersAlreadyMerged):
         merge(one, other)
     erased = CustomerFactory.create(merchant=merchant, erased_at=timezone.now())
-    with pytest.raises(CustomerErased):
+    with pytest.raises(MergeCustomerErased):
         merge(one, erased)
 
 
