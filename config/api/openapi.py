@@ -36,6 +36,7 @@ _ANY_REQUEST = {
     "401": "No API key, or an unknown or revoked one.",
     "403": "The key's scope does not allow this operation.",
     "404": "No such object, or it is out of the key's reach.",
+    "410": "The customer was erased: their data is gone.",
     "429": "Too many attempts; `Retry-After` says when to try again.",
 }
 _WRITES = {
