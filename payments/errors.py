@@ -131,3 +131,13 @@ class TenderSumMismatch(Unprocessable):
 class InvalidEvent(InvalidRequest):
     code = "invalid_event"
     default_detail = "The event has no id."
+
+
+class UnknownTenderMethod(Unprocessable):
+    code = "unknown_tender_method"
+    default_detail = "No tender method of this name is registered."
+
+
+class CardAuthenticationFailed(PaymentRequired):
+    code = "card_authentication_failed"
+    default_detail = "The cardholder did not complete the card issuer's authentication."

@@ -74,7 +74,9 @@ def system_account(*, merchant_id: int, kind: str, unit: str) -> LedgerAccount:
     return account
 
 
-def system_accounts(*, merchant_id: int, wanted: Iterable[tuple[str, str]]) -> dict:  # type: ignore[type-arg]
+def system_accounts(
+    *, merchant_id: int, wanted: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerAccount]:
     """Several system accounts of one merchant, {(kind, unit): account}, in one query (the
     missing ones are created)."""
     keys = set(wanted)
@@ -130,7 +132,7 @@ class Move:
 
     def entries(self) -> list[tuple[LedgerAccount, str, str, Decimal]]:
         d, c, x = self.debit, self.credit, self.amount
-        rows = []
+        rows: list[tuple[LedgerAccount, str, str, Decimal]] = []
         if self.pending is not None:
             held = self.pending.amount
             rows += [(d, _PENDING, _DEBIT, -held), (c, _PENDING, _CREDIT, -held)]
