@@ -144,6 +144,14 @@ def _capture_if_requested(payment: Payment, *, actor: str) -> Payment:
     return payment
 
 
+def _keep_for_response(payment: Payment, api_key: ApiKey, tenders: list[Tender]) -> None:
+    """Attach what the response shows, so it is built without reading the payment back."""
+    payment._prefetched_objects_cache = {"tenders": tenders, "refunds": []}  # type: ignore[attr-defined]
+    if api_key.terminal is not None:
+        payment.terminal = api_key.terminal
+        payment.store = api_key.terminal.store
+
+
 def _existing(api_key: ApiKey, idempotency_key: str) -> Payment | None:
     return Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
 
@@ -289,6 +297,7 @@ def _sell(
     )
     payment.save()
     Tender.objects.bulk_create(tenders)
+    _keep_for_response(payment, api_key, tenders)
     payment_event_record(
         payment=payment,
         type="payment.captured",
