@@ -137,7 +137,3 @@ class UnknownTenderMethod(Unprocessable):
     code = "unknown_tender_method"
     default_detail = "No tender method of this name is registered."
 
-
-class CardAuthenticationFailed(PaymentRequired):
-    code = "card_authentication_failed"
-    default_detail = "The cardholder did not complete the card issuer's authentication."
