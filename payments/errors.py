@@ -136,4 +136,3 @@ class InvalidEvent(InvalidRequest):
 class UnknownTenderMethod(Unprocessable):
     code = "unknown_tender_method"
     default_detail = "No tender method of this name is registered."
-
