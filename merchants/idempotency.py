@@ -17,11 +17,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -58,8 +59,11 @@ def _storable(body: Any) -> Any:
 
 def _complete(record: IdempotencyRecord, response: Response) -> None:
     """Record the answer for replay, or release the claim so a retry runs again."""
+    # Outside a transaction the UPDATE is its own; inside one (tests), a savepoint keeps a
+    # refused answer from breaking the surrounding transaction.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             IdempotencyRecord.objects.filter(pk=record.pk).update(
                 status=IdempotencyRecord.Status.COMPLETED,
                 response_status=response.status_code,
@@ -79,15 +83,31 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
+_CLAIM = (
+    "INSERT INTO merchants_idempotencyrecord (api_key_id, key, request_fingerprint, status, "
+    "created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (api_key_id, key) DO NOTHING "
+    "RETURNING id, created_at"
+)
+
+
 def _claim(*, api_key: ApiKey, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
-    """Insert the claim row, or return the existing one (created=False)."""
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                api_key=api_key, key=key, request_fingerprint=fingerprint
-            ), True
-    except IntegrityError:
+    """Insert the claim row, or return the existing one (created=False). One statement and no
+    savepoint: a duplicate is a conflict PostgreSQL skips, not an error to roll back."""
+    status = IdempotencyRecord.Status.IN_PROGRESS
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [api_key.pk, key, fingerprint, status, timezone.now()])
+        row = cursor.fetchone()
+    if row is None:
         return IdempotencyRecord.objects.get(api_key=api_key, key=key), False
+    record = IdempotencyRecord(
+        pk=row[0],
+        api_key=api_key,
+        key=key,
+        request_fingerprint=fingerprint,
+        status=status,
+        created_at=row[1],
+    )
+    return record, True
 
 
 def _take_over_if_stale(record: IdempotencyRecord) -> bool:

@@ -131,3 +131,8 @@ class TenderSumMismatch(Unprocessable):
 class InvalidEvent(InvalidRequest):
     code = "invalid_event"
     default_detail = "The event has no id."
+
+
+class UnknownTenderMethod(Unprocessable):
+    code = "unknown_tender_method"
+    default_detail = "No tender method of this name is registered."

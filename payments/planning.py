@@ -24,18 +24,6 @@ from payments.errors import (
 )
 from wallet.errors import CurrencyMismatch, InsufficientFunds
 
-VOUCHER = "voucher"
-GIFT_CARD = "gift_card"
-LOYALTY_POINTS = "loyalty_points"
-CARD = "card"
-CASH = "cash"
-EXTERNAL_CARD = "external_card"
-
-REMAINDER = frozenset({CARD, CASH, EXTERNAL_CARD})
-TILL_ONLY = frozenset({CASH, EXTERNAL_CARD})
-STORED_VALUE = frozenset({GIFT_CARD, LOYALTY_POINTS})
-_RANK = {VOUCHER: 0, GIFT_CARD: 1, LOYALTY_POINTS: 1, CARD: 2, CASH: 2, EXTERNAL_CARD: 2}
-
 
 @dataclass(frozen=True)
 class Source:
@@ -50,6 +38,13 @@ class Source:
     currency: str
     requested: Money | None = None
     cap: Money | None = None
+
+    @property
+    def traits(self) -> Any:
+        """The method's class (rank, remainder, till_only, stored_value), from the registry."""
+        from payments.methods.base import method_for  # the registry imports this module
+
+        return method_for(self.method)
 
 
 @dataclass(frozen=True)
@@ -78,9 +73,9 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
                 CurrencyMismatch,
                 f"This tender is in {source.currency}; the payment is in {currency}.",
             )
-        if source.method in TILL_ONLY and channel != "pos":
+        if source.traits.till_only and channel != "pos":
             errors.add(source, MethodNotAllowedOnChannel, f"{source.method} is for tills only.")
-    open_remainders = [s for s in sources if s.method in REMAINDER and s.requested is None]
+    open_remainders = [s for s in sources if s.traits.remainder and s.requested is None]
     for extra in open_remainders[1:]:
         errors.add(extra, AmbiguousRemainder, AmbiguousRemainder.default_detail)
     if errors.items:
@@ -89,14 +84,14 @@ def plan_tenders(*, amount: Money, channel: str, sources: list[Source]) -> list[
     planned: list[PlannedTender] = []
     remaining = amount
     zero = Money(0, currency)
-    for source in sorted(sources, key=lambda s: (_RANK[s.method], s.index)):
-        if source.method in REMAINDER and source.requested is None:
+    for source in sorted(sources, key=lambda s: (s.traits.rank, s.index)):
+        if source.traits.remainder and source.requested is None:
             continue  # takes what is left once everything else is planned
         take = source.requested
         if source.cap is not None:
             # An empty instrument is short of funds (the customer needs another tender or a
             # reload), not a tender the basket does not need.
-            empty = source.method in STORED_VALUE and source.cap <= zero
+            empty = source.traits.stored_value and source.cap <= zero
             if (take is None and empty) or (take is not None and take > source.cap):
                 errors.add(
                     source,

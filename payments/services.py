@@ -99,15 +99,18 @@ def payment_create(
     requested that never started (the first attempt died in between) is captured now.
     """
     actor = api_key_actor(api_key)
-    existing = Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _capture_if_requested(existing, actor=actor)
-    resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
-    plan = plan_tenders(
-        amount=request.amount,
-        channel=request.channel,
-        sources=[item.source for item in resolved],
-    )
+    try:
+        resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
+        plan = plan_tenders(
+            amount=request.amount,
+            channel=request.channel,
+            sources=[item.source for item in resolved],
+        )
+    except KassaError:
+        # A retry whose first attempt used up an instrument finds that attempt's payment.
+        if (existing := _existing(api_key, idempotency_key)) is not None:
+            return _capture_if_requested(existing, actor=actor)
+        raise
     phases = _sell if request.capture and not _has_card(plan) else _hold
     try:
         payment = phases(
@@ -118,8 +121,12 @@ def payment_create(
             resolved=resolved,
         )
     except IntegrityError:
-        # A concurrent request with the same key won the race to create the payment.
-        return Payment.objects.get(api_key=api_key, idempotency_key=idempotency_key)
+        # The key's payment exists (a retry, or a concurrent twin won the race to insert it):
+        # the unique (api_key, idempotency_key) is the look-up, so a first attempt pays none.
+        existing = _existing(api_key, idempotency_key)
+        if existing is None:
+            raise
+        return _capture_if_requested(existing, actor=actor)
     if payment.status == Payment.Status.CAPTURED:
         return payment
     _authorize_cards(payment)
@@ -137,8 +144,25 @@ def _capture_if_requested(payment: Payment, *, actor: str) -> Payment:
     return payment
 
 
+def _keep_for_response(payment: Payment, api_key: ApiKey, tenders: list[Tender]) -> None:
+    """Attach what the response shows, so it is built without reading the payment back."""
+    cache = {}
+    for name, rows in (("tenders", tenders), ("refunds", [])):
+        queryset = getattr(payment, name).all()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        cache[name] = queryset
+    payment._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    if api_key.terminal is not None:
+        payment.terminal = api_key.terminal
+        payment.store = api_key.terminal.store
+
+
+def _existing(api_key: ApiKey, idempotency_key: str) -> Payment | None:
+    return Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
+
+
 def _has_card(plan: list[PlannedTender]) -> bool:
-    return any(planned.source.method == Tender.Method.CARD for planned in plan)
+    return any(planned.source.traits.authorised_at_stripe for planned in plan)
 
 
 def _new_payment(
@@ -179,7 +203,7 @@ def _new_tenders(
             captured_amount=_zero(currency),
             refunded_amount=_zero(currency),
         )
-        by_index[planned.source.index].bind(tender)
+        methods.method_for(tender.method).bind(tender, by_index[planned.source.index])
         tenders.append(tender)
     return tenders
 
@@ -189,6 +213,13 @@ def _with_locked_customer(request: PaymentRequest) -> PaymentRequest:
     meanwhile either finishes before and the payment goes to the survivor, or waits for it."""
     if request.customer is None:
         return request
+    locked = (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk=request.customer.pk, merged_into__isnull=True)
+        .first()
+    )
+    if locked is not None:  # still its own survivor: the usual case, one statement
+        return replace(request, customer=locked)
     survivor = customers_lock_survivors(customer_ids=[request.customer.pk])[request.customer.pk]
     return replace(request, customer=survivor)
 
@@ -215,15 +246,16 @@ def _hold(
     )
     payment.save()
     tenders = _new_tenders(payment, plan, resolved)
-    methods.lock_wallet_rows(tenders)
-    for tender in tenders:
-        methods.charge(
-            tender,
+    methods.charge_all(
+        tenders,
+        methods.ChargeContext(
+            merchant_id=api_key.merchant_id,
             customer=request.customer,
             channel=request.channel,
             hold_until=expires_at + HOLD_GRACE,
             actor=actor,
-        )
+        ),
+    )
     Tender.objects.bulk_create(tenders)
     payment_event_record(
         payment=payment,
@@ -256,19 +288,21 @@ def _sell(
     payment.captured_amount = request.amount
     payment.authorized_at = payment.captured_at = now
     tenders = _new_tenders(payment, plan, resolved)
-    earning = methods.loyalty_earn_account(payment, tenders)
-    methods.lock_wallet_rows(tenders, earning=earning)
-    for tender in tenders:
-        methods.charge(
-            tender,
+    methods.charge_all(
+        tenders,
+        methods.ChargeContext(
+            merchant_id=api_key.merchant_id,
             customer=request.customer,
             channel=request.channel,
             hold_until=None,
             actor=actor,
-        )
-    payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
+        ),
+        payment=payment,
+        earning=methods.loyalty_earn_account(payment, tenders),
+    )
     payment.save()
     Tender.objects.bulk_create(tenders)
+    _keep_for_response(payment, api_key, tenders)
     payment_event_record(
         payment=payment,
         type="payment.captured",
@@ -374,7 +408,7 @@ def _release_all(
         tenders = list(payment_tenders(payment))
         methods.lock_wallet_rows(tenders)
         for tender in tenders:
-            methods.release(tender, reason=reason, actor=actor)
+            methods.method_for(tender.method).release(tender, reason=reason, actor=actor)
             if tender.status != Tender.Status.FAILED:
                 tender.status = Tender.Status.VOIDED
             tender.captured_amount = zero
@@ -514,7 +548,9 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
         tenders = list(payment_tenders(payment))
         methods.lock_wallet_rows(tenders, earning=earning)
         for tender in tenders:
-            methods.settle(tender, amount=tender.captured_amount, actor=actor)
+            methods.method_for(tender.method).settle(
+                tender, amount=tender.captured_amount, actor=actor
+            )
             tender.status = (
                 Tender.Status.CAPTURED
                 if tender.captured_amount.amount > 0
@@ -754,7 +790,9 @@ def _finish_refund(refund: Refund, *, actor: str) -> Refund:
         allocations = list(refund.allocations.select_related("tender", "refund"))
         methods.lock_wallet_rows([a.tender for a in allocations], earning=earning)
         for allocation in allocations:
-            methods.refund(allocation, reason=refund.reason or "refund", actor=actor)
+            methods.method_for(allocation.tender.method).refund(
+                allocation, reason=refund.reason or "refund", actor=actor
+            )
         RefundAllocation.objects.bulk_update(allocations, ["transfer", "points"])
         refund.points_reversed = methods.loyalty_reverse(payment, refund, actor=actor)
         refund.status = Refund.Status.SUCCEEDED

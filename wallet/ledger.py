@@ -1,9 +1,16 @@
-"""Ledger writes and the ledger's self-check. See `wallet.models.ledger` for the model.
+"""Ledger writes. See `wallet.models.ledger` for the model, `wallet.ledger_verify` for the check.
 
-Every function here locks the instrument accounts it touches (`lock_ledger_accounts`, pk order)
-and re-checks state under the lock, so it is correct whether or not the caller already holds
-those locks. Amounts are `Decimal`s in the transfer's unit: positive, and exact in that unit
-(no more decimals than the currency allows; whole points).
+One implementation of the ledger rules, `ledger_write`: any number of transfers (posted, holds,
+posts and voids of holds, reversals) in three statements, whatever the number of accounts:
+
+1. one conditional `UPDATE … RETURNING` of every instrument account they touch: it locks the rows
+   in pk order (a materialised `SELECT … ORDER BY id FOR UPDATE`), adds each account's summed
+   counter deltas, and only where the available balance stays >= 0 (the CHECK constraints
+   remain the last guard); an account missing from RETURNING was short of funds;
+2. one multi-row INSERT of the transfers, 3. one of their entries.
+Every single-transfer function below is this with one transfer. It must run inside a
+transaction; a refusal raised after step 1 leaves that transaction to roll back, so callers
+that catch a refusal and carry on wrap the call in a savepoint (the public services do).
 
 Entries per transfer (debit account D, credit account C, amount X; a hold of H):
     posted        D posted debit +X    C posted credit +X
@@ -14,12 +21,13 @@ so in each layer of each transfer the credits equal the debits.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from config.actors import actor_is_valid
@@ -42,14 +50,16 @@ from wallet.errors import (
     SystemAccount,
     amount_meta,
 )
+from wallet.ledger_verify import COUNTERS, ledger_verify
 from wallet.lock_objects import lock_ledger_accounts, lock_transfer
-from wallet.models import Entry, GiftCard, LedgerAccount, LoyaltyAccount, Transfer
+from wallet.models import Entry, LedgerAccount, Transfer
 from wallet.units import is_exact_in_unit
 
-COUNTERS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+__all__ = ["COUNTERS", "Move", "ledger_verify", "ledger_write"]
+
 _DEBIT, _CREDIT = Entry.Side.DEBIT, Entry.Side.CREDIT
 _PENDING, _POSTED = Entry.Layer.PENDING, Entry.Layer.POSTED
-_EntryRow = tuple[LedgerAccount, str, str, Decimal]
+Kind = Transfer.Kind
 
 
 def system_account(*, merchant_id: int, kind: str, unit: str) -> LedgerAccount:
@@ -62,6 +72,24 @@ def system_account(*, merchant_id: int, kind: str, unit: str) -> LedgerAccount:
         defaults={"name": f"{LedgerAccount.Kind(kind).label} {unit}"},
     )
     return account
+
+
+def system_accounts(
+    *, merchant_id: int, wanted: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerAccount]:
+    """Several system accounts of one merchant, {(kind, unit): account}, in one query (the
+    missing ones are created)."""
+    keys = set(wanted)
+    found = {
+        (account.kind, account.unit): account
+        for account in LedgerAccount.objects.filter(
+            merchant_id=merchant_id, is_system=True, kind__in={k for k, _ in keys}
+        )
+        if (account.kind, account.unit) in keys
+    }
+    for kind, unit in keys - found.keys():
+        found[(kind, unit)] = system_account(merchant_id=merchant_id, kind=kind, unit=unit)
+    return found
 
 
 def instrument_account_open(*, merchant_id: int, kind: str, unit: str, name: str) -> LedgerAccount:
@@ -81,132 +109,209 @@ def check_amount(amount: Decimal, unit: str, *, field: str = "amount") -> Decima
     return amount
 
 
-def _lock_pair(debit_id: int, credit_id: int) -> tuple[LedgerAccount, LedgerAccount]:
-    """Fresh instances of both accounts, the instrument ones locked."""
-    locked = lock_ledger_accounts([debit_id, credit_id])
-    return locked[debit_id], locked[credit_id]
+@dataclass(frozen=True)
+class Move:
+    """One transfer to write. `pending` is the hold a post or void resolves, `reverses` the
+    posted transfer a reversal gives back."""
+
+    kind: str
+    debit: LedgerAccount
+    credit: LedgerAccount
+    amount: Decimal
+    code: str
+    actor: str
+    reference: str = ""
+    reason: str = ""
+    expires_at: datetime | None = None
+    pending: Transfer | None = None
+    reverses: Transfer | None = None
+
+    @property
+    def unit(self) -> str:
+        return self.pending.unit if self.pending is not None else self.debit.unit
+
+    def entries(self) -> list[tuple[LedgerAccount, str, str, Decimal]]:
+        d, c, x = self.debit, self.credit, self.amount
+        rows: list[tuple[LedgerAccount, str, str, Decimal]] = []
+        if self.pending is not None:
+            held = self.pending.amount
+            rows += [(d, _PENDING, _DEBIT, -held), (c, _PENDING, _CREDIT, -held)]
+        if self.kind == Kind.PENDING:
+            rows += [(d, _PENDING, _DEBIT, x), (c, _PENDING, _CREDIT, x)]
+        elif self.kind in (Kind.POSTED, Kind.POST_PENDING):
+            rows += [(d, _POSTED, _DEBIT, x), (c, _POSTED, _CREDIT, x)]
+        return rows
 
 
-def _lock_given_pair(
-    debit: LedgerAccount, credit: LedgerAccount
-) -> tuple[LedgerAccount, LedgerAccount]:
-    """Like `_lock_pair` for accounts the caller holds: a system account is used as given (it
-    keeps no counters to re-read and takes no lock), only instrument accounts are re-read."""
-    pair = [debit, credit]
-    locked = lock_ledger_accounts(account.pk for account in pair if not account.is_system)
-    fresh_debit, fresh_credit = (locked.get(account.pk, account) for account in pair)
-    return fresh_debit, fresh_credit
-
-
-def _check_pair(debit: LedgerAccount, credit: LedgerAccount, unit: str) -> None:
+def _check(move: Move) -> None:
+    debit, credit = move.debit, move.credit
+    if not actor_is_valid(move.actor):
+        raise InvalidActor(field="actor")
+    check_amount(move.amount, move.unit)
     if debit.merchant_id != credit.merchant_id:
         raise CrossMerchantTransfer()
     if debit.pk == credit.pk:
         raise SameAccount()
     for account in (debit, credit):
-        if account.unit != unit:
+        if account.unit != move.unit:
             raise CurrencyMismatch(
-                f"{account} is kept in {account.unit}, not {unit}.",
-                meta={"expected": account.unit, "given": unit},
+                f"{account} is kept in {account.unit}, not {move.unit}.",
+                meta={"expected": account.unit, "given": move.unit},
             )
 
 
-def _check_funds(account: LedgerAccount, amount: Decimal) -> None:
-    if not account.is_system and account.available < amount:
-        raise InsufficientFunds(
+_APPLY = """
+WITH locked AS MATERIALIZED (
+    SELECT id FROM wallet_ledgeraccount WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+)
+UPDATE wallet_ledgeraccount AS a SET
+    debits_pending = a.debits_pending + v.dpe, debits_posted = a.debits_posted + v.dpo,
+    credits_pending = a.credits_pending + v.cpe, credits_posted = a.credits_posted + v.cpo
+FROM locked,
+    unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])
+        AS v(id, dpe, dpo, cpe, cpo)
+WHERE a.id = locked.id AND a.id = v.id
+    AND a.credits_posted + v.cpo - a.debits_posted - v.dpo - a.debits_pending - v.dpe >= 0
+RETURNING a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted
+"""
+
+
+def _apply_counters(moves: Sequence[Move]) -> None:
+    """Step 1: lock, check and update every instrument account in one round trip."""
+    deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(COUNTERS, Decimal(0)))
+    accounts: dict[int, list[LedgerAccount]] = defaultdict(list)
+    for move in moves:
+        for account, layer, side, amount in move.entries():
+            if not account.is_system:
+                deltas[account.pk][f"{side}s_{layer}"] += amount
+                accounts[account.pk].append(account)
+    if not deltas:
+        return
+    ids = sorted(deltas)
+    columns = [[deltas[pk][counter] for pk in ids] for counter in COUNTERS]
+    with connection.cursor() as cursor:
+        cursor.execute(_APPLY, [ids, ids, *columns])
+        updated = {row[0]: row[1:] for row in cursor.fetchall()}
+    for pk, values in updated.items():
+        for account in accounts[pk]:
+            for counter, value in zip(COUNTERS, values, strict=True):
+                setattr(account, counter, value)
+    short = [pk for pk in ids if pk not in updated]
+    if short:
+        account = LedgerAccount.objects.get(pk=short[0])
+        error = InsufficientFunds(
             field="amount", meta={"available": amount_meta(account.available, account.unit)}
         )
+        error.account_id = short[0]  # type: ignore[attr-defined]
+        raise error
 
 
-def _write_entries(transfer: Transfer, rows: list[_EntryRow]) -> None:
-    """Append the transfer's entries and move the cached counters of instrument accounts."""
+def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
+    """Write `moves` set-based (see the module's docstring); returns their transfers, in order.
+
+    Holds being resolved must have been checked open under the accounts' locks
+    (`_lock_open_holds`); the one-to-one `pending` link refuses a second resolution anyway."""
+    if not moves:
+        return []
+    assert connection.in_atomic_block, "ledger_write runs inside a transaction"
+    for move in moves:
+        _check(move)
+    _apply_counters(moves)
+    transfers = Transfer.objects.bulk_create(
+        Transfer(
+            merchant_id=move.debit.merchant_id,
+            kind=move.kind,
+            code=move.code,
+            debit_account=move.debit,
+            credit_account=move.credit,
+            amount=move.amount,
+            unit=move.unit,
+            pending=move.pending,
+            reverses=move.reverses,
+            expires_at=move.expires_at,
+            reference=move.reference,
+            reason=move.reason,
+            actor=move.actor,
+        )
+        for move in moves
+    )
     Entry.objects.bulk_create(
         Entry(transfer=transfer, account=account, layer=layer, side=side, amount=amount)
-        for account, layer, side, amount in rows
+        for move, transfer in zip(moves, transfers, strict=True)
+        for account, layer, side, amount in move.entries()
     )
-    deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for account, layer, side, amount in rows:
-        if account.is_system:
-            continue
-        counter = f"{side}s_{layer}"
-        deltas[account.pk][counter] += amount
-        setattr(account, counter, getattr(account, counter) + amount)
-    for account_id, changes in deltas.items():
-        LedgerAccount.objects.filter(pk=account_id).update(
-            **{counter: F(counter) + delta for counter, delta in changes.items()}
+    return transfers
+
+
+def _lock_open_holds(holds: Sequence[Transfer]) -> dict[int, LedgerAccount]:
+    """Lock the holds' instrument accounts (pk order), then check every hold is still open;
+    returns the accounts. Holds between system accounts are serialised on their own rows."""
+    accounts = lock_ledger_accounts(
+        pk for hold in holds for pk in (hold.debit_account_id, hold.credit_account_id)
+    )
+    for hold in holds:
+        if all(accounts[pk].is_system for pk in (hold.debit_account_id, hold.credit_account_id)):
+            lock_transfer(hold.pk)
+        if hold.kind != Kind.PENDING:
+            raise NotAHold()
+    resolved = dict(
+        Transfer.objects.filter(pending_id__in=[h.pk for h in holds]).values_list(
+            "pending_id", "kind"
         )
+    )
+    for hold in holds:
+        if hold.pk in resolved:
+            state = "posted" if resolved[hold.pk] == Kind.POST_PENDING else "voided"
+            raise HoldNotPending(f"The hold has already been {state}.", meta={"state": state})
+    return accounts
 
 
-def _create(
+def hold_resolution(
+    hold: Transfer,
+    accounts: dict[int, LedgerAccount],
     *,
-    kind: str,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
-    amount: Decimal,
-    unit: str,
-    code: str,
-    reference: str,
-    reason: str,
+    post: Decimal | None,
     actor: str,
-    pending: Transfer | None = None,
-    reverses: Transfer | None = None,
-    expires_at: datetime | None = None,
-) -> Transfer:
-    """Write the transfer row; `actor` must be in the config.actors format (the table's CHECK
-    would refuse it anyway; here the caller gets a coded error instead of a database one)."""
-    if not actor_is_valid(actor):
-        raise InvalidActor(field="actor")
-    transfer = Transfer.objects.create(
-        merchant_id=debit.merchant_id,
+    reason: str = "",
+) -> Move:
+    """The move that posts `post` of an open hold (None: void it)."""
+    kind = Kind.VOID_PENDING if post is None else Kind.POST_PENDING
+    if post is not None:
+        if hold.expires_at is not None and hold.expires_at <= timezone.now():
+            raise HoldExpired(meta={"expired_at": hold.expires_at.isoformat()})
+        if post > hold.amount:
+            raise AmountExceedsHold(
+                field="amount", meta={"held": amount_meta(hold.amount, hold.unit)}
+            )
+    return Move(
         kind=kind,
-        code=code,
-        debit_account=debit,
-        credit_account=credit,
-        amount=amount,
-        unit=unit,
-        pending=pending,
-        reverses=reverses,
-        expires_at=expires_at,
-        reference=reference,
+        debit=accounts[hold.debit_account_id],
+        credit=accounts[hold.credit_account_id],
+        amount=hold.amount if post is None else post,
+        code=hold.code,
+        reference=hold.reference,
         reason=reason,
         actor=actor,
+        pending=hold,
     )
-    return transfer
 
 
-def _move(
-    *,
-    kind: str,
-    layer: str,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
-    amount: Decimal,
-    unit: str,
-    code: str,
-    reference: str,
-    reason: str,
-    actor: str,
-    expires_at: datetime | None = None,
-) -> Transfer:
-    """Check and lock the pair, then write the transfer and its entries on `layer`."""
-    check_amount(amount, unit)
-    debit, credit = _lock_given_pair(debit, credit)
-    _check_pair(debit, credit, unit)
-    _check_funds(debit, amount)
-    transfer = _create(
-        kind=kind,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        unit=unit,
-        code=code,
-        reference=reference,
-        reason=reason,
-        actor=actor,
-        expires_at=expires_at,
+def holds_resolve(
+    resolutions: Sequence[tuple[Transfer, Decimal | None]], *, actor: str, reason: str = ""
+) -> list[Transfer]:
+    """Post (amount) or void (None) several holds at once: one lock, one check, one write."""
+    holds = [hold for hold, _ in resolutions]
+    accounts = _lock_open_holds(holds)
+    return ledger_write(
+        [
+            hold_resolution(hold, accounts, post=amount, actor=actor, reason=reason)
+            for hold, amount in resolutions
+        ]
     )
-    _write_entries(transfer, [(debit, layer, _DEBIT, amount), (credit, layer, _CREDIT, amount)])
-    return transfer
+
+
+def _one(**kwargs: object) -> Transfer:
+    return ledger_write([Move(**kwargs)])[0]  # type: ignore[arg-type]
 
 
 @transaction.atomic
@@ -222,18 +327,25 @@ def transfer_create(
     actor: str,
 ) -> Transfer:
     """A single-phase, posted transfer (issue, reload, earn, expiry, adjustment...)."""
-    return _move(
-        kind=Transfer.Kind.POSTED,
-        layer=_POSTED,
+    _check_unit(debit, unit)
+    return _one(
+        kind=Kind.POSTED,
         debit=debit,
         credit=credit,
         amount=amount,
-        unit=unit,
         code=code,
         reference=reference,
         reason=reason,
         actor=actor,
     )
+
+
+def _check_unit(debit: LedgerAccount, unit: str) -> None:
+    if debit.unit != unit:
+        raise CurrencyMismatch(
+            f"{debit} is kept in {debit.unit}, not {unit}.",
+            meta={"expected": debit.unit, "given": unit},
+        )
 
 
 @transaction.atomic
@@ -250,68 +362,28 @@ def transfer_hold(
 ) -> Transfer:
     """A pending transfer: lowers the debit account's available balance until it is posted,
     voided, or (after `expires_at`, None = never) voided by the expiry task."""
-    return _move(
-        kind=Transfer.Kind.PENDING,
-        layer=_PENDING,
+    _check_unit(debit, unit)
+    return _one(
+        kind=Kind.PENDING,
         debit=debit,
         credit=credit,
         amount=amount,
-        unit=unit,
         code=code,
         reference=reference,
-        reason="",
         actor=actor,
         expires_at=expires_at,
     )
-
-
-def _lock_open_hold(transfer: Transfer) -> tuple[Transfer, LedgerAccount, LedgerAccount]:
-    debit, credit = _lock_pair(transfer.debit_account_id, transfer.credit_account_id)
-    hold = lock_transfer(transfer.pk)
-    if hold.kind != Transfer.Kind.PENDING:
-        raise NotAHold()
-    resolution = Transfer.objects.filter(pending_id=hold.pk).first()
-    if resolution is not None:
-        state = "posted" if resolution.kind == Transfer.Kind.POST_PENDING else "voided"
-        raise HoldNotPending(f"The hold has already been {state}.", meta={"state": state})
-    return hold, debit, credit
-
-
-def _release_rows(hold: Transfer, debit: LedgerAccount, credit: LedgerAccount) -> list[_EntryRow]:
-    return [(debit, _PENDING, _DEBIT, -hold.amount), (credit, _PENDING, _CREDIT, -hold.amount)]
 
 
 @transaction.atomic
 def transfer_post(*, transfer: Transfer, amount: Decimal | None = None, actor: str) -> Transfer:
     """Post a hold for `amount` (default: all of it) and release the rest; returns the
     `post_pending` transfer. An expired hold can no longer be posted (`hold_expired`)."""
-    hold, debit, credit = _lock_open_hold(transfer)
-    if hold.expires_at is not None and hold.expires_at <= timezone.now():
-        raise HoldExpired(meta={"expired_at": hold.expires_at.isoformat()})
-    amount = hold.amount if amount is None else check_amount(amount, hold.unit)
-    if amount > hold.amount:
-        raise AmountExceedsHold(field="amount", meta={"held": amount_meta(hold.amount, hold.unit)})
-    post = _create(
-        kind=Transfer.Kind.POST_PENDING,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        unit=hold.unit,
-        code=hold.code,
-        reference=hold.reference,
-        reason="",
-        actor=actor,
-        pending=hold,
-    )
-    _write_entries(
-        post,
-        [
-            *_release_rows(hold, debit, credit),
-            (debit, _POSTED, _DEBIT, amount),
-            (credit, _POSTED, _CREDIT, amount),
-        ],
-    )
-    return post
+    if amount is not None:
+        check_amount(amount, transfer.unit)
+    return holds_resolve([(transfer, transfer.amount if amount is None else amount)], actor=actor)[
+        0
+    ]
 
 
 @transaction.atomic
@@ -319,31 +391,17 @@ def transfer_void(*, transfer: Transfer, reason: str, actor: str) -> Transfer:
     """Release a hold entirely; returns the `void_pending` transfer."""
     if not reason.strip():
         raise ReasonRequired(field="reason")
-    hold, debit, credit = _lock_open_hold(transfer)
-    void = _create(
-        kind=Transfer.Kind.VOID_PENDING,
-        debit=debit,
-        credit=credit,
-        amount=hold.amount,
-        unit=hold.unit,
-        code=hold.code,
-        reference=hold.reference,
-        reason=reason,
-        actor=actor,
-        pending=hold,
-    )
-    _write_entries(void, _release_rows(hold, debit, credit))
-    return void
+    return holds_resolve([(transfer, None)], actor=actor, reason=reason)[0]
 
 
 def reversible_transfer(transfer: Transfer) -> Transfer:
     """The posted transfer behind `transfer` (a hold is reversed through its posting)."""
-    if transfer.kind == Transfer.Kind.PENDING:
+    if transfer.kind == Kind.PENDING:
         resolution = Transfer.objects.filter(pending_id=transfer.pk).first()
-        if resolution is None or resolution.kind != Transfer.Kind.POST_PENDING:
+        if resolution is None or resolution.kind != Kind.POST_PENDING:
             raise NotReversible("The hold was never posted.")
         transfer = resolution
-    if transfer.kind not in (Transfer.Kind.POSTED, Transfer.Kind.POST_PENDING):
+    if transfer.kind not in (Kind.POSTED, Kind.POST_PENDING):
         raise NotReversible()
     if transfer.reverses_id is not None:
         raise NotReversible("A reversal cannot itself be reversed.")
@@ -370,7 +428,7 @@ def transfer_reverse(
     if not reason.strip():
         raise ReasonRequired(field="reason")
     original = reversible_transfer(transfer)
-    debit, credit = _lock_pair(original.credit_account_id, original.debit_account_id)
+    locked = lock_ledger_accounts([original.credit_account_id, original.debit_account_id])
     original = lock_transfer(original.pk)
     remaining = original.amount - reversed_amount(original)
     amount = remaining if amount is None else check_amount(amount, original.unit)
@@ -378,21 +436,17 @@ def transfer_reverse(
         raise AmountExceedsReversible(
             field="amount", meta={"reversible": amount_meta(remaining, original.unit)}
         )
-    _check_funds(debit, amount)
-    reversal = _create(
-        kind=Transfer.Kind.POSTED,
-        debit=debit,
-        credit=credit,
+    return _one(
+        kind=Kind.POSTED,
+        debit=locked[original.credit_account_id],
+        credit=locked[original.debit_account_id],
         amount=amount,
-        unit=original.unit,
         code=code,
         reference=reference,
         reason=reason,
         actor=actor,
         reverses=original,
     )
-    _write_entries(reversal, [(debit, _POSTED, _DEBIT, amount), (credit, _POSTED, _CREDIT, amount)])
-    return reversal
 
 
 @transaction.atomic
@@ -425,167 +479,5 @@ def ledger_adjust(
 def holds_expired(*, at: datetime) -> QuerySet[Transfer]:
     """Holds past their time-out that nothing has posted or voided yet."""
     return Transfer.objects.filter(
-        kind=Transfer.Kind.PENDING, expires_at__lte=at, resolution__isnull=True
+        kind=Kind.PENDING, expires_at__lte=at, resolution__isnull=True
     ).order_by("expires_at", "pk")
-
-
-# --- the ledger's self-check -------------------------------------------------------------------
-
-_EXPECTED_ENTRY_COUNT = {
-    Transfer.Kind.POSTED: 2,
-    Transfer.Kind.PENDING: 2,
-    Transfer.Kind.POST_PENDING: 4,
-    Transfer.Kind.VOID_PENDING: 2,
-}
-
-
-def _account_problems() -> list[str]:
-    zero = Decimal(0)
-    sums = {
-        row["account_id"]: row
-        for row in Entry.objects.values("account_id").annotate(
-            **{
-                f"{side}s_{layer}": Sum("amount", filter=Q(side=side, layer=layer), default=zero)
-                for side in (_DEBIT, _CREDIT)
-                for layer in (_PENDING, _POSTED)
-            }
-        )
-    }
-    problems = []
-    for account in LedgerAccount.objects.order_by("pk").iterator(chunk_size=2000):
-        summed = sums.get(account.pk, dict.fromkeys(COUNTERS, zero))
-        if account.is_system:
-            continue
-        for counter in COUNTERS:
-            cached = getattr(account, counter)
-            if cached != summed[counter]:
-                problems.append(
-                    f"account {account.pk} ({account}): cached {counter} {cached} "
-                    f"!= {summed[counter]} summed from its entries"
-                )
-            if summed[counter] < 0:
-                problems.append(f"account {account.pk} ({account}): {counter} is negative")
-        available = summed["credits_posted"] - summed["debits_posted"] - summed["debits_pending"]
-        if available < 0:
-            problems.append(f"account {account.pk} ({account}): available {available} < 0")
-    return problems
-
-
-def _transfer_problems() -> list[str]:
-    problems = []
-    signed = Case(When(side=_CREDIT, then=F("amount")), default=-F("amount"))
-    for row in (
-        Entry.objects.values("transfer_id", "layer")
-        .annotate(net=Sum(signed))
-        .exclude(net=0)
-        .order_by("transfer_id")
-    ):
-        problems.append(
-            f"transfer {row['transfer_id']}: {row['layer']} entries sum to {row['net']}, not 0"
-        )
-    misplaced = Entry.objects.filter(
-        (Q(side=_DEBIT) & ~Q(account_id=F("transfer__debit_account_id")))
-        | (Q(side=_CREDIT) & ~Q(account_id=F("transfer__credit_account_id")))
-    )
-    for entry in misplaced.order_by("pk"):
-        problems.append(f"entry {entry.pk}: {entry.side} on an account its transfer does not name")
-
-    zero = Value(Decimal(0))
-    transfers = (
-        Transfer.objects.select_related("pending", "reverses", "debit_account", "credit_account")
-        .annotate(
-            entry_count=Count("entries"),
-            posted_credit=Coalesce(
-                Sum("entries__amount", filter=Q(entries__side=_CREDIT, entries__layer=_POSTED)),
-                zero,
-            ),
-            pending_credit=Coalesce(
-                Sum("entries__amount", filter=Q(entries__side=_CREDIT, entries__layer=_PENDING)),
-                zero,
-            ),
-        )
-        .order_by("pk")
-    )
-    for transfer in transfers.iterator(chunk_size=2000):
-        problems.extend(_one_transfer_problems(transfer))
-    return problems
-
-
-def _one_transfer_problems(transfer: Transfer) -> list[str]:
-    label = f"transfer {transfer.pk} ({transfer.kind} {transfer.code})"
-    problems = []
-    accounts = (transfer.debit_account, transfer.credit_account)
-    if any(account.unit != transfer.unit for account in accounts):
-        problems.append(f"{label}: unit {transfer.unit} differs from an account's unit")
-    if any(account.merchant_id != transfer.merchant_id for account in accounts):
-        problems.append(f"{label}: an account belongs to another merchant")
-    if not is_exact_in_unit(transfer.amount, transfer.unit):
-        problems.append(f"{label}: {transfer.amount} is not exact in {transfer.unit}")
-    count: int = transfer.entry_count  # type: ignore[attr-defined]
-    if count != _EXPECTED_ENTRY_COUNT[Transfer.Kind(transfer.kind)]:
-        problems.append(f"{label}: has {count} entries")
-    hold = transfer.pending
-    held = hold.amount if hold is not None else Decimal(0)
-    expected_posted, expected_pending = {
-        Transfer.Kind.POSTED: (transfer.amount, Decimal(0)),
-        Transfer.Kind.PENDING: (Decimal(0), transfer.amount),
-        Transfer.Kind.POST_PENDING: (transfer.amount, -held),
-        Transfer.Kind.VOID_PENDING: (Decimal(0), -held),
-    }[Transfer.Kind(transfer.kind)]
-    if transfer.posted_credit != expected_posted:  # type: ignore[attr-defined]
-        problems.append(f"{label}: posted entries do not move {expected_posted}")
-    if transfer.pending_credit != expected_pending:  # type: ignore[attr-defined]
-        problems.append(f"{label}: pending entries do not move {expected_pending}")
-    if hold is not None:
-        if hold.kind != Transfer.Kind.PENDING:
-            problems.append(f"{label}: resolves transfer {hold.pk}, which is not a hold")
-        if (hold.debit_account_id, hold.credit_account_id, hold.unit) != (
-            transfer.debit_account_id,
-            transfer.credit_account_id,
-            transfer.unit,
-        ):
-            problems.append(f"{label}: accounts or unit differ from its hold {hold.pk}")
-        if transfer.kind == Transfer.Kind.POST_PENDING and transfer.amount > hold.amount:
-            problems.append(f"{label}: posts {transfer.amount}, more than held {hold.amount}")
-        if transfer.kind == Transfer.Kind.VOID_PENDING and transfer.amount != hold.amount:
-            problems.append(f"{label}: releases {transfer.amount}, not the held {hold.amount}")
-    original = transfer.reverses
-    if original is not None and (
-        original.debit_account_id != transfer.credit_account_id
-        or original.credit_account_id != transfer.debit_account_id
-    ):
-        problems.append(f"{label}: does not run opposite to transfer {original.pk}")
-    return problems
-
-
-def _reversal_problems() -> list[str]:
-    over = (
-        Transfer.objects.annotate(reversed=Sum("reversals__amount"))
-        .filter(reversed__gt=F("amount"))
-        .order_by("pk")
-    )
-    return [f"transfer {t.pk}: reversed {t.reversed} of {t.amount}" for t in over]
-
-
-def _instrument_problems() -> list[str]:
-    problems = []
-    for card in GiftCard.objects.select_related("account").exclude(
-        account__kind=LedgerAccount.Kind.GIFT_CARD, account__unit=F("currency")
-    ):
-        problems.append(f"gift card {card.pk}: its account is not a {card.currency} card account")
-    for loyalty in LoyaltyAccount.objects.select_related("programme", "account"):
-        account = loyalty.account
-        if account.kind != LedgerAccount.Kind.LOYALTY or account.unit != loyalty.programme.unit:
-            problems.append(f"loyalty account {loyalty.pk}: its ledger account does not match")
-    return problems
-
-
-def ledger_verify() -> list[str]:
-    """Recompute every cached balance from its entries and check every transfer; returns the
-    problems found (empty: the ledger is consistent). Used by `manage.py ledger_check`."""
-    return [
-        *_account_problems(),
-        *_transfer_problems(),
-        *_reversal_problems(),
-        *_instrument_problems(),
-    ]

@@ -73,7 +73,10 @@ def _customer(api_key: ApiKey, values: dict[str, Any], channel: str) -> Customer
 
 
 def _payment_response(payment: Payment, status: int = 200) -> Response:
-    return Response(PaymentOutput(payment_detail(payment_id=payment.pk)).data, status=status)
+    """From the objects the engine holds when it kept them (a sale), else read back."""
+    if "tenders" not in getattr(payment, "_prefetched_objects_cache", {}):
+        payment = payment_detail(payment_id=payment.pk)
+    return Response(PaymentOutput(payment).data, status=status)
 
 
 class PaymentCollectionView(APIView):

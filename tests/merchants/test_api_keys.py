@@ -1,12 +1,16 @@
 import subprocess
 import sys
+import time
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from config.errors import InvalidRequest
+from merchants import authentication
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_hash, api_key_issue, api_key_revoke
 
@@ -28,7 +32,37 @@ def test_terminal_key_answers_with_its_store_and_till(terminal_api, terminal) ->
     assert body["terminal_code"] == terminal.code
 
 
-def test_revoked_key_is_refused(merchant) -> None:
+def _later(monkeypatch, seconds: float) -> None:
+    """Move the authentication cache's clock `seconds` ahead."""
+    now = time.monotonic() + seconds
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: now)
+
+
+def test_revoked_key_is_refused_within_the_cache_time(merchant, monkeypatch) -> None:
+    api_key, raw = api_key_issue(merchant=merchant, scope=ApiKey.Scope.MERCHANT, name="shop")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/me").status_code == 200
+    api_key_revoke(api_key=api_key)
+    # Served from this process's cache for at most KASSA_API_KEY_CACHE_SECONDS ...
+    assert client.get("/api/v1/me").status_code == 200
+    _later(monkeypatch, authentication.DEFAULT_CACHE_SECONDS + 0.1)
+    # ... then refused.
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_live_key_is_read_once_per_cache_period(merchant, monkeypatch) -> None:
+    _, raw = api_key_issue(merchant=merchant, scope=ApiKey.Scope.MERCHANT, name="shop")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/me").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me").status_code == 200
+    assert not any("merchants_apikey" in q["sql"] for q in queries.captured_queries)
+
+
+@override_settings(KASSA_API_KEY_CACHE_SECONDS=0)
+def test_without_the_cache_revocation_is_immediate(merchant) -> None:
     api_key, raw = api_key_issue(merchant=merchant, scope=ApiKey.Scope.MERCHANT, name="shop")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -37,8 +71,9 @@ def test_revoked_key_is_refused(merchant) -> None:
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_inactive_terminal_key_is_refused(terminal_api, terminal) -> None:
+def test_inactive_terminal_key_is_refused(terminal_api, terminal, monkeypatch) -> None:
     Terminal.objects.filter(pk=terminal.pk).update(is_active=False)
+    _later(monkeypatch, authentication.DEFAULT_CACHE_SECONDS + 0.1)
     assert terminal_api.get("/api/v1/me").status_code == 401
 
 

@@ -10,11 +10,11 @@ from tests.payments.conftest import money
 
 pytestmark = pytest.mark.django_db
 
-# Measured 82 on the merchant's first payment (which also creates three system ledger accounts;
-# 4 of them lock the customer against a concurrent merge; 2 are the savepoint around storing the
-# idempotent answer, so that an answer that cannot be stored releases its key instead of leaving
-# it claimed); see docs/architecture.md (payments). Raise it only with a reason.
-MAX_STATEMENTS_FOUR_TENDERS = 82
+# Measured 57 (was 82) on the merchant's first payment, which also creates three system ledger
+# accounts; the stored-value holds are one set-based ledger write, but this path still pays the
+# voucher's reservation through the wallet services (savepoints) and two Stripe round trips'
+# bookkeeping; see docs/performance.md. The issue's target is 30. Raise it only with a reason.
+MAX_STATEMENTS_FOUR_TENDERS = 57
 
 
 def test_a_four_tender_split_payment_runs_a_bounded_number_of_statements(shop) -> None:

@@ -1,0 +1,328 @@
+"""Tender methods that spend stored value: gift card, loyalty points, voucher.
+
+Rounding: loyalty points pay `points_to_money(points)` (rounded down); an amount paid in points
+takes `money_to_points(amount)` points (rounded up); both rules are the wallet's (`pricing`).
+"""
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Sum
+from django.utils import timezone
+from moneyed import Money
+
+from customers.models import Strength
+from payments.errors import InstrumentNotFound
+from payments.methods.base import (
+    ChargeContext,
+    ResolveContext,
+    ResolvedTender,
+    TenderMethod,
+    register,
+)
+from payments.models import Refund, RefundAllocation, Tender
+from wallet import services as wallet
+from wallet.errors import HoldNotPending, InsufficientFunds, RedemptionNotReserved
+from wallet.guessing import code_guessing_guard
+from wallet.ledger import Move, holds_resolve
+from wallet.models import GiftCard, LedgerAccount, LoyaltyAccount, Transfer
+from wallet.models import VoucherRedemption as Redemption
+from wallet.pricing import money_to_points, points_to_money, points_to_reverse
+from wallet.selectors import (
+    gift_card_check_usable,
+    gift_card_find,
+    loyalty_points_value,
+    voucher_evaluate,
+    voucher_find,
+)
+
+if TYPE_CHECKING:
+    from payments.services import TenderRequest
+
+Kind = Transfer.Kind
+
+
+def reference_of(tender: Tender) -> str:
+    return f"tender:{tender.public_id}"
+
+
+def _hold_of(tender: Tender) -> Transfer | None:
+    if tender.wallet_transfer_id is None:
+        return None
+    return Transfer.objects.get(pk=tender.wallet_transfer_id)
+
+
+class _LedgerInstrument(TenderMethod):
+    """A method whose instrument is a ledger account: charge = one move out of it to the
+    merchant's redemption clearing; settle/release resolve that hold; refund reverses it."""
+
+    rank = 1
+    stored_value = True
+    code: str = Transfer.Code.REDEMPTION
+
+    def account(self, tender: Tender) -> LedgerAccount:
+        raise NotImplementedError
+
+    def value(self, tender: Tender) -> Decimal:
+        """What the tender takes off the account, in the account's unit."""
+        raise NotImplementedError
+
+    def locks(self, tender: Tender) -> list[int]:
+        return [self.account(tender).pk]
+
+    def charge(self, tender: Tender, ctx: ChargeContext) -> list[Move]:
+        account = self.account(tender)
+        clearing = ctx.system(LedgerAccount.Kind.REDEMPTION_CLEARING, account.unit)
+        return [
+            Move(
+                kind=Kind.POSTED if ctx.at_once else Kind.PENDING,
+                debit=account,
+                credit=clearing,
+                amount=self.value(tender),
+                code=self.code,
+                reference=reference_of(tender),
+                expires_at=ctx.hold_until,
+                actor=ctx.actor,
+            )
+        ]
+
+    def posted_amount(self, tender: Tender, amount: Money) -> Decimal:
+        """The part of the hold a capture of `amount` posts."""
+        return amount.amount
+
+    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
+        if amount.amount <= 0:
+            self.release(tender, reason="not captured", actor=actor)
+            return
+        hold = _hold_of(tender)
+        if hold is None or hold.state == "posted":
+            return
+        if hold.state == "voided":
+            raise HoldNotPending(field=f"tender {tender.sequence}")
+        holds_resolve([(hold, self.posted_amount(tender, amount))], actor=actor)
+
+    def release(self, tender: Tender, *, reason: str, actor: str) -> None:
+        hold = _hold_of(tender)
+        if hold is None or hold.state != "pending":
+            return
+        holds_resolve([(hold, None)], actor=actor, reason=reason)
+
+
+@register
+class GiftCardMethod(_LedgerInstrument):
+    name = Tender.Method.GIFT_CARD
+    strength = Strength.WALLET
+
+    def resolve(self, ctx: ResolveContext, index: int, tender: "TenderRequest") -> ResolvedTender:
+        if tender.code is not None:
+            with code_guessing_guard(api_key_id=ctx.api_key.pk, client_ip=ctx.client_ip):
+                card = gift_card_find(
+                    merchant_id=ctx.api_key.merchant_id, code=tender.code, pin=tender.pin
+                )
+        else:
+            customer = ctx.require(self.strength)
+            found = (
+                GiftCard.objects.select_related("account")
+                .filter(public_id=tender.gift_card or "", customer=customer)
+                .first()
+            )
+            if found is None:
+                raise InstrumentNotFound()
+            card = found
+        gift_card_check_usable(gift_card=card, at=timezone.now())
+        available = Money(card.account.available, card.currency)
+        source = self.source(ctx, index, tender, currency=card.currency, cap=available)
+        return ResolvedTender(source, tender, gift_card=card)
+
+    def bind(self, tender: Tender, resolved: ResolvedTender) -> None:
+        super().bind(tender, resolved)
+        tender.gift_card = resolved.gift_card
+
+    def account(self, tender: Tender) -> LedgerAccount:
+        assert tender.gift_card is not None
+        return tender.gift_card.account
+
+    def value(self, tender: Tender) -> Decimal:
+        return tender.amount.amount
+
+    def refund(self, allocation: RefundAllocation, *, reason: str, actor: str) -> None:
+        tender = allocation.tender
+        assert tender.wallet_transfer is not None
+        allocation.transfer = wallet.gift_card_refund(
+            transfer=tender.wallet_transfer,
+            amount=allocation.amount,
+            reference=f"refund:{allocation.refund.public_id}",
+            reason=reason,
+            actor=actor,
+        )
+
+
+@register
+class LoyaltyPointsMethod(_LedgerInstrument):
+    name = Tender.Method.LOYALTY_POINTS
+    strength = Strength.LOYALTY
+    earns_points = False
+    code = Transfer.Code.BURN
+
+    def resolve(self, ctx: ResolveContext, index: int, tender: "TenderRequest") -> ResolvedTender:
+        customer = ctx.require(self.strength)
+        account = (
+            LoyaltyAccount.objects.select_related("account", "programme")
+            .filter(
+                customer=customer,
+                closed_at__isnull=True,
+                programme__merchant_id=ctx.api_key.merchant_id,
+                programme__currency=ctx.request.amount.currency.code,
+            )
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if account is None:
+            raise InstrumentNotFound("This customer has no loyalty account in this currency.")
+        programme = account.programme
+        requested = tender.amount
+        if tender.points is not None:
+            if tender.points > account.account.available:
+                raise InsufficientFunds(
+                    meta={"available_points": int(account.account.available)}, field="points"
+                )
+            requested = points_to_money(
+                points=tender.points, point_value=programme.point_value, currency=programme.currency
+            )
+        cap = loyalty_points_value(account=account)
+        source = self.source(
+            ctx, index, tender, currency=programme.currency, cap=cap, requested=requested
+        )
+        return ResolvedTender(source, tender, loyalty_account=account)
+
+    def bind(self, tender: Tender, resolved: ResolvedTender) -> None:
+        super().bind(tender, resolved)
+        account = resolved.loyalty_account
+        assert account is not None
+        tender.loyalty_account = account
+        tender.points = resolved.request.points or money_to_points(
+            value=tender.amount, point_value=account.programme.point_value
+        )
+
+    def account(self, tender: Tender) -> LedgerAccount:
+        assert tender.loyalty_account is not None
+        return tender.loyalty_account.account
+
+    def value(self, tender: Tender) -> Decimal:
+        assert tender.points is not None
+        return Decimal(tender.points)
+
+    def posted_amount(self, tender: Tender, amount: Money) -> Decimal:
+        assert tender.loyalty_account is not None
+        assert tender.points is not None
+        points = min(
+            tender.points,
+            money_to_points(value=amount, point_value=tender.loyalty_account.programme.point_value),
+        )
+        tender.points = points
+        return Decimal(points)
+
+    def refund(self, allocation: RefundAllocation, *, reason: str, actor: str) -> None:
+        tender = allocation.tender
+        assert tender.wallet_transfer is not None
+        assert tender.points is not None
+        earlier = RefundAllocation.objects.filter(
+            tender=tender, refund__status=Refund.Status.SUCCEEDED
+        ).aggregate(points=Sum("points", default=0))["points"]
+        points = points_to_reverse(
+            earned=tender.points,
+            captured=tender.captured_amount,
+            refunded_total=tender.refunded_amount,
+            already_reversed=earlier,
+        )
+        allocation.points = points
+        if points:
+            allocation.transfer = wallet.loyalty_points_refund(
+                transfer=tender.wallet_transfer,
+                points=points,
+                reference=f"refund:{allocation.refund.public_id}",
+                reason=reason,
+                actor=actor,
+            )
+
+
+def _redemption(tender: Tender) -> Redemption:
+    assert tender.voucher_redemption_id is not None
+    return Redemption.objects.get(pk=tender.voucher_redemption_id)
+
+
+@register
+class VoucherMethod(TenderMethod):
+    """A use reserved under the voucher's row lock (its limits), value held from the merchant's
+    voucher funding; reinstated, never paid out, on a full refund."""
+
+    name = Tender.Method.VOUCHER
+    rank = 0
+    earns_points = False
+
+    def resolve(self, ctx: ResolveContext, index: int, tender: "TenderRequest") -> ResolvedTender:
+        assert tender.code is not None
+        with code_guessing_guard(api_key_id=ctx.api_key.pk, client_ip=ctx.client_ip):
+            voucher = voucher_find(merchant_id=ctx.api_key.merchant_id, code=tender.code)
+        discount = voucher_evaluate(
+            voucher=voucher,
+            basket_total=ctx.request.amount,
+            channel=ctx.request.channel,
+            customer=ctx.request.customer,
+        )
+        source = self.source(ctx, index, tender, currency=voucher.currency, cap=discount)
+        return ResolvedTender(source, tender, voucher=voucher)
+
+    def bind(self, tender: Tender, resolved: ResolvedTender) -> None:
+        super().bind(tender, resolved)
+        tender.voucher = resolved.voucher
+
+    def charge(self, tender: Tender, ctx: ChargeContext) -> list[Move]:
+        assert tender.voucher is not None
+        redemption = wallet.voucher_reserve(
+            voucher=tender.voucher,
+            customer=ctx.customer,
+            amount=tender.amount,
+            reference=reference_of(tender),
+            expires_at=ctx.hold_until,
+            channel=ctx.channel,
+            actor=ctx.actor,
+        )
+        tender.wallet_transfer = redemption.hold
+        tender.voucher_redemption = (
+            wallet.voucher_redemption_consume(redemption=redemption, actor=ctx.actor)
+            if ctx.at_once
+            else redemption
+        )
+        return []
+
+    def charged(self, tender: Tender, transfers: list[Transfer], ctx: ChargeContext) -> None:
+        super().charged(tender, [], ctx)
+
+    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
+        if amount.amount <= 0:
+            self.release(tender, reason="not captured", actor=actor)
+            return
+        redemption = _redemption(tender)
+        if redemption.status == Redemption.Status.RESERVED:
+            wallet.voucher_redemption_consume(redemption=redemption, amount=amount, actor=actor)
+        elif redemption.status != Redemption.Status.CONSUMED:
+            raise RedemptionNotReserved(meta={"status": redemption.status})
+
+    def release(self, tender: Tender, *, reason: str, actor: str) -> None:
+        if not tender.voucher_redemption_id:
+            return
+        redemption = _redemption(tender)
+        if redemption.status == Redemption.Status.RESERVED:
+            wallet.voucher_redemption_release(redemption=redemption, reason=reason, actor=actor)
+
+    def refund(self, allocation: RefundAllocation, *, reason: str, actor: str) -> None:
+        tender = allocation.tender
+        if tender.refunded_amount != tender.captured_amount:
+            return
+        wallet.voucher_redemption_reinstate(
+            redemption=_redemption(tender),
+            reference=f"refund:{allocation.refund.public_id}",
+            reason=reason,
+            actor=actor,
+        )
