@@ -42,7 +42,7 @@ def card_save(*, customer: Customer, setup_intent_id: str) -> BankCard:
     if (
         intent.status != "succeeded"
         or not method_id
-        or intent.metadata.get("kassa_customer") != str(customer.public_id)
+        or (intent.metadata or {}).to_dict().get("kassa_customer") != str(customer.public_id)
     ):
         raise InvalidPaymentMethod(field="setup_intent")
     return bank_card_attach(customer=customer, payment_method_id=method_id)
