@@ -103,7 +103,9 @@ def test_ada_uses_the_portal_in_english_and_french(live_server, page: Page, demo
 
     # Claim a gift card by code and PIN.
     issued = gift_card_issue(
-        merchant=demo, initial_value=__import__("moneyed").Money("12.00", "EUR"), pin="4321",
+        merchant=demo,
+        initial_value=__import__("moneyed").Money("12.00", "EUR"),
+        pin="4321",
         actor="system:test",
     )
     page.click("text=Add a gift card")
@@ -273,5 +275,6 @@ def sign_in_attempts(page: Page, url: str) -> None:
 
 
 def consent_unused(customer) -> None:
-    consent_record(customer=customer, purpose="marketing_sms", granted=True, channel="web",
-                   evidence="test")
+    consent_record(
+        customer=customer, purpose="marketing_sms", granted=True, channel="web", evidence="test"
+    )
