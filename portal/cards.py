@@ -5,6 +5,7 @@ production the page loads Stripe's own, the only external script the portal ever
 """
 
 from django.conf import settings
+from stripe.params import SetupIntentCreateParams
 
 from config.stripe import stripe_call, stripe_client
 from customers.models import Customer
@@ -22,14 +23,11 @@ def stripe_js_url() -> str:
 
 def setup_intent_create(*, customer: Customer) -> str:
     """A SetupIntent for the browser to confirm; returns its client secret."""
-    intent = stripe_call(
-        stripe_client().v1.setup_intents.create,
-        params={
-            "usage": "off_session",
-            "payment_method_types": ["card"],
-            "metadata": {"kassa_customer": str(customer.public_id)},
-        },
-    )
+    params: SetupIntentCreateParams = {
+        "usage": "off_session",
+        "metadata": {"kassa_customer": str(customer.public_id)},
+    }
+    intent = stripe_call(stripe_client().v1.setup_intents.create, params=params)
     assert intent.client_secret is not None
     return intent.client_secret
 
@@ -42,7 +40,8 @@ def card_save(*, customer: Customer, setup_intent_id: str) -> BankCard:
     if (
         intent.status != "succeeded"
         or not method_id
-        or (intent.metadata or {}).to_dict().get("kassa_customer") != str(customer.public_id)
+        or intent.metadata is None
+        or intent.metadata.to_dict().get("kassa_customer") != str(customer.public_id)
     ):
         raise InvalidPaymentMethod(field="setup_intent")
     return bank_card_attach(customer=customer, payment_method_id=method_id)

@@ -95,7 +95,7 @@ def instrument_history(*, ledger_account_id: int) -> list[HistoryLine]:
         .select_related("pending", "resolution")
         .order_by("-created_at", "-pk")
     )
-    origin = {t.pk: (t.pending if t.pending_id else t) for t in transfers}
+    origin: dict[int, Transfer] = {t.pk: t.pending or t for t in transfers}
     payments = _payments_by_reference(list(origin.values()))
     lines = []
     for transfer in transfers:

@@ -26,7 +26,7 @@ def make_customer(merchant, email, *, verified=True, first_name="Ada"):
 
 def last_code(to: str) -> str:
     message = [m for m in mail.outbox if to in m.to][-1]
-    match = re.search(r"\b(\d{6})\b", message.body)
+    match = re.search(r"\b(\d{6})\b", str(message.body))
     assert match
     return match.group(1)
 
