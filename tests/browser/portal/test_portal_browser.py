@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
+from moneyed import Money
 from playwright.sync_api import Page
 
 from customers.models import Channel
 from customers.policy import PresentedIdentifier
-from customers.services import consent_record, customer_identify
+from customers.services import customer_identify
 from merchants.models import Merchant, Store
 from portal.demo import seed_demo as portal_seed
 from portal.models import ErasureRequest
@@ -106,7 +107,7 @@ def test_ada_uses_the_portal_in_english_and_french(live_server, page: Page, demo
     # Claim a gift card by code and PIN.
     issued = gift_card_issue(
         merchant=demo,
-        initial_value=__import__("moneyed").Money("12.00", "EUR"),
+        initial_value=Money("12.00", "EUR"),
         pin="4321",
         actor="system:test",
     )
@@ -275,9 +276,3 @@ def sign_in_attempts(page: Page, url: str) -> None:
         page.click("main button[type=submit]")
         page.wait_for_selector(".errors")
     assert "locked for 15 minutes" in page.inner_text(".errors")
-
-
-def consent_unused(customer) -> None:
-    consent_record(
-        customer=customer, purpose="marketing_sms", granted=True, channel="web", evidence="test"
-    )
