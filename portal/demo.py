@@ -110,9 +110,9 @@ def _purchases(*, merchant: Merchant, store: Store, ada: Customer) -> None:
     )
     refund_create(
         payment=sale,
-        amount=Money(Decimal("8.75"), "EUR"),
+        amount=Money(Decimal("25.00"), "EUR"),
         actor=DEMO_ACTOR,
-        reason="one tea returned",
+        reason="mug returned",
     )
     account = LoyaltyAccount.objects.filter(customer=ada).first()
     own_card = GiftCard.objects.filter(customer=ada).exclude(pk=store_card.gift_card.pk).first()
