@@ -16,6 +16,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
     path("api/v1/", include(api_v1)),
     path(
         "api/schema/",

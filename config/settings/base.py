@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "customers",
     "wallet",
     "payments",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "config.api.middleware.ApiGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -90,6 +92,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The customer portal speaks English and French, chosen from the browser or the switch.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -154,6 +159,9 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kassa <no-reply@kassa.invalid>")
 KASSA_SMS_SENDER = env.str("KASSA_SMS_SENDER", default="config.messaging.FileSmsSender")
 KASSA_SMS_FILE_PATH = env.str("KASSA_SMS_FILE_PATH", default=str(KASSA_STATE_DIR / "mail" / "sms"))
+
+# Customer portal (/portal/): one merchant's customers sign in with a one-time code.
+KASSA_PORTAL_MERCHANT = env.str("KASSA_PORTAL_MERCHANT", default="Demo Retail")
 
 # Money: ISO 4217 currencies this deployment accepts.
 CURRENCIES = env.list("KASSA_CURRENCIES", default=["EUR", "USD", "GBP", "SEK", "JPY"])

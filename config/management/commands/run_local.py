@@ -54,6 +54,9 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             call_command("createcachetable", verbosity=0)
             call_command("seed_demo", stdout=self.stdout)
+            self.stdout.write(
+                f"Mail and SMS (portal sign-in codes): {settings.KASSA_STATE_DIR / 'mail'}"
+            )
 
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
             bind = f"{options['host']}:{options['port']}"

@@ -8,6 +8,7 @@ from django.db import transaction
 from customers import demo as customers_demo
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue, api_key_revoke
+from portal import demo as portal_demo
 from wallet import demo as wallet_demo
 
 DEMO_MERCHANT = "Demo Retail"
@@ -65,6 +66,6 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(f"Back office: /admin/  user 'admin'  password {password!r}")
-        for app_demo in (customers_demo, wallet_demo):
+        for app_demo in (customers_demo, wallet_demo, portal_demo):
             for line in app_demo.seed_demo(merchant=merchant, store=store):
                 self.stdout.write(line)

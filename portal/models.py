@@ -1,0 +1,85 @@
+"""The portal's own records: one-time codes and erasure requests."""
+
+from django.db import models
+from django.db.models import Q
+
+from customers.models import Customer
+from merchants.models import Merchant
+
+
+class OneTimeCode(models.Model):
+    """A 6-digit code sent to an email or phone; only its keyed HMAC is stored.
+
+    The rows are also the rate-limit and lockout counters: sends are counted per destination and
+    per client IP, and five wrong codes lock the destination (`locked_until`).
+    A row without `customer` for a sign-in is a decoy: the identifier was unknown or unverified,
+    nothing was sent, and no code will ever match, so the answer cannot tell them apart.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in"
+        REGISTER = "register"
+        LINK_LOYALTY = "link_loyalty"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    destination = models.CharField(max_length=320, help_text="Normalised email or phone.")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="portal_codes"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["merchant", "destination", "-created_at"], name="portal_code_dest"
+            ),
+            models.Index(fields=["client_ip", "-created_at"], name="portal_code_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code #{self.pk}"
+
+
+class ErasureRequest(models.Model):
+    """The customer asked to be erased; the privacy service carries it out.
+
+    `stored_value` records what they chose for the gift card value left in their wallet.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+
+    class StoredValue(models.TextChoices):
+        KEEP = "keep", "keep the gift card value for the merchant to refund or honour"
+        FORFEIT = "forfeit", "give up the remaining gift card value"
+        NONE = "none", "no stored value left"
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="portal_erasure_requests"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    stored_value = models.CharField(max_length=16, choices=StoredValue.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(status="pending"),
+                name="portal_erasure_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.customer_id} ({self.status})"
