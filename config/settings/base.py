@@ -190,6 +190,8 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
 # Several deployments may share one broker: each names its own queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Workers log through LOGGING above (JSON, with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # wallet: void holds past their time-out, expire gift cards and loyalty points lots.
     "wallet-holds-void-expired": {"task": "wallet.holds_void_expired", "schedule": 60.0},
