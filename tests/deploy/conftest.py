@@ -3,9 +3,9 @@ HAProxy, a Celery worker and beat on this machine's broker. Missing packages fai
 
 import json
 import shutil
-import tempfile
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,11 +46,8 @@ def data(topology: Topology) -> dict[str, str]:
 
 
 def sql(topology: Topology, query: str, *params: object) -> list[tuple]:
-    """A query on the primary itself (not through PgBouncer): the test's own view of the data."""
-    with psycopg.connect(topology.direct_database_url.replace("postgres://", "postgresql://")) as c:
-        rows = (
-            c.execute(query, params).fetchall()
-            if query.lstrip().upper().startswith(("SELECT", "WITH"))
-            else (c.execute(query, params), [])[1]
-        )
-        return rows
+    """A statement on the primary itself (not through PgBouncer): the test's own view."""
+    url = topology.direct_database_url.replace("postgres://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(query, params)
+        return cursor.fetchall() if cursor.description else []

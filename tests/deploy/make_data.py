@@ -1,8 +1,10 @@
-"""Run inside the topology's environment (`python -m tests.deploy.make_data`): a merchant, a
-till and a web key, a 20 EUR gift card with a PIN and a saved bank card; prints them as JSON."""
+"""Run inside the topology's environment (`python -m tests.deploy.make_data [CARDS [EUR]]`): a
+merchant, a till and a web key, gift cards with PIN 4321 (one of 20 EUR by default) and a saved
+bank card; prints them as JSON."""
 
 import json
 import os
+import sys
 
 import django
 
@@ -22,7 +24,9 @@ merchant = Merchant.objects.create(name="Topology Retail")
 store = Store.objects.create(merchant=merchant, code="TOPO", name="Topology store")
 till = Terminal.objects.create(store=store, code="T1", name="Till one")
 customer = CustomerFactory.create(merchant=merchant)
-card = issue_card(merchant, "20.00", pin="4321")
+count, amount = (int(sys.argv[1]), sys.argv[2]) if len(sys.argv) > 2 else (1, "20.00")
+cards = [issue_card(merchant, amount, pin="4321") for _ in range(count)]
+card = cards[0]
 till_key, till_raw = api_key_issue(
     merchant=merchant, scope=ApiKey.Scope.TERMINAL, name="till", terminal=till
 )
@@ -35,6 +39,7 @@ print(
             "till_key": till_raw,
             "web_key": web_raw,
             "gift_card_code": card.code,
+            "gift_card_codes": [each.code for each in cards],
             "gift_card": str(card.gift_card.public_id),
             "customer": str(customer.public_id),
             "bank_card": str(bank_card.public_id),

@@ -3,6 +3,8 @@ killed mid-run, recovery on the Celery worker, a redelivered task, and health-ba
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,6 +17,7 @@ import psutil
 import pytest
 from celery import Celery
 
+from config.embedded import BASE_DIR
 from deploy.topology import Topology
 from tests.deploy.conftest import sql
 
@@ -73,7 +76,8 @@ def test_fifty_racing_sales_on_a_twenty_euro_card_sell_exactly_twenty(topology, 
     assert all(after[name] - before[name] >= 10 for name in before), (before, after)
     [(balance,)] = sql(
         topology,
-        "SELECT a.credits_posted - a.debits_posted - a.debits_pending FROM wallet_ledgeraccount a JOIN wallet_giftcard g "
+        "SELECT a.credits_posted - a.debits_posted - a.debits_pending "
+        "FROM wallet_ledgeraccount a JOIN wallet_giftcard g "
         "ON g.account_id = a.id WHERE g.public_id = %s",
         uuid.UUID(data["gift_card"]),
     )
@@ -187,11 +191,6 @@ def test_a_killed_app_server_leaves_traffic_to_the_other_and_the_worker_recovers
 
 
 def topology_manage(topology: Topology, *args: str):
-    import subprocess
-    import sys
-
-    from config.embedded import BASE_DIR
-
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
