@@ -19,8 +19,14 @@ from merchants.services import api_key_issue
 
 
 @pytest.fixture(scope="session")
+def django_db_keepdb(request: pytest.FixtureRequest) -> bool:
+    """Through PgBouncer the test database cannot be dropped (it keeps server connections
+    open); the throw-away server is deleted as a whole instead."""
+    return bool(request.config.getvalue("reuse_db") or os.environ.get("KASSA_TEST_PGBOUNCER"))
+
+
+@pytest.fixture(scope="session")
 def django_db_modify_db_settings(
-    request: pytest.FixtureRequest,
     django_db_modify_db_settings_parallel_suffix: None,
 ) -> Iterator[None]:
     if not settings.KASSA_EMBEDDED_DATABASE:
@@ -43,9 +49,6 @@ def django_db_modify_db_settings(
         settings.DATABASES["default"].update(HOST="127.0.0.1", PORT=str(bouncer.port))
         settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         settings.DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
-        # PgBouncer keeps server connections to the test database open, so it could not be
-        # dropped; the throw-away server goes as a whole instead.
-        request.config.option.reuse_db = True
     yield
     if bouncer is not None:
         bouncer.process.terminate()
