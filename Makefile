@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run topology test lint format bench clean
+PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install ## serve on 127.0.0.1:8000 with demo data (embedded PostgreSQL + localstripe by default)
-	$(PY) manage.py run_local
+run: install ## serve on 127.0.0.1:$(PORT) with demo data (embedded PostgreSQL + localstripe by default)
+	$(PY) manage.py run_local --port $(PORT)
+
+topology: install ## production-shaped stack on this machine: PgBouncer, HAProxy + 2 app servers, Celery on RabbitMQ
+	$(PY) -m deploy.topology --port $(if $(filter command line,$(origin PORT)),$(PORT),8080)
 
 test: install ## the whole suite against real PostgreSQL, localstripe, Redis (worker test), chromium
 	$(PY) -m pytest
@@ -33,4 +37,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .kassa .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .kassa .kassa-topology .pytest_cache .mypy_cache .ruff_cache

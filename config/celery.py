@@ -87,3 +87,17 @@ class InProcessBeat(threading.Thread):
         """Let the task under way finish, then end the thread."""
         self._stopping.set()
         self.join(timeout)
+
+
+def _connect_request_ids() -> None:
+    """Carry the request id of `config.observability` from the web process into tasks."""
+    from celery.signals import before_task_publish, task_postrun, task_prerun
+
+    from config import observability
+
+    before_task_publish.connect(observability.add_task_headers, weak=False)
+    task_prerun.connect(observability.bind_task_request_id, weak=False)
+    task_postrun.connect(observability.unbind_task_request_id, weak=False)
+
+
+_connect_request_ids()

