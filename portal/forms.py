@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ConsentPurpose
-from portal.models import ErasureRequest
+from portal.privacy import FORFEIT, KEEP
 
 
 class ContactForm(forms.Form):
@@ -82,8 +82,8 @@ class EraseForm(forms.Form):
     stored_value = forms.ChoiceField(
         label=_("Your remaining gift card value"),
         choices=[
-            (ErasureRequest.StoredValue.KEEP, _("Keep it: the shop refunds or honours it")),
-            (ErasureRequest.StoredValue.FORFEIT, _("Give it up")),
+            (KEEP, _("Keep it: the shop refunds or honours it")),
+            (FORFEIT, _("Give it up")),
         ],
         widget=forms.RadioSelect,
     )

@@ -1,7 +1,6 @@
-"""The portal's own records: one-time codes and erasure requests."""
+"""The portal's own records: the one-time codes of sign-in, registration and card linking."""
 
 from django.db import models
-from django.db.models import Q
 
 from customers.models import Customer
 from merchants.models import Merchant
@@ -47,39 +46,3 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} code #{self.pk}"
-
-
-class ErasureRequest(models.Model):
-    """The customer asked to be erased; the privacy service carries it out.
-
-    `stored_value` records what they chose for the gift card value left in their wallet.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        DONE = "done"
-
-    class StoredValue(models.TextChoices):
-        KEEP = "keep", "keep the gift card value for the merchant to refund or honour"
-        FORFEIT = "forfeit", "give up the remaining gift card value"
-        NONE = "none", "no stored value left"
-
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="portal_erasure_requests"
-    )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    reason = models.TextField(blank=True)
-    stored_value = models.CharField(max_length=16, choices=StoredValue.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer"],
-                condition=Q(status="pending"),
-                name="portal_erasure_one_pending",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"erasure of {self.customer_id} ({self.status})"

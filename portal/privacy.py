@@ -1,108 +1,82 @@
-"""Download-my-data and erase-my-account, behind two functions the privacy services will back.
+"""Privacy in the portal: download-my-data and erase-my-account (the customers app's export and
+erasure, asked for by the customer themselves, actor `customer:<public id>`), and the portal's
+own handler of the customer-data contract (customers.privacy.contract)."""
 
-Until the customers app's export and erasure services land, `export_document` is the portal's
-own JSON of what it shows, and `erase` records an `ErasureRequest` (pending) for the privacy
-service to carry out; the lead wires both to customers' services after the merge.
-"""
-
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db.models import Q
 
-from customers.models import Customer
-from customers.selectors import consent_current, identifiers_live
-from portal.models import ErasureRequest
-from portal.selectors import consent_history, purchases_of
-from wallet.selectors import customer_wallet
+from config.actors import customer_actor
+from customers.models import Customer, CustomerErasure
+from customers.privacy.contract import (
+    CustomerDataHandler,
+    ErasureContext,
+    Moved,
+    privacy_handler_register,
+    rows_repoint,
+)
+from customers.privacy.export import customer_export_chunks
+from customers.services import customer_erase
+from portal.models import OneTimeCode
 
-
-def _money(amount: Any) -> dict[str, str]:
-    return {"amount": str(amount.amount), "currency": str(amount.currency)}
-
-
-def export_document(customer: Customer) -> dict[str, Any]:
-    """Everything the portal shows about the customer, as plain JSON."""
-    wallet = customer_wallet(customer=customer)
-    current = consent_current(customer=customer)
-    return {
-        "customer": {
-            "id": str(customer.public_id),
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "created_at": customer.created_at.isoformat(),
-        },
-        "identifiers": [
-            {"kind": i.kind, "value": i.value, "verified": i.verified}
-            for i in identifiers_live(customer=customer)
-        ],
-        "consents": {
-            purpose: None if event is None else event.granted for purpose, event in current.items()
-        },
-        "consent_history": [
-            {
-                "purpose": e.purpose,
-                "granted": e.granted,
-                "channel": e.channel,
-                "recorded_at": e.recorded_at.isoformat(),
-            }
-            for e in consent_history(customer=customer)
-        ],
-        "wallet": {
-            "gift_cards": [
-                {
-                    "id": str(c.public_id),
-                    "last4": c.code_last4,
-                    "currency": c.currency,
-                    "status": c.status,
-                    "balance": str(c.account.balance),
-                    "held": str(c.account.held),
-                }
-                for c in wallet.gift_cards
-            ],
-            "vouchers": [
-                {"id": str(v.public_id), "last4": v.code_last4, "kind": v.kind}
-                for v in wallet.vouchers
-            ],
-            "loyalty": [
-                {
-                    "id": str(a.public_id),
-                    "programme": a.programme.name,
-                    "points": int(a.account.available),
-                }
-                for a in wallet.loyalty_accounts
-            ],
-            "bank_cards": [
-                {"brand": b.brand, "last4": b.last4, "expiry": f"{b.exp_month:02d}/{b.exp_year}"}
-                for b in wallet.bank_cards
-            ],
-        },
-        "purchases": [
-            {
-                "id": str(p.public_id),
-                "at": p.created_at.isoformat(),
-                "channel": p.channel,
-                "store": p.store.name if p.store else None,
-                "status": p.status,
-                "amount": _money(p.amount),
-                "refunded": _money(p.refunded_amount),
-                "basket": p.basket,
-                "tenders": [
-                    {"method": t.method, "amount": _money(t.amount)} for t in p.tenders.all()
-                ],
-            }
-            for p in purchases_of(customer=customer)
-        ],
-    }
+CODE_RETENTION = timedelta(days=1)
+KEEP = "keep"
+FORFEIT = "forfeit"
 
 
-@transaction.atomic
-def erase(customer: Customer, stored_value: str, reason: str = "") -> ErasureRequest:
-    """Record the request (one pending per customer); the caller signs the customer out."""
-    existing = ErasureRequest.objects.filter(
-        customer=customer, status=ErasureRequest.Status.PENDING
-    ).first()
-    if existing is not None:
-        return existing
-    return ErasureRequest.objects.create(
-        customer=customer, stored_value=stored_value, reason=reason
+def export_chunks(customer: Customer) -> Iterator[str]:
+    """The same streamed JSON document the back office exports (customers.privacy)."""
+    return customer_export_chunks(customer=customer)
+
+
+def erase(*, customer: Customer, stored_value: str | None, reason: str) -> CustomerErasure:
+    """Erase the signed-in customer. Only gift card value is asked about (the page says points
+    are lost), so with no gift card value left whatever remains is forfeited."""
+    return customer_erase(
+        customer=customer,
+        reason=reason or "asked in the customer portal",
+        stored_value=stored_value or FORFEIT,
+        actor=customer_actor(customer.public_id),
     )
+
+
+class PortalPrivacy(CustomerDataHandler):
+    """The portal holds one-time codes: where they went (an email or phone) and when. They are
+    exported without their hashes, erased with the customer (decoy rows too, found by the
+    destination), moved on merge, and purged a day after they expire."""
+
+    app_label = "portal"
+    order = 30
+    references = frozenset({("portal.onetimecode", "customer")})
+
+    def export(self, *, customer: Customer) -> Mapping[str, Any]:
+        codes = OneTimeCode.objects.filter(customer=customer).order_by("created_at", "pk")
+        return {
+            "one_time_codes": [
+                {
+                    "purpose": code.purpose,
+                    "sent_to": code.destination,
+                    "created_at": code.created_at.isoformat(),
+                    "used_at": None if code.used_at is None else code.used_at.isoformat(),
+                }
+                for code in codes.iterator()
+            ]
+        }
+
+    def erase(self, *, context: ErasureContext) -> dict[str, Any]:
+        mine = Q(customer=context.customer) | Q(destination__in=context.needles)
+        deleted, _ = OneTimeCode.objects.filter(mine).delete()
+        return {"one_time_codes_deleted": deleted}
+
+    def merge(self, *, absorbed: Customer, survivor: Customer) -> list[Moved]:
+        move = rows_repoint(OneTimeCode, "customer", old=absorbed.pk, new=survivor.pk)
+        return [] if move is None else [move]
+
+    def retention_purge(self, *, now: datetime) -> dict[str, int]:
+        deleted, _ = OneTimeCode.objects.filter(expires_at__lt=now - CODE_RETENTION).delete()
+        return {"portal_one_time_codes": deleted}
+
+
+privacy_handler_register(PortalPrivacy())

@@ -16,7 +16,7 @@ from customers.services import consent_record, customer_identify, customer_merge
 from merchants.models import Merchant
 from portal.codes import code_check, code_issue
 from portal.errors import AlreadyLinked
-from portal.models import ErasureRequest, OneTimeCode
+from portal.models import OneTimeCode
 from wallet.guessing import code_guessing_guard
 from wallet.models import GiftCard
 from wallet.selectors import gift_card_find
@@ -40,12 +40,7 @@ def _verified_owner(merchant: Merchant, kind: str, value: str) -> Customer | Non
     """The live customer holding this identifier verified; None for unknown or unverified."""
     for customer in customers_with_identifier(term=value).filter(merchant=merchant):
         customer = customer_survivor(customer)
-        if (
-            customer.erased_at is not None
-            or customer.portal_erasure_requests.filter(
-                status=ErasureRequest.Status.PENDING
-            ).exists()
-        ):
+        if customer.erased_at is not None:
             continue
         for identifier in identifiers_live(customer=customer):
             if (identifier.kind, identifier.value, identifier.verified) == (kind, value, True):

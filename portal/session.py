@@ -7,13 +7,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from customers.models import Customer
 from customers.selectors import customer_survivor_id
-from portal.models import ErasureRequest
 from portal.services import portal_merchant
 
 CUSTOMER_KEY = "portal_customer"
@@ -47,7 +47,6 @@ def signed_in_customer(request: HttpRequest) -> Customer | None:
     customer = (
         Customer.objects.select_related("merchant")
         .filter(pk=customer_survivor_id(pk), merchant=portal_merchant(), erased_at__isnull=True)
-        .exclude(portal_erasure_requests__status=ErasureRequest.Status.PENDING)
         .first()
     )
     if customer is None:
@@ -55,14 +54,14 @@ def signed_in_customer(request: HttpRequest) -> Customer | None:
     return customer
 
 
-CustomerView = Callable[..., HttpResponse]
+CustomerView = Callable[..., HttpResponseBase]
 
 
-def customer_required(view: CustomerView) -> Callable[..., HttpResponse]:
+def customer_required(view: CustomerView) -> Callable[..., HttpResponseBase]:
     """Call `view(request, customer, ...)` for a signed-in customer; else go to sign-in."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         customer = signed_in_customer(request)
         if customer is None:
             query = urlencode({"next": request.get_full_path()})

@@ -1,9 +1,7 @@
 """Purchases with printable receipts, and privacy: consents, export, erasure."""
 
-import json
-
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +11,6 @@ from customers.models import ConsentPurpose, Customer
 from customers.selectors import consent_current
 from portal import privacy, selectors, services
 from portal.forms import ConsentForm, EraseForm
-from portal.models import ErasureRequest
 from portal.session import customer_required, sign_out
 from wallet.selectors import customer_wallet
 
@@ -56,11 +53,9 @@ def consent_view(request: HttpRequest, customer: Customer) -> HttpResponse:
 
 
 @customer_required
-def export_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    document = privacy.export_document(customer)
-    response = HttpResponse(
-        json.dumps(document, indent=2, ensure_ascii=False),
-        content_type="application/json; charset=utf-8",
+def export_view(request: HttpRequest, customer: Customer) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        privacy.export_chunks(customer), content_type="application/json; charset=utf-8"
     )
     name = f"kassa-my-data-{timezone.localdate():%Y-%m-%d}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -77,8 +72,11 @@ def erase_view(request: HttpRequest, customer: Customer) -> HttpResponse:
     if not gift_cards:
         del form.fields["stored_value"]
     if request.method == "POST" and form.is_valid():
-        choice = form.cleaned_data.get("stored_value") or ErasureRequest.StoredValue.NONE
-        privacy.erase(customer, choice, form.cleaned_data["reason"])
+        privacy.erase(
+            customer=customer,
+            stored_value=form.cleaned_data.get("stored_value"),
+            reason=form.cleaned_data["reason"],
+        )
         sign_out(request)
         return redirect("portal:erased")
     return render(request, "portal/erase.html", {"form": form, "gift_cards": gift_cards})

@@ -126,6 +126,7 @@ def test_every_app_holding_customer_data_has_a_handler() -> None:
         "customers",
         "wallet",
         "payments",
+        "portal",
     }
 
 

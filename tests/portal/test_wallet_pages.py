@@ -3,7 +3,7 @@
 import pytest
 from moneyed import Money
 
-from portal.models import ErasureRequest
+from customers.models import CustomerErasure
 from tests.portal.conftest import make_customer, sign_in
 from wallet.services import gift_card_claim, gift_card_issue
 
@@ -44,16 +44,21 @@ def test_a_card_someone_else_claimed_is_refused_without_saying_whose(client, mer
     assert "No gift card matches" in wrong.decode()
 
 
-def test_erasure_is_recorded_and_signs_out(client, merchant) -> None:
+def test_erasure_erases_the_customer_and_signs_out(client, merchant) -> None:
     ada = make_customer(merchant, "ada@example.com")
     sign_in(client, "ada@example.com")
     response = client.post("/portal/privacy/erase/", {"confirm": "on", "reason": "moving"})
     assert response.status_code == 302
-    request = ErasureRequest.objects.get(customer=ada)
-    assert (request.status, request.stored_value, request.reason) == ("pending", "none", "moving")
+    erasure = CustomerErasure.objects.get(customer=ada)
+    assert erasure.status == CustomerErasure.Status.COMPLETED
+    assert erasure.actor == f"customer:{ada.public_id}"
+    ada.refresh_from_db()
+    assert ada.erased_at is not None
+    assert (ada.first_name, ada.identifiers.count()) == ("", 0)
     assert client.get("/portal/wallet/").status_code == 302
-    # A customer awaiting erasure gets the neutral answer, not a code.
-    client.post("/portal/sign-in/", {"contact": "ada@example.com"})
+    # The identifier is gone: signing in again gets the neutral answer and no code.
     from django.core import mail
 
-    assert len(mail.outbox) == 1
+    sent = len(mail.outbox)
+    client.post("/portal/sign-in/", {"contact": "ada@example.com"})
+    assert len(mail.outbox) == sent

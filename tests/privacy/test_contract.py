@@ -44,7 +44,7 @@ def test_every_foreign_key_to_customer_is_covered_by_a_handler() -> None:
                 found.add((model._meta.label_lower, field.name))
     assert found, "the walk finds the references"
     assert found - covered == set(), "a model refers to Customer without a privacy handler"
-    assert [h.app_label for h in privacy_handlers()] == ["customers", "wallet", "payments"]
+    assert [h.app_label for h in privacy_handlers()] == ["customers", "wallet", "payments", "portal"]
 
 
 def test_customers_handler_exports_merges_and_erases_its_rows(merchant) -> None:
@@ -205,7 +205,7 @@ def test_export_is_one_streamed_document(shop, merchant_api) -> None:
     assert response.streaming
     body = json.loads(b"".join(response.streaming_content))
     assert body["schema_version"] == 1
-    assert set(body["apps"]) == {"customers", "wallet", "payments"}
+    assert set(body["apps"]) == {"customers", "wallet", "payments", "portal"}
 
 
 def test_stripe_down_leaves_the_erasure_pending_and_the_task_finishes_it(shop) -> None:

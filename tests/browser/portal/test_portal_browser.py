@@ -13,12 +13,11 @@ from django.core import mail
 from moneyed import Money
 from playwright.sync_api import Page
 
-from customers.models import Channel
+from customers.models import Channel, CustomerErasure, Identifier
 from customers.policy import PresentedIdentifier
 from customers.services import customer_identify
 from merchants.models import Merchant, Store
 from portal.demo import seed_demo as portal_seed
-from portal.models import ErasureRequest
 from wallet.demo import seed_demo as wallet_seed
 from wallet.models import BankCard
 from wallet.services import gift_card_issue
@@ -250,9 +249,9 @@ def test_a_new_customer_registers_then_asks_to_be_erased(live_server, page: Page
     page.click("main button.danger")
     page.wait_for_url("**/portal/erased/")
     check(page, "en-erased", checked)
-    request = ErasureRequest.objects.get(customer__first_name="Grace")
-    assert request.status == "pending"
-    assert request.stored_value == "none"
+    erasure = CustomerErasure.objects.get()
+    assert erasure.status == CustomerErasure.Status.COMPLETED
+    assert not Identifier.objects.filter(value="grace@example.com").exists()
     page.goto(f"{url}/portal/wallet/")
     page.wait_for_url("**/portal/sign-in/**")
     # Wrong codes in the browser: the lockout message after five.
