@@ -44,7 +44,12 @@ def test_every_foreign_key_to_customer_is_covered_by_a_handler() -> None:
                 found.add((model._meta.label_lower, field.name))
     assert found, "the walk finds the references"
     assert found - covered == set(), "a model refers to Customer without a privacy handler"
-    assert [h.app_label for h in privacy_handlers()] == ["customers", "wallet", "payments", "portal"]
+    assert [h.app_label for h in privacy_handlers()] == [
+        "customers",
+        "wallet",
+        "payments",
+        "portal",
+    ]
 
 
 def test_customers_handler_exports_merges_and_erases_its_rows(merchant) -> None:
