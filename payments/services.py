@@ -10,7 +10,9 @@ back:
 3. authorise — card tenders at Stripe, outside any transaction: the PaymentIntent id is stored
    first, then confirmed (see `payments.stripe_gateway`);
 4. outcome — one transaction: all good → `authorized` (and captured at once when asked);
-   anything failed → every PaymentIntent cancelled, every hold voided → `failed`.
+   anything failed → every PaymentIntent cancelled, every hold voided → `failed`; a card that
+   needs 3-D Secure → `requires_action`, holds kept, until `payment_confirm` (or Stripe's
+   webhook, `payment_authentication_settle`) concludes it or recovery voids it after a time-out.
 
 Capture, void and refund follow the same pattern: mark the intent in the database, talk to
 Stripe, then settle the ledger; the intermediate states are `capturing` and `voiding`.
@@ -22,20 +24,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from moneyed import Money
 
 from config.actors import api_key_actor, system_actor
-from config.errors import KassaError, StripeRefused, StripeUnavailable
+from config.errors import CardDeclined, KassaError, StripeRefused, StripeUnavailable
 from config.money import from_minor_units, money_json, to_minor_units
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
 from payments.errors import (
+    AuthenticationPending,
     AuthorizationExpired,
     CaptureExceedsAuthorized,
+    CardAuthenticationFailed,
     InvalidAllocation,
     PaymentFailed,
     PaymentStateConflict,
@@ -312,8 +317,14 @@ def _sell(
     return payment
 
 
+def _can_authenticate(payment: Payment) -> bool:
+    """Only a web shop runs Stripe.js for 3-D Secure; at a till a card that needs it fails."""
+    return payment.channel == Payment.Channel.WEB
+
+
 def _authorize_cards(payment: Payment) -> None:
-    """Stripe authorisations, outside any transaction; stops at the first refusal."""
+    """Stripe authorisations, outside any transaction; stops at the first refusal. A card that
+    needs 3-D Secure is left waiting (`requires_action`) and the next one is authorised."""
     for tender in payment_tenders(payment).filter(method=Tender.Method.CARD):
         try:
             if not tender.stripe_payment_intent_id:
@@ -326,34 +337,42 @@ def _authorize_cards(payment: Payment) -> None:
                 )
                 Tender.objects.filter(pk=tender.pk).update(stripe_payment_intent_id=intent.id)
                 tender.stripe_payment_intent_id = intent.id
-            stripe_gateway.intent_confirm(
-                intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
+            state = stripe_gateway.intent_confirm(
+                intent_id=tender.stripe_payment_intent_id,
+                tender_ref=str(tender.public_id),
+                can_authenticate=_can_authenticate(payment),
             )
         except KassaError as error:
             Tender.objects.filter(pk=tender.pk).update(
                 status=Tender.Status.FAILED, failure_code=error.code, failure_detail=error.detail
             )
             return
+        _record_intent(tender, state)
+
+
+def _record_intent(tender: Tender, state: stripe_gateway.IntentState) -> None:
+    """A card tender's outcome at Stripe: authorised, or waiting for the cardholder."""
+    if state.requires_action:
+        Tender.objects.filter(pk=tender.pk).update(
+            status=Tender.Status.REQUIRES_ACTION, stripe_client_secret=state.client_secret
+        )
+    else:
         Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.AUTHORIZED)
 
 
 def _conclude(payment: Payment, *, actor: str) -> Payment:
     """Outcome phase: authorise the whole payment, or roll every tender back and raise.
 
-    The capture a request asked for is not part of it (`_capture_if_requested`).
+    The capture a request asked for is not part of it (`_capture_if_requested`). Cards waiting
+    for 3-D Secure (and none failed) leave the payment `requires_action`.
     """
     tenders = list(payment_tenders(payment))
     failed = next((t for t in tenders if t.status == Tender.Status.FAILED), None)
+    waiting = any(t.status == Tender.Status.REQUIRES_ACTION for t in tenders)
+    if failed is None and waiting:
+        return _advance(payment, to=Payment.Status.REQUIRES_ACTION, actor=actor)
     if failed is None and all(t.status == Tender.Status.AUTHORIZED for t in tenders):
-        with transaction.atomic():
-            payment = lock_payment(payment.pk)
-            if payment.status != Payment.Status.AUTHORIZING:
-                return payment
-            payment.status = Payment.Status.AUTHORIZED
-            payment.authorized_at = timezone.now()
-            payment.save(update_fields=["status", "authorized_at", "updated_at"])
-            payment_event_record(payment=payment, type="payment.authorized", actor=actor)
-        return payment
+        return _advance(payment, to=Payment.Status.AUTHORIZED, actor=actor)
     code = failed.failure_code if failed else "authorization_interrupted"
     detail = failed.failure_detail if failed else "Not every tender was authorised."
     payment = _roll_back(payment, code=code, detail=detail, actor=actor)
@@ -363,6 +382,78 @@ def _conclude(payment: Payment, *, actor: str) -> Payment:
         field=f"tenders[{failed.sequence - 1}]" if failed else None,
         meta={"payment": str(payment.public_id)},
     )
+
+
+def _advance(payment: Payment, *, to: str, actor: str) -> Payment:
+    """Move an unfinished payment on (lock, then check: a concurrent conclusion wins)."""
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status not in (Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION):
+            return payment
+        if payment.status == to:
+            return payment
+        payment.status = to
+        if to == Payment.Status.AUTHORIZED:
+            payment.authorized_at = timezone.now()
+        payment.save(update_fields=["status", "authorized_at", "updated_at"])
+        payment_event_record(payment=payment, type=f"payment.{to}", actor=actor)
+    return payment
+
+
+# -- 3-D Secure -------------------------------------------------------------------------------
+
+
+def payment_confirm(*, payment: Payment, actor: str) -> Payment:
+    """Conclude a payment that waited for 3-D Secure, once the shop's Stripe.js step is done.
+
+    All cards authorised → `authorized` (and captured if the request asked); one failed its
+    authentication → the whole payment fails (`PaymentFailed`); one still waiting →
+    `authentication_pending`, the payment keeps waiting.
+    """
+    if payment.status != Payment.Status.REQUIRES_ACTION:
+        raise PaymentStateConflict(meta={"status": payment.status})
+    payment = _conclude(_refresh_waiting_cards(payment), actor=actor)
+    if payment.status == Payment.Status.REQUIRES_ACTION:
+        raise AuthenticationPending(meta={"payment": str(payment.public_id)})
+    return _capture_if_requested(payment, actor=actor)
+
+
+def payment_authentication_settle(*, payment: Payment, actor: str) -> Payment:
+    """`payment_confirm` for Stripe's webhook and recovery: the outcome, without a refusal."""
+    if payment.status != Payment.Status.REQUIRES_ACTION:
+        return payment
+    try:
+        payment = _conclude(_refresh_waiting_cards(payment), actor=actor)
+        return _capture_if_requested(payment, actor=actor)
+    except KassaError:
+        return Payment.objects.get(pk=payment.pk)
+
+
+def _refresh_waiting_cards(payment: Payment) -> Payment:
+    """Ask Stripe (outside any transaction) about every card waiting for 3-D Secure."""
+    for tender in payment_tenders(payment).filter(status=Tender.Status.REQUIRES_ACTION):
+        state = stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id)
+        waiting = Tender.objects.filter(pk=tender.pk, status=Tender.Status.REQUIRES_ACTION)
+        if state.authorized:
+            waiting.update(status=Tender.Status.AUTHORIZED)
+        elif state.authentication_failed:
+            waiting.update(
+                status=Tender.Status.FAILED,
+                failure_code=CardAuthenticationFailed.code,
+                failure_detail=CardAuthenticationFailed.default_detail,
+            )
+        elif state.status in ("requires_payment_method", "canceled"):
+            waiting.update(
+                status=Tender.Status.FAILED,
+                failure_code=CardDeclined.code,
+                failure_detail=f"Not authorised ({state.decline_code or state.status}).",
+            )
+    return payment
+
+
+def _authentication_timed_out(payment: Payment) -> bool:
+    timeout = timedelta(minutes=settings.KASSA_3DS_TIMEOUT_MINUTES)
+    return payment.updated_at <= timezone.now() - timeout
 
 
 def _release_cards(tenders: Iterable[Tender]) -> list[str]:
@@ -441,7 +532,7 @@ def _roll_back(payment: Payment, *, code: str, detail: str, actor: str) -> Payme
     _release_cards(payment_tenders(payment))
     return _release_all(
         payment,
-        from_statuses=(Payment.Status.AUTHORIZING,),
+        from_statuses=(Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION),
         to_status=Payment.Status.FAILED,
         reason=code,
         event={"code": code, "detail": detail},
@@ -597,12 +688,14 @@ def _void_after_failed_capture(payment: Payment, error: KassaError, *, actor: st
 
 
 def payment_void(*, payment: Payment, actor: str, reason: str = "requested") -> Payment:
-    """Release an authorised payment whole: cancel card authorisations, void every hold."""
+    """Release an authorised (or 3-D Secure waiting) payment whole: cancel card
+    authorisations, void every hold."""
+    voidable = (Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION, Payment.Status.VOIDING)
     with transaction.atomic():
         payment = lock_payment(payment.pk)
         if payment.status == Payment.Status.VOIDED:
             return payment
-        if payment.status not in (Payment.Status.AUTHORIZED, Payment.Status.VOIDING):
+        if payment.status not in voidable:
             raise PaymentStateConflict(meta={"status": payment.status})
         payment.status = Payment.Status.VOIDING
         payment.save(update_fields=["status", "updated_at"])
@@ -838,6 +931,8 @@ def payment_recover(*, payment: Payment) -> Payment:
 
     `authorizing`: Stripe is asked about every card tender; if every tender holds its
     authorisation the payment is completed (and captured if that was asked), else rolled back.
+    `requires_action` past `KASSA_3DS_TIMEOUT_MINUTES`: concluded if Stripe says the cardholder
+    finished (a lost webhook), else voided, every PaymentIntent cancelled and every hold released.
     `capturing` and `voiding` are simply run again: each step is idempotent.
     An `authorized` payment past its expiry is voided as a whole; one whose request asked for
     a capture that never started is captured.
@@ -846,19 +941,33 @@ def payment_recover(*, payment: Payment) -> Payment:
         for tender in payment_tenders(payment).filter(
             method=Tender.Method.CARD, status=Tender.Status.PENDING
         ):
-            authorized = (
-                bool(tender.stripe_payment_intent_id)
-                and stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id).authorized
+            state = (
+                stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id)
+                if tender.stripe_payment_intent_id
+                else None
             )
-            Tender.objects.filter(pk=tender.pk).update(
-                status=Tender.Status.AUTHORIZED if authorized else Tender.Status.FAILED,
-                failure_code="" if authorized else "authorization_interrupted",
-            )
+            if state and (
+                state.authorized or (state.requires_action and _can_authenticate(payment))
+            ):
+                _record_intent(tender, state)
+            else:
+                Tender.objects.filter(pk=tender.pk).update(
+                    status=Tender.Status.FAILED, failure_code="authorization_interrupted"
+                )
         try:
             concluded = _conclude(payment, actor=RECOVERY_ACTOR)
             return _capture_if_requested(concluded, actor=RECOVERY_ACTOR)
         except KassaError:
             return Payment.objects.get(pk=payment.pk)
+    if payment.status == Payment.Status.REQUIRES_ACTION:
+        if not _authentication_timed_out(payment):
+            return payment
+        payment = payment_authentication_settle(payment=payment, actor=RECOVERY_ACTOR)
+        if payment.status != Payment.Status.REQUIRES_ACTION:
+            return payment
+        return payment_void(
+            payment=payment, reason="authentication_timed_out", actor=RECOVERY_ACTOR
+        )
     if payment.status == Payment.Status.CAPTURING:
         return _finish_capture(payment, actor=RECOVERY_ACTOR)
     if payment.status == Payment.Status.VOIDING:
@@ -894,4 +1003,8 @@ def payments_needing_recovery(*, now: Any = None) -> Iterable[Payment]:
     capture_not_started = Payment.objects.filter(
         status=Payment.Status.AUTHORIZED, capture_requested=True, updated_at__lte=now - STUCK_AFTER
     )
-    return (stuck | expired | capture_not_started).order_by("pk")
+    waiting = Payment.objects.filter(
+        status=Payment.Status.REQUIRES_ACTION,
+        updated_at__lte=now - timedelta(minutes=settings.KASSA_3DS_TIMEOUT_MINUTES),
+    )
+    return (stuck | expired | capture_not_started | waiting).order_by("pk")

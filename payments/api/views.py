@@ -198,6 +198,33 @@ class PaymentVoidView(APIView):
         )
 
 
+class PaymentConfirmView(APIView):
+    """The web shop's step after Stripe.js finished 3-D Secure for a `requires_action` payment."""
+
+    allowed_scopes = (ApiKey.Scope.MERCHANT,)
+
+    @extend_schema(
+        request=None,
+        responses=PaymentOutput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        operation_id="payments_confirm",
+        description=(
+            "Conclude a payment waiting in `requires_action`: authorised (and captured if it "
+            "was created with `capture: true`) once every card passed 3-D Secure; 402 "
+            "`card_authentication_failed` (the payment failed, every hold released) when one "
+            "did not; 409 `authentication_pending` while one still waits; 409 "
+            "`invalid_payment_state` for a payment that is not waiting."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        api_key = request_api_key(request)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
+        return _payment_response(
+            services.payment_confirm(payment=payment, actor=api_key_actor(api_key))
+        )
+
+
 class RefundCreateView(APIView):
     allowed_scopes = PAYMENT_SCOPES
 
