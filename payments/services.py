@@ -410,9 +410,11 @@ def payment_confirm(*, payment: Payment, actor: str) -> Payment:
     authentication → the whole payment fails (`PaymentFailed`); one still waiting →
     `authentication_pending`, the payment keeps waiting.
     """
+    if payment.status == Payment.Status.REQUIRES_ACTION:
+        payment = _refresh_waiting_cards(payment)
     if payment.status != Payment.Status.REQUIRES_ACTION:
         raise PaymentStateConflict(meta={"status": payment.status})
-    payment = _conclude(_refresh_waiting_cards(payment), actor=actor)
+    payment = _conclude(payment, actor=actor)
     if payment.status == Payment.Status.REQUIRES_ACTION:
         raise AuthenticationPending(meta={"payment": str(payment.public_id)})
     return _capture_if_requested(payment, actor=actor)
@@ -420,17 +422,20 @@ def payment_confirm(*, payment: Payment, actor: str) -> Payment:
 
 def payment_authentication_settle(*, payment: Payment, actor: str) -> Payment:
     """`payment_confirm` for Stripe's webhook and recovery: the outcome, without a refusal."""
+    if payment.status == Payment.Status.REQUIRES_ACTION:
+        payment = _refresh_waiting_cards(payment)
     if payment.status != Payment.Status.REQUIRES_ACTION:
         return payment
     try:
-        payment = _conclude(_refresh_waiting_cards(payment), actor=actor)
+        payment = _conclude(payment, actor=actor)
         return _capture_if_requested(payment, actor=actor)
     except KassaError:
         return Payment.objects.get(pk=payment.pk)
 
 
 def _refresh_waiting_cards(payment: Payment) -> Payment:
-    """Ask Stripe (outside any transaction) about every card waiting for 3-D Secure."""
+    """Ask Stripe (outside any transaction) about every card waiting for 3-D Secure; the
+    payment is read again after, since a void or another conclusion may have run meanwhile."""
     for tender in payment_tenders(payment).filter(status=Tender.Status.REQUIRES_ACTION):
         state = stripe_gateway.intent_retrieve(tender.stripe_payment_intent_id)
         waiting = Tender.objects.filter(pk=tender.pk, status=Tender.Status.REQUIRES_ACTION)
@@ -448,7 +453,7 @@ def _refresh_waiting_cards(payment: Payment) -> Payment:
                 failure_code=CardDeclined.code,
                 failure_detail=f"Not authorised ({state.decline_code or state.status}).",
             )
-    return payment
+    return Payment.objects.get(pk=payment.pk)
 
 
 def _authentication_timed_out(payment: Payment) -> bool:

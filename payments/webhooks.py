@@ -93,7 +93,8 @@ def stripe_event_process(*, event: StripeEvent) -> None:
 
 def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
     payment = tender.payment
-    if event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORIZED:
+    voidable = (Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION)
+    if event_type == "payment_intent.canceled" and payment.status in voidable:
         payment_void(
             payment=payment, reason="authorization_canceled_at_stripe", actor=WEBHOOK_ACTOR
         )

@@ -274,3 +274,13 @@ def test_at_a_till_a_card_that_needs_authentication_still_fails(shop, stripe, in
     assert Payment.objects.get().status == Payment.Status.FAILED
     assert available(shop.gift_card) == Decimal("50.00")
     invariants()
+
+
+def test_the_shop_may_void_a_waiting_payment(shop, stripe, invariants) -> None:
+    body = _waiting(shop, stripe)
+    voided = post(shop.web, f"/api/v1/payments/{body['id']}/void", {})
+    assert (voided.status_code, voided.json()["status"]) == (200, "voided")
+    assert _card(voided.json())["next_action"] is None
+    assert available(shop.gift_card) == Decimal("50.00")
+    assert _intent_status(stripe, body) == "canceled"
+    invariants()
