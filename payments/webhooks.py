@@ -20,7 +20,8 @@ from config.actors import system_actor
 from payments.errors import InvalidEvent, InvalidSignature
 from payments.events import payment_event_record
 from payments.models import Payment, StripeEvent, Tender
-from payments.services import payment_authentication_settle, payment_void
+from payments.services.authentication import payment_authentication_settle
+from payments.services.void import payment_void
 
 logger = logging.getLogger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300

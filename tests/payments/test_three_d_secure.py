@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, Tender
-from payments.services import payment_recover, payments_needing_recovery
+from payments.services.recovery import payment_recover, payments_needing_recovery
 from tests.payments.conftest import available, money, saved_card
 from tests.payments.test_flows import post
 from tests.payments.test_webhooks import deliver, event
