@@ -71,5 +71,6 @@ def _refresh_waiting_cards(payment: Payment) -> Payment:
 
 
 def authentication_timed_out(payment: Payment) -> bool:
+    """Waited longer than a cardholder takes for 3-D Secure: recovery may end it."""
     timeout = timedelta(minutes=settings.KASSA_3DS_TIMEOUT_MINUTES)
     return payment.updated_at <= timezone.now() - timeout
