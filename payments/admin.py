@@ -29,7 +29,9 @@ from config.money import currency_exponent, money, money_json
 from customers.models import Customer
 from customers.selectors import customer_survivor
 from payments.models import Payment, PaymentEvent, Refund, RefundAllocation, StripeEvent, Tender
-from payments.services import payment_capture, payment_void, refund_create
+from payments.services.capture import payment_capture
+from payments.services.refund import refund_create
+from payments.services.void import payment_void
 
 
 def _admin_link(obj: Model | None) -> str:

@@ -51,6 +51,7 @@ class PaymentFailed(KassaError):
     """A payment that was held and then rolled back; `meta.payment` names it for a GET.
 
     Its code is the failed tender's (`card_declined`, `authentication_required`,
+    `card_authentication_failed`,
     `card_processor_unavailable`, `card_processor_rejected`, all declared in config.errors) or
     `authorization_interrupted` when a tender's authorisation never concluded; each answers its
     one registered status.
@@ -67,6 +68,21 @@ class PaymentFailed(KassaError):
 class CardAuthenticationRequired(PaymentRequired):
     code = "authentication_required"
     default_detail = "The card issuer asks the cardholder to authenticate this payment."
+
+
+class CardAuthenticationFailed(PaymentRequired):
+    """The cardholder failed (or abandoned into failure) 3-D Secure: the whole payment failed."""
+
+    code = "card_authentication_failed"
+    default_detail = "The cardholder did not pass the card issuer's authentication."
+
+
+class AuthenticationPending(Conflict):
+    """Confirmed before the cardholder finished 3-D Secure; confirming again later is fine."""
+
+    code = "authentication_pending"
+    retryable = True
+    default_detail = "The cardholder has not finished authenticating the card yet."
 
 
 class InstrumentNotFound(NotFound):

@@ -16,23 +16,38 @@ class PaymentChannel(models.TextChoices):
     POS = "pos"
 
 
+class PaymentStatus(models.TextChoices):
+    AUTHORIZING = "authorizing"
+    REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"
+    CAPTURING = "capturing"
+    CAPTURED = "captured"
+    VOIDING = "voiding"
+    VOIDED = "voided"
+    FAILED = "failed"
+
+
+class TenderStatus(models.TextChoices):
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    VOIDED = "voided"
+    FAILED = "failed"
+
+
 class Payment(models.Model):
     """One checkout, paid by one or more tenders that succeed or fail together.
 
     `authorizing`, `capturing` and `voiding` are the intermediate states a crash can leave
     behind; the recovery task finishes or rolls back every payment found in one of them.
+    `requires_action` waits for the cardholder to authenticate a card (3-D Secure) in the web
+    shop, holds kept; it concludes on confirm or Stripe's webhook, or is voided after a time-out.
     """
 
     Channel = PaymentChannel
 
-    class Status(models.TextChoices):
-        AUTHORIZING = "authorizing"
-        AUTHORIZED = "authorized"
-        CAPTURING = "capturing"
-        CAPTURED = "captured"
-        VOIDING = "voiding"
-        VOIDED = "voided"
-        FAILED = "failed"
+    Status = PaymentStatus
 
     INTERMEDIATE = (Status.AUTHORIZING, Status.CAPTURING, Status.VOIDING)
 
@@ -102,12 +117,7 @@ class Tender(models.Model):
         CASH = "cash"
         EXTERNAL_CARD = "external_card"
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        AUTHORIZED = "authorized"
-        CAPTURED = "captured"
-        VOIDED = "voided"
-        FAILED = "failed"
+    Status = TenderStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="tenders")
@@ -147,6 +157,11 @@ class Tender(models.Model):
     )
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_client_secret = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Handed to the web shop while the card waits for 3-D Secure (Stripe.js).",
+    )
     external_reference = models.CharField(max_length=100, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_detail = models.TextField(blank=True)

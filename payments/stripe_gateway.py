@@ -7,6 +7,10 @@ so a retry after a time-out can never authorise, capture or refund twice at real
 Card tenders are authorised in two calls: `intent_create` (unconfirmed, no money moves) whose id
 the engine stores before `intent_confirm` authorises. A crash at any point therefore leaves a
 PaymentIntent id the recovery task can look up, with no search by metadata needed.
+
+A card under Strong Customer Authentication answers the confirmation with `requires_action`: the
+cardholder authenticates in the web shop (Stripe.js, with the intent's client secret), after which
+the intent is `requires_capture`, or back to `requires_payment_method` if authentication failed.
 """
 
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ class IntentState:
     status: str
     amount: Money
     decline_code: str | None = None
+    client_secret: str = ""
 
     @property
     def authorized(self) -> bool:
@@ -40,6 +45,15 @@ class IntentState:
     def canceled(self) -> bool:
         return self.status == "canceled"
 
+    @property
+    def requires_action(self) -> bool:
+        """The cardholder has yet to authenticate (3-D Secure) in the shop."""
+        return self.status == "requires_action"
+
+    @property
+    def authentication_failed(self) -> bool:
+        return self.decline_code == "payment_intent_authentication_failure"
+
 
 def _state(intent: stripe.PaymentIntent) -> IntentState:
     error = intent.to_dict().get("last_payment_error") or {}
@@ -48,6 +62,7 @@ def _state(intent: stripe.PaymentIntent) -> IntentState:
         status=intent.status,
         amount=from_minor_units(intent.amount, intent.currency.upper()),
         decline_code=error.get("decline_code") or error.get("code"),
+        client_secret=intent.client_secret or "",
     )
 
 
@@ -76,15 +91,20 @@ def intent_create(
     return _state(intent)
 
 
-def intent_confirm(*, intent_id: str, tender_ref: str) -> IntentState:
-    """Authorise: the held amount is then capturable for about seven days."""
+def intent_confirm(*, intent_id: str, tender_ref: str, can_authenticate: bool) -> IntentState:
+    """Authorise: the held amount is then capturable for about seven days.
+
+    An intent that needs 3-D Secure is returned as it is (`requires_action`) when the cardholder
+    can authenticate (`can_authenticate`), else refused with `authentication_required`."""
     intent = stripe_call(
         stripe_client().v1.payment_intents.confirm,
         intent_id,
         options={"idempotency_key": f"kassa-{tender_ref}-confirm"},
     )
     state = _state(intent)
-    if intent.status == "requires_action":
+    if state.requires_action:
+        if can_authenticate:
+            return state
         raise CardAuthenticationRequired(meta={"payment_intent": intent.id})
     if not state.authorized:
         raise CardDeclined(meta={"decline_code": state.decline_code or intent.status})

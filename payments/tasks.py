@@ -5,7 +5,7 @@ from celery import shared_task
 from config.errors import KassaError
 from payments import webhooks
 from payments.models import StripeEvent
-from payments.services import (
+from payments.services.recovery import (
     payment_recover,
     payments_needing_recovery,
     refund_recover,

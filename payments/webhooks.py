@@ -2,8 +2,9 @@
 
 Kassa drives every PaymentIntent itself, so events mostly confirm what it already knows. They
 matter where Stripe acts on its own: an authorisation cancelled or expired at Stripe voids the
-whole payment (never leave a payment with one tender gone), a refund made in the Stripe
-dashboard and a dispute are recorded on the payment for the back office.
+whole payment (never leave a payment with one tender gone), a card's 3-D Secure finished in the
+shop concludes a payment waiting in `requires_action` even if the shop never confirms it, a
+refund made in the Stripe dashboard and a dispute are recorded on the payment for the back office.
 """
 
 import json
@@ -19,11 +20,17 @@ from config.actors import system_actor
 from payments.errors import InvalidEvent, InvalidSignature
 from payments.events import payment_event_record
 from payments.models import Payment, StripeEvent, Tender
-from payments.services import payment_void
+from payments.services.authentication import payment_authentication_settle
+from payments.services.void import payment_void
 
 logger = logging.getLogger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300
 WEBHOOK_ACTOR = system_actor("stripe_webhook")
+# The cardholder's 3-D Secure step ended: authorised (capturable) or failed.
+AUTHENTICATION_OUTCOMES = (
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.payment_failed",
+)
 
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
@@ -87,11 +94,15 @@ def stripe_event_process(*, event: StripeEvent) -> None:
 
 def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
     payment = tender.payment
-    if event_type == "payment_intent.canceled" and payment.status == Payment.Status.AUTHORIZED:
+    voidable = (Payment.Status.AUTHORIZED, Payment.Status.REQUIRES_ACTION)
+    if event_type == "payment_intent.canceled" and payment.status in voidable:
         payment_void(
             payment=payment, reason="authorization_canceled_at_stripe", actor=WEBHOOK_ACTOR
         )
         return
+    if event_type in AUTHENTICATION_OUTCOMES and payment.status == Payment.Status.REQUIRES_ACTION:
+        # The event says what happened, but Stripe is asked again (the event may be stale).
+        payment_authentication_settle(payment=payment, actor=WEBHOOK_ACTOR)
     with transaction.atomic():
         if event_type == "charge.dispute.created":
             Tender.objects.filter(pk=tender.pk).update(disputed=True)

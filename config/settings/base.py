@@ -146,6 +146,8 @@ SPECTACULAR_SETTINGS = {
         "CustomerChannelEnum": "customers.models.Channel.choices",
         # Payments and vouchers share one set (web, pos): the sales channel.
         "SalesChannelEnum": "payments.models.PaymentChannel.choices",
+        "PaymentStatusEnum": "payments.models.PaymentStatus.choices",
+        "TenderStatusEnum": "payments.models.TenderStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -241,6 +243,8 @@ LOGGING = {
 
 # Privacy: retention windows (days) of the customers' retention run (customers.tasks, hourly),
 # and erasure of inactive customers (off unless set). See docs/api.md "Privacy".
+# A payment waiting for 3-D Secure longer than this is voided by recovery, its holds released.
+KASSA_3DS_TIMEOUT_MINUTES = env.int("KASSA_3DS_TIMEOUT_MINUTES", default=30)
 KASSA_RETENTION_IDEMPOTENCY_DAYS = env.int("KASSA_RETENTION_IDEMPOTENCY_DAYS", default=30)
 KASSA_RETENTION_ACCESS_GRANT_DAYS = env.int("KASSA_RETENTION_ACCESS_GRANT_DAYS", default=30)
 KASSA_RETENTION_PRESENTATION_CODE_DAYS = env.int(

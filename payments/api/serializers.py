@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from moneyed import Money
 from rest_framework import serializers
 
@@ -180,11 +181,19 @@ class RefundCreateInput(serializers.Serializer):
         return attrs
 
 
+class NextActionOutput(serializers.Serializer):
+    """What the web shop does for a card waiting for 3-D Secure: Stripe.js's
+    `handleNextAction({clientSecret})`, then POST /payments/{id}/confirm."""
+
+    type = serializers.CharField(help_text="Always `use_stripe_sdk`.")
+    client_secret = serializers.CharField(help_text="The PaymentIntent's client secret.")
+
+
 class TenderOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     sequence = serializers.IntegerField()
     method = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Tender.Status.choices)
     amount = MoneyField()
     captured_amount = MoneyField(allow_zero=True)
     refunded_amount = MoneyField(allow_zero=True)
@@ -194,6 +203,14 @@ class TenderOutput(serializers.Serializer):
     card_last4 = serializers.CharField(source="bank_card.last4", default=None)
     reference = serializers.CharField(source="external_reference")
     failure_code = serializers.CharField()
+    next_action = serializers.SerializerMethodField()
+
+    @extend_schema_field(NextActionOutput(allow_null=True))
+    def get_next_action(self, tender: Tender) -> dict[str, str] | None:
+        """Only while the card waits for the cardholder."""
+        if tender.status != Tender.Status.REQUIRES_ACTION:
+            return None
+        return {"type": "use_stripe_sdk", "client_secret": tender.stripe_client_secret}
 
 
 class AllocationOutput(serializers.Serializer):
@@ -218,7 +235,7 @@ class PaymentSummaryOutput(serializers.Serializer):
     is GET /payments/{id}), so a page stays small whatever the payments hold."""
 
     id = serializers.UUIDField(source="public_id")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
     channel = serializers.CharField()
     amount = MoneyField()
     captured_amount = MoneyField(allow_zero=True)
@@ -234,7 +251,7 @@ class PaymentSummaryOutput(serializers.Serializer):
 
 class PaymentOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
     channel = serializers.CharField()
     amount = MoneyField()
     captured_amount = MoneyField(allow_zero=True)

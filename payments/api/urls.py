@@ -10,6 +10,11 @@ urlpatterns = [
         views.PaymentCaptureView.as_view(),
         name="payment-capture",
     ),
+    path(
+        "payments/<uuid:payment_id>/confirm",
+        views.PaymentConfirmView.as_view(),
+        name="payment-confirm",
+    ),
     path("payments/<uuid:payment_id>/void", views.PaymentVoidView.as_view(), name="payment-void"),
     path(
         "payments/<uuid:payment_id>/refunds",

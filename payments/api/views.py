@@ -17,7 +17,7 @@ from customers.services import customer_identify
 from merchants.authentication import request_api_key
 from merchants.idempotency import HEADER, idempotent
 from merchants.models import ApiKey
-from payments import services, webhooks
+from payments import webhooks
 from payments.api.serializers import (
     CaptureInput,
     PaymentCreateInput,
@@ -35,6 +35,12 @@ from payments.selectors import (
     payment_get_for_api_key,
     payment_list,
 )
+from payments.services.authentication import payment_confirm
+from payments.services.capture import payment_capture
+from payments.services.common import PaymentRequest, TenderRequest
+from payments.services.create import payment_create
+from payments.services.refund import refund_create
+from payments.services.void import payment_void
 from payments.tasks import stripe_event_process
 from wallet.guessing import client_ip
 
@@ -123,11 +129,11 @@ class PaymentCollectionView(APIView):
         if channel != expected:
             raise ChannelNotAllowed(field="channel")
         customer = _customer(api_key, values, channel)
-        payment = services.payment_create(
+        payment = payment_create(
             api_key=api_key,
             idempotency_key=request.headers[HEADER],
             client_ip=client_ip(request),
-            request=services.PaymentRequest(
+            request=PaymentRequest(
                 amount=values["amount"],
                 channel=channel,
                 customer=customer,
@@ -138,7 +144,7 @@ class PaymentCollectionView(APIView):
                 ],
                 capture=values["capture"],
                 tenders=[
-                    services.TenderRequest(
+                    TenderRequest(
                         method=t["method"],
                         amount=t.get("amount"),
                         points=t.get("points"),
@@ -177,7 +183,7 @@ class PaymentCaptureView(APIView):
         payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
         data = CaptureInput(data=request.data)
         data.is_valid(raise_exception=True)
-        payment = services.payment_capture(
+        payment = payment_capture(
             payment=payment,
             amount=data.validated_data.get("amount"),
             actor=api_key_actor(api_key),
@@ -193,9 +199,32 @@ class PaymentVoidView(APIView):
     def post(self, request: Request, payment_id: str) -> Response:
         api_key = request_api_key(request)
         payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
-        return _payment_response(
-            services.payment_void(payment=payment, actor=api_key_actor(api_key))
-        )
+        return _payment_response(payment_void(payment=payment, actor=api_key_actor(api_key)))
+
+
+class PaymentConfirmView(APIView):
+    """The web shop's step after Stripe.js finished 3-D Secure for a `requires_action` payment."""
+
+    allowed_scopes = (ApiKey.Scope.MERCHANT,)
+
+    @extend_schema(
+        request=None,
+        responses=PaymentOutput,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        operation_id="payments_confirm",
+        description=(
+            "Conclude a payment waiting in `requires_action`: authorised (and captured if it "
+            "was created with `capture: true`) once every card passed 3-D Secure; 402 "
+            "`card_authentication_failed` (the payment failed, every hold released) when one "
+            "did not; 409 `authentication_pending` while one still waits; 409 "
+            "`invalid_payment_state` for a payment that is not waiting."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        api_key = request_api_key(request)
+        payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
+        return _payment_response(payment_confirm(payment=payment, actor=api_key_actor(api_key)))
 
 
 class RefundCreateView(APIView):
@@ -211,7 +240,7 @@ class RefundCreateView(APIView):
         data = RefundCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        refund = services.refund_create(
+        refund = refund_create(
             payment=payment,
             amount=values["amount"],
             policy=values["policy"],

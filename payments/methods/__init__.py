@@ -34,7 +34,7 @@ from wallet.pricing import points_earned, points_to_reverse
 from wallet.selectors import loyalty_account_primary
 
 if TYPE_CHECKING:
-    from payments.services import PaymentRequest, TenderRequest
+    from payments.services.common import PaymentRequest, TenderRequest
 
 __all__ = [
     "ChargeContext",

@@ -29,7 +29,7 @@ from wallet.ledger import Move, system_account
 from wallet.models import BankCard, GiftCard, LedgerAccount, LoyaltyAccount, Transfer, Voucher
 
 if TYPE_CHECKING:
-    from payments.services import PaymentRequest, TenderRequest
+    from payments.services.common import PaymentRequest, TenderRequest
 
 
 @dataclass

@@ -10,7 +10,7 @@ from payments.models import Tender
 from wallet.models import BankCard
 
 if TYPE_CHECKING:
-    from payments.services import TenderRequest
+    from payments.services.common import TenderRequest
 
 
 @register

@@ -37,7 +37,7 @@ from wallet.selectors import (
 )
 
 if TYPE_CHECKING:
-    from payments.services import TenderRequest
+    from payments.services.common import TenderRequest
 
 Kind = Transfer.Kind
 

@@ -29,6 +29,16 @@ def assert_invariants(stripe) -> None:
             assert {t.status for t in tenders} == {Tender.Status.AUTHORIZED}, payment
         if payment.status == Payment.Status.CAPTURED:
             assert {t.status for t in tenders} <= {Tender.Status.CAPTURED, Tender.Status.VOIDED}
+        if payment.status == Payment.Status.REQUIRES_ACTION:  # waiting: every hold kept
+            assert Tender.Status.REQUIRES_ACTION in {t.status for t in tenders}, payment
+            assert {t.status for t in tenders} <= {
+                Tender.Status.AUTHORIZED,
+                Tender.Status.REQUIRES_ACTION,
+            }, payment
+            assert not Transfer.objects.filter(
+                pk__in=[t.wallet_transfer_id for t in tenders if t.wallet_transfer_id],
+                resolution__isnull=False,
+            ).exists(), "a payment waiting for 3-D Secure keeps its holds"
         if payment.status in (Payment.Status.FAILED, Payment.Status.VOIDED):
             assert payment.captured_amount.amount == 0
             holds = [t.wallet_transfer_id for t in tenders if t.wallet_transfer_id]
@@ -59,6 +69,8 @@ def assert_invariants(stripe) -> None:
                 assert kept == to_minor_units(tender.captured_amount - tender.refunded_amount)
             elif tender.status == Tender.Status.AUTHORIZED:
                 assert intent.status == "requires_capture"
+            elif tender.status == Tender.Status.REQUIRES_ACTION:
+                assert intent.status == "requires_action"
             elif intent.status == "succeeded":  # captured, then given back when the payment failed
                 charge = intent.to_dict()["latest_charge"]
                 assert charge.get("amount_refunded", 0) == charge["amount"], charge

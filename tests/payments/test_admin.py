@@ -12,7 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from payments.models import Payment, PaymentEvent, Refund, StripeEvent, Tender
-from payments.services import PaymentRequest, TenderRequest, payment_create, refund_create
+from payments.services.common import PaymentRequest, TenderRequest
+from payments.services.create import payment_create
+from payments.services.refund import refund_create
 from tests.payments.conftest import Shop, available, eur
 
 pytestmark = pytest.mark.django_db

@@ -137,16 +137,15 @@ def test_merge_moves_payments_and_unmerge_brings_them_back(shop) -> None:
 def test_a_merge_landing_between_planning_and_hold_sends_the_payment_to_the_survivor(shop) -> None:
     from moneyed import Money
 
-    from payments import methods, services
+    from payments import methods
     from payments.planning import plan_tenders
+    from payments.services import common, create
 
-    request = services.PaymentRequest(
+    request = common.PaymentRequest(
         amount=Money("10.00", "EUR"),
         channel="web",
         customer=shop.customer,
-        tenders=[
-            services.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id))
-        ],
+        tenders=[common.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id))],
     )
     resolved = methods.resolve_tenders(api_key=shop.web_key, request=request, client_ip=None)
     plan = plan_tenders(amount=request.amount, channel="web", sources=[r.source for r in resolved])
@@ -154,7 +153,7 @@ def test_a_merge_landing_between_planning_and_hold_sends_the_payment_to_the_surv
     customer_merge(
         survivor=survivor, absorbed=shop.customer, reason="same", source="test", actor="t"
     )
-    payment = services._hold(
+    payment = create._hold(
         api_key=shop.web_key, idempotency_key="k", request=request, plan=plan, resolved=resolved
     )
     assert payment.customer == survivor

@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from config.embedded import BASE_DIR, free_port
-from payments import services
 from payments.models import Payment, Tender
+from payments.services import common, create
 from payments.tasks import payments_recover_stuck
 from tests.payments.blackhole import black_hole
 from tests.payments.conftest import available, eur, money
@@ -44,7 +44,7 @@ def _authorised(shop) -> Payment:
 def _age(payment_id: int) -> None:
     """Make a payment look abandoned long enough for the recovery task to take it."""
     Payment.objects.filter(pk=payment_id).update(
-        updated_at=timezone.now() - services.STUCK_AFTER - timedelta(seconds=1)
+        updated_at=timezone.now() - common.STUCK_AFTER - timedelta(seconds=1)
     )
 
 
@@ -86,7 +86,8 @@ def test_process_killed_after_the_hold_phase_is_rolled_back(shop, database_url, 
         f"""
         import django
         django.setup()
-        from payments.services import PaymentRequest, TenderRequest, payment_create
+        from payments.services.common import PaymentRequest, TenderRequest
+        from payments.services.create import payment_create
         from merchants.models import ApiKey
         from customers.models import Customer
         from moneyed import Money
@@ -141,14 +142,14 @@ def test_process_killed_after_the_hold_phase_is_rolled_back(shop, database_url, 
 @pytest.mark.django_db
 def test_crash_after_stripe_authorised_is_completed_by_recovery(shop, invariants) -> None:
     """The flow stops between the authorise and outcome phases (phases commit separately)."""
-    request = services.PaymentRequest(
+    request = common.PaymentRequest(
         amount=eur("80.00"),
         channel="web",
         customer=shop.customer,
         capture=True,
         tenders=[
-            services.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id)),
-            services.TenderRequest(method="card", bank_card=str(shop.bank_card.public_id)),
+            common.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id)),
+            common.TenderRequest(method="card", bank_card=str(shop.bank_card.public_id)),
         ],
     )
     from payments import methods
@@ -156,14 +157,14 @@ def test_crash_after_stripe_authorised_is_completed_by_recovery(shop, invariants
 
     resolved = methods.resolve_tenders(api_key=shop.web_key, request=request, client_ip=None)
     plan = plan_tenders(amount=request.amount, channel="web", sources=[r.source for r in resolved])
-    payment = services._hold(
+    payment = create._hold(
         api_key=shop.web_key,
         idempotency_key="crash-2",
         request=request,
         plan=plan,
         resolved=resolved,
     )
-    services._authorize_cards(payment)
+    create._authorize_cards(payment)
     # -- the process dies here --
     _age(payment.pk)
     assert payments_recover_stuck() == {"captured": 1}

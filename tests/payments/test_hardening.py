@@ -18,9 +18,10 @@ from config.limits import (
     MAX_REFUND_ALLOCATIONS,
     MAX_TENDERS_PER_PAYMENT,
 )
-from payments import methods, services
+from payments import methods
 from payments.models import Payment, PaymentEvent
 from payments.planning import plan_tenders
+from payments.services import common, create
 from payments.tasks import payments_recover_stuck
 from tests.payments.conftest import available, eur, money
 from tests.payments.test_flows import post, web_split
@@ -203,23 +204,23 @@ def test_paying_from_an_empty_gift_card_is_insufficient_funds(shop) -> None:
 def _authorised_without_capture(shop, key: str) -> Payment:
     """The flow of `POST /payments` with `capture: true` and a card, up to the authorisation it
     commits; the process dies before the capture starts."""
-    request = services.PaymentRequest(
+    request = common.PaymentRequest(
         amount=eur("80.00"),
         channel="web",
         customer=shop.customer,
         capture=True,
         tenders=[
-            services.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id)),
-            services.TenderRequest(method="card", bank_card=str(shop.bank_card.public_id)),
+            common.TenderRequest(method="gift_card", gift_card=str(shop.gift_card.public_id)),
+            common.TenderRequest(method="card", bank_card=str(shop.bank_card.public_id)),
         ],
     )
     resolved = methods.resolve_tenders(api_key=shop.web_key, request=request, client_ip=None)
     plan = plan_tenders(amount=request.amount, channel="web", sources=[r.source for r in resolved])
-    payment = services._hold(
+    payment = create._hold(
         api_key=shop.web_key, idempotency_key=key, request=request, plan=plan, resolved=resolved
     )
-    services._authorize_cards(payment)
-    payment = services._conclude(payment, actor=f"api_key:{shop.web_key.prefix}")
+    create._authorize_cards(payment)
+    payment = create.conclude(payment, actor=f"api_key:{shop.web_key.prefix}")
     # -- the process dies here --
     assert (payment.status, payment.capture_requested) == (Payment.Status.AUTHORIZED, True)
     return payment
@@ -257,7 +258,7 @@ def test_recovery_captures_an_authorised_payment_whose_capture_never_started(
     payment = _authorised_without_capture(shop, "crash-capture")
     assert payments_recover_stuck() == {}, "a fresh payment may still be capturing"
     Payment.objects.filter(pk=payment.pk).update(
-        updated_at=timezone.now() - services.STUCK_AFTER - timedelta(seconds=1)
+        updated_at=timezone.now() - common.STUCK_AFTER - timedelta(seconds=1)
     )
     out = StringIO()
     call_command("payments_recover", stdout=out)
@@ -274,7 +275,7 @@ def test_recovery_captures_an_authorised_payment_whose_capture_never_started(
 def test_recovery_leaves_an_authorised_payment_without_capture_alone(shop) -> None:
     payment = Payment.objects.get(public_id=web_split(shop).json()["id"])
     Payment.objects.filter(pk=payment.pk).update(
-        updated_at=timezone.now() - services.STUCK_AFTER - timedelta(seconds=1)
+        updated_at=timezone.now() - common.STUCK_AFTER - timedelta(seconds=1)
     )
     assert payments_recover_stuck() == {}
     payment.refresh_from_db()

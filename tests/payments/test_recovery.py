@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from config import celery_app
 from config.embedded import free_port
 from payments.models import Payment, Refund, Tender
-from payments.services import STUCK_AFTER
+from payments.services.common import STUCK_AFTER
 from payments.tasks import payments_recover_stuck
 from tests.payments.conftest import money
 from tests.payments.test_flows import post

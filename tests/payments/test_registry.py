@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from moneyed import Money
 
-from payments import methods, services
+from payments import methods
 from payments.methods.base import ChargeContext, ResolveContext, ResolvedTender, TenderMethod
 from payments.models import Payment, Tender
+from payments.services import common, create
 from tests.payments.conftest import eur
 from wallet.ledger import Move, ledger_verify
 from wallet.models import LedgerAccount, Transfer
@@ -58,18 +59,18 @@ def store_credit(shop) -> Iterator[StoreCredit]:
 
 
 def test_a_method_registered_in_a_test_pays_a_split_sale(shop, store_credit) -> None:
-    payment = services.payment_create(
+    payment = create.payment_create(
         api_key=shop.till_key,
         idempotency_key=str(uuid.uuid4()),
         client_ip=None,
-        request=services.PaymentRequest(
+        request=common.PaymentRequest(
             amount=eur("12.00"),
             channel=Payment.Channel.POS,
             customer=shop.customer,
             capture=True,
             tenders=[
-                services.TenderRequest(method="cash"),
-                services.TenderRequest(method="store_credit", amount=eur("7.00")),
+                common.TenderRequest(method="cash"),
+                common.TenderRequest(method="store_credit", amount=eur("7.00")),
             ],
         ),
     )

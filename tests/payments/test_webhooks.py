@@ -17,7 +17,9 @@ from django.test import Client
 from config.embedded import LocalStripe, start_localstripe
 from config.stripe import stripe_client
 from payments.models import Payment, PaymentEvent, StripeEvent, Tender
-from payments.services import PaymentRequest, TenderRequest, payment_capture, payment_create
+from payments.services.capture import payment_capture
+from payments.services.common import PaymentRequest, TenderRequest
+from payments.services.create import payment_create
 from tests.payments.conftest import Shop, available, eur
 
 WEBHOOK = "/api/v1/stripe/webhook"

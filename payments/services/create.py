@@ -1,0 +1,354 @@
+"""Creating a payment: plan, hold, authorise the cards, conclude (see the package's docstring)."""
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.actors import api_key_actor
+from config.errors import KassaError
+from config.money import money_json
+from customers.lock_objects import customers_lock_survivors
+from customers.models import Customer
+from merchants.models import ApiKey
+from payments import methods, stripe_gateway
+from payments.errors import PaymentFailed
+from payments.events import payment_event_record
+from payments.lock_objects import lock_payment, payment_tenders
+from payments.models import Payment, Tender
+from payments.planning import PlannedTender, plan_tenders
+from payments.services.capture import payment_capture
+from payments.services.common import (
+    AUTHORIZATION_TTL,
+    HOLD_GRACE,
+    PaymentRequest,
+    release_all,
+    release_cards,
+    zero,
+)
+
+
+def payment_create(
+    *, api_key: ApiKey, idempotency_key: str, request: PaymentRequest, client_ip: str | None
+) -> Payment:
+    """Create and authorise (and, if asked, capture) a split payment: all tenders or none.
+
+    A retry with the same idempotency key returns the payment the first attempt created, in
+    whatever state it (or the recovery task) brought it to; one authorised with a capture
+    requested that never started (the first attempt died in between) is captured now.
+    """
+    actor = api_key_actor(api_key)
+    try:
+        resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
+        plan = plan_tenders(
+            amount=request.amount,
+            channel=request.channel,
+            sources=[item.source for item in resolved],
+        )
+    except KassaError:
+        # A retry whose first attempt used up an instrument finds that attempt's payment.
+        if (existing := _existing(api_key, idempotency_key)) is not None:
+            return capture_if_requested(existing, actor=actor)
+        raise
+    phases = _sell if request.capture and not _has_card(plan) else _hold
+    try:
+        payment = phases(
+            api_key=api_key,
+            idempotency_key=idempotency_key,
+            request=request,
+            plan=plan,
+            resolved=resolved,
+        )
+    except IntegrityError:
+        # The key's payment exists (a retry, or a concurrent twin won the race to insert it):
+        # the unique (api_key, idempotency_key) is the look-up, so a first attempt pays none.
+        existing = _existing(api_key, idempotency_key)
+        if existing is None:
+            raise
+        return capture_if_requested(existing, actor=actor)
+    if payment.status == Payment.Status.CAPTURED:
+        return payment
+    _authorize_cards(payment)
+    return capture_if_requested(conclude(payment, actor=actor), actor=actor)
+
+
+def capture_if_requested(payment: Payment, *, actor: str) -> Payment:
+    """Capture an authorised payment whose request asked for it (`capture: true`).
+
+    It is a step of its own, after the authorisation committed, so that a retry or the recovery
+    task can resume it when the process died in between.
+    """
+    if payment.status == Payment.Status.AUTHORIZED and payment.capture_requested:
+        return payment_capture(payment=payment, actor=actor)
+    return payment
+
+
+def _keep_for_response(payment: Payment, api_key: ApiKey, tenders: list[Tender]) -> None:
+    """Attach what the response shows, so it is built without reading the payment back."""
+    cache = {}
+    for name, rows in (("tenders", tenders), ("refunds", [])):
+        queryset = getattr(payment, name).all()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        cache[name] = queryset
+    payment._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    if api_key.terminal is not None:
+        payment.terminal = api_key.terminal
+        payment.store = api_key.terminal.store
+
+
+def _existing(api_key: ApiKey, idempotency_key: str) -> Payment | None:
+    return Payment.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
+
+
+def _has_card(plan: list[PlannedTender]) -> bool:
+    return any(planned.source.traits.authorised_at_stripe for planned in plan)
+
+
+def _new_payment(
+    *, api_key: ApiKey, idempotency_key: str, request: PaymentRequest, expires_at: datetime
+) -> Payment:
+    currency = request.amount.currency.code
+    return Payment(
+        merchant_id=api_key.merchant_id,
+        store_id=api_key.store_id,
+        terminal_id=api_key.terminal_id,
+        api_key=api_key,
+        idempotency_key=idempotency_key,
+        customer=request.customer,
+        channel=request.channel,
+        amount=request.amount,
+        captured_amount=zero(currency),
+        refunded_amount=zero(currency),
+        capture_requested=request.capture,
+        external_reference=request.external_reference,
+        basket=request.basket,
+        expires_at=expires_at,
+    )
+
+
+def _new_tenders(
+    payment: Payment, plan: list[PlannedTender], resolved: list[methods.ResolvedTender]
+) -> list[Tender]:
+    """The planned tenders, in plan order, bound to their instruments (not saved yet)."""
+    currency = payment.amount.currency.code
+    by_index = {item.source.index: item for item in resolved}
+    tenders = []
+    for sequence, planned in enumerate(plan, start=1):
+        tender = Tender(
+            payment=payment,
+            sequence=sequence,
+            method=planned.source.method,
+            amount=planned.amount,
+            captured_amount=zero(currency),
+            refunded_amount=zero(currency),
+        )
+        methods.method_for(tender.method).bind(tender, by_index[planned.source.index])
+        tenders.append(tender)
+    return tenders
+
+
+def _with_locked_customer(request: PaymentRequest) -> PaymentRequest:
+    """Lock the payment's customer first (the canonical order starts there), so a merge running
+    meanwhile either finishes before and the payment goes to the survivor, or waits for it."""
+    if request.customer is None:
+        return request
+    locked = (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk=request.customer.pk, merged_into__isnull=True)
+        .first()
+    )
+    if locked is not None:  # still its own survivor: the usual case, one statement
+        return replace(request, customer=locked)
+    survivor = customers_lock_survivors(customer_ids=[request.customer.pk])[request.customer.pk]
+    return replace(request, customer=survivor)
+
+
+def _tender_lines(tenders: list[Tender]) -> list[dict[str, Any]]:
+    return [{"sequence": t.sequence, "method": t.method, **money_json(t.amount)} for t in tenders]
+
+
+@transaction.atomic
+def _hold(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    resolved: list[methods.ResolvedTender],
+) -> Payment:
+    """Phase 2: the payment, its tenders and every hold, in one transaction."""
+    request = _with_locked_customer(request)
+    actor = api_key_actor(api_key)
+    expires_at = timezone.now() + AUTHORIZATION_TTL
+    payment = _new_payment(
+        api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=expires_at
+    )
+    payment.save()
+    tenders = _new_tenders(payment, plan, resolved)
+    methods.charge_all(
+        tenders,
+        methods.ChargeContext(
+            merchant_id=api_key.merchant_id,
+            customer=request.customer,
+            channel=request.channel,
+            hold_until=expires_at + HOLD_GRACE,
+            actor=actor,
+        ),
+    )
+    Tender.objects.bulk_create(tenders)
+    payment_event_record(
+        payment=payment,
+        type="payment.held",
+        actor=actor,
+        data={"tenders": _tender_lines(tenders)},
+    )
+    return payment
+
+
+@transaction.atomic
+def _sell(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    resolved: list[methods.ResolvedTender],
+) -> Payment:
+    """A sale captured on the spot with no card tender (the till's usual case): nothing waits
+    on Stripe, so hold, capture and the points earned happen in one transaction and every
+    instrument is charged at once, without a hold to post."""
+    request = _with_locked_customer(request)
+    actor = api_key_actor(api_key)
+    now = timezone.now()
+    payment = _new_payment(
+        api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=now
+    )
+    payment.status = Payment.Status.CAPTURED
+    payment.captured_amount = request.amount
+    payment.authorized_at = payment.captured_at = now
+    tenders = _new_tenders(payment, plan, resolved)
+    methods.charge_all(
+        tenders,
+        methods.ChargeContext(
+            merchant_id=api_key.merchant_id,
+            customer=request.customer,
+            channel=request.channel,
+            hold_until=None,
+            actor=actor,
+        ),
+        payment=payment,
+        earning=methods.loyalty_earn_account(payment, tenders),
+    )
+    payment.save()
+    Tender.objects.bulk_create(tenders)
+    _keep_for_response(payment, api_key, tenders)
+    payment_event_record(
+        payment=payment,
+        type="payment.captured",
+        actor=actor,
+        data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
+    )
+    return payment
+
+
+def can_authenticate(payment: Payment) -> bool:
+    """Only a web shop runs Stripe.js for 3-D Secure; at a till a card that needs it fails."""
+    return payment.channel == Payment.Channel.WEB
+
+
+def _authorize_cards(payment: Payment) -> None:
+    """Stripe authorisations, outside any transaction; stops at the first refusal. A card that
+    needs 3-D Secure is left waiting (`requires_action`) and the next one is authorised."""
+    for tender in payment_tenders(payment).filter(method=Tender.Method.CARD):
+        try:
+            if not tender.stripe_payment_intent_id:
+                intent = stripe_gateway.intent_create(
+                    amount=tender.amount,
+                    payment_method_id=tender.stripe_payment_method_id,
+                    stripe_customer_id=methods.stripe_customer_id(tender),
+                    tender_ref=str(tender.public_id),
+                    payment_ref=str(payment.public_id),
+                )
+                Tender.objects.filter(pk=tender.pk).update(stripe_payment_intent_id=intent.id)
+                tender.stripe_payment_intent_id = intent.id
+            state = stripe_gateway.intent_confirm(
+                intent_id=tender.stripe_payment_intent_id,
+                tender_ref=str(tender.public_id),
+                can_authenticate=can_authenticate(payment),
+            )
+        except KassaError as error:
+            Tender.objects.filter(pk=tender.pk).update(
+                status=Tender.Status.FAILED, failure_code=error.code, failure_detail=error.detail
+            )
+            return
+        record_intent(tender, state)
+
+
+def record_intent(tender: Tender, state: stripe_gateway.IntentState) -> None:
+    """A card tender's outcome at Stripe: authorised, or waiting for the cardholder."""
+    if state.requires_action:
+        Tender.objects.filter(pk=tender.pk).update(
+            status=Tender.Status.REQUIRES_ACTION, stripe_client_secret=state.client_secret
+        )
+    else:
+        Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.AUTHORIZED)
+
+
+def conclude(payment: Payment, *, actor: str) -> Payment:
+    """Outcome phase: authorise the whole payment, or roll every tender back and raise.
+
+    The capture a request asked for is not part of it (`capture_if_requested`). Cards waiting
+    for 3-D Secure (and none failed) leave the payment `requires_action`.
+    """
+    tenders = list(payment_tenders(payment))
+    failed = next((t for t in tenders if t.status == Tender.Status.FAILED), None)
+    waiting = any(t.status == Tender.Status.REQUIRES_ACTION for t in tenders)
+    if failed is None and waiting:
+        return _advance(payment, to=Payment.Status.REQUIRES_ACTION, actor=actor)
+    if failed is None and all(t.status == Tender.Status.AUTHORIZED for t in tenders):
+        return _advance(payment, to=Payment.Status.AUTHORIZED, actor=actor)
+    code = failed.failure_code if failed else "authorization_interrupted"
+    detail = failed.failure_detail if failed else "Not every tender was authorised."
+    payment = _roll_back(payment, code=code, detail=detail, actor=actor)
+    raise PaymentFailed(
+        detail,
+        code=code,
+        field=f"tenders[{failed.sequence - 1}]" if failed else None,
+        meta={"payment": str(payment.public_id)},
+    )
+
+
+def _advance(payment: Payment, *, to: str, actor: str) -> Payment:
+    """Move an unfinished payment on (lock, then check: a concurrent conclusion wins)."""
+    with transaction.atomic():
+        payment = lock_payment(payment.pk)
+        if payment.status not in (Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION):
+            return payment
+        if payment.status == to:
+            return payment
+        payment.status = to
+        if to == Payment.Status.AUTHORIZED:
+            payment.authorized_at = timezone.now()
+        payment.save(update_fields=["status", "authorized_at", "updated_at"])
+        payment_event_record(payment=payment, type=f"payment.{to}", actor=actor)
+    return payment
+
+
+def _roll_back(payment: Payment, *, code: str, detail: str, actor: str) -> Payment:
+    """Release everything an unfinished payment holds: card authorisations first, then holds.
+
+    If Stripe cannot be reached the payment stays `authorizing` for the recovery task.
+    """
+    release_cards(payment_tenders(payment))
+    return release_all(
+        payment,
+        from_statuses=(Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION),
+        to_status=Payment.Status.FAILED,
+        reason=code,
+        event={"code": code, "detail": detail},
+        actor=actor,
+        failure_code=code,
+        failure_detail=detail,
+    )
