@@ -95,9 +95,11 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
         max_uses_per_customer=1,
     )
     account.account.refresh_from_db()
+    owned.gift_card.account.refresh_from_db()
     return [
         f"Wallet of {customer} ({customer.public_id}): {int(account.account.available)} "
-        f"points, gift card …{owned.gift_card.code_last4} (EUR 40)",
+        f"points, gift card …{owned.gift_card.code_last4} "
+        f"({owned.gift_card.currency} {owned.gift_card.account.available} available)",
         f"  walk-in gift card EUR 25.00 at {store.code}: {walk_in.code}  PIN {DEMO_PIN}",
         f"  voucher 10% off, once per customer, 7 days: {voucher.code}",
     ]
