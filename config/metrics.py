@@ -61,7 +61,7 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from payments.models import Payment
-        from payments.services import payments_needing_recovery
+        from payments.services.recovery import payments_needing_recovery
 
         by_status = GaugeMetricFamily("kassa_payments", "Payments by status.", labels=["status"])
         counts = dict(

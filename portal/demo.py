@@ -19,7 +19,9 @@ from customers.services import customer_identify
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue, api_key_revoke
 from payments.models import Payment
-from payments.services import PaymentRequest, TenderRequest, payment_create, refund_create
+from payments.services.common import PaymentRequest, TenderRequest
+from payments.services.create import payment_create
+from payments.services.refund import refund_create
 from wallet.models import GiftCard, LoyaltyAccount
 from wallet.services import (
     gift_card_claim,
