@@ -271,6 +271,14 @@ class TestRealDelivery:
             ).first()
         assert received.event_id.startswith("evt_")
         assert received.payload["data"]["object"]["status"] == "succeeded"
-        recorded = PaymentEvent.objects.get(payment=payment, type="stripe.payment_intent.succeeded")
+        # The event is claimed (processed_at set) before it is applied: wait for its effect.
+        recorded = None
+        while recorded is None:
+            assert time.monotonic() < deadline, "localstripe's event was not applied in time"
+            recorded = PaymentEvent.objects.filter(
+                payment=payment, type="stripe.payment_intent.succeeded"
+            ).first()
+            if recorded is None:
+                time.sleep(0.1)
         assert recorded.tender == card_tender(payment)
         invariants()
