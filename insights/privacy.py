@@ -77,9 +77,7 @@ def derived_delete(customer: Customer) -> int:
 class InsightsHandler(CustomerDataHandler):
     app_label = "insights"
     order = 50
-    references = frozenset(
-        (f"insights.{model.__name__}", field) for model, field in (*FACTS, *DERIVED)
-    )
+    references = frozenset((model._meta.label_lower, field) for model, field in (*FACTS, *DERIVED))
 
     def export(self, *, customer: Customer) -> Mapping[str, Any]:
         profile = Profile.objects.filter(customer=customer).first()

@@ -137,4 +137,6 @@ def test_clicked_and_redeemed_are_recorded(merchant_api: APIClient, trained: Cus
     assert feedback(merchant_api, trained, sku, "redeemed").status_code == 201
     assert feedback(merchant_api, trained, sku, "loved").status_code == 400
     assert Recommendation.objects.filter(customer=trained, sku=sku).exists()
-    assert Product.objects.get(sku=sku).last_price > Decimal(0)
+    price = Product.objects.get(sku=sku).last_price
+    assert price is not None
+    assert price > Decimal(0)
