@@ -136,7 +136,10 @@ def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
         yield batch
 
 
-def _customer_ids(merchant: Merchant, rows: list[_Row]) -> dict[tuple[str, str], int]:
+def _customer_ids(
+    merchant: Merchant, rows: list[_Row], report: ImportReport
+) -> dict[tuple[str, str], int]:
+    """Customer per (kind, ref); a ref the customers app refuses rejects its lines."""
     wanted = {(row.kind, row.ref) for row in rows}
     found = {
         (kind, value): customer_id
@@ -148,13 +151,24 @@ def _customer_ids(merchant: Merchant, rows: list[_Row]) -> dict[tuple[str, str],
         ).values_list("kind", "value", "customer_id")
     }
     for kind, value in sorted(wanted - set(found)):
-        identification = customer_identify(
-            merchant=merchant,
-            identifiers=[PresentedIdentifier(kind, value)],
-            channel=Channel.BACK_OFFICE,
-        )
-        assert identification.customer is not None
-        found[(kind, value)] = identification.customer.pk
+        try:
+            identification = customer_identify(
+                merchant=merchant,
+                identifiers=[PresentedIdentifier(kind, value)],
+                channel=Channel.BACK_OFFICE,
+            )
+        except KassaError as error:
+            refused = error.detail
+        else:
+            if identification.customer is not None:
+                found[(kind, value)] = identification.customer.pk
+                continue
+            refused = "no customer could be created for it"
+        report.rejected += [
+            (row.line, f"customer_ref: {refused}")
+            for row in rows
+            if (row.kind, row.ref) == (kind, value)
+        ]
     return found
 
 
@@ -169,7 +183,8 @@ def _import_batch(merchant: Merchant, batch: list[_Row], report: ImportReport) -
         report.duplicates += len(batch) - len(fresh)
         if not fresh:
             return
-        customers = _customer_ids(merchant, list(fresh.values()))
+        customers = _customer_ids(merchant, list(fresh.values()), report)
+        fresh = {key: row for key, row in fresh.items() if (row.kind, row.ref) in customers}
         products_upsert(
             merchant=merchant,
             products=[
@@ -230,4 +245,5 @@ def history_import(
         _import_batch(merchant, batch, report)
         if progress is not None:
             progress(report)
+    report.rejected.sort()
     return report
