@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "wallet",
     "payments",
     "portal",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -264,5 +265,8 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 300.0,
         },
         "customers-retention-purge": {"task": "customers.retention_purge", "schedule": 3600.0},
+        # insights: captured payments into purchases; offers retrained every six hours.
+        "insights-products-sync": {"task": "insights.products_sync", "schedule": 300.0},
+        "insights-offers-train": {"task": "insights.offers_train", "schedule": 6 * 3600.0},
     }
 )

@@ -49,6 +49,7 @@ def test_every_foreign_key_to_customer_is_covered_by_a_handler() -> None:
         "wallet",
         "payments",
         "portal",
+        "insights",
     ]
 
 
@@ -210,7 +211,7 @@ def test_export_is_one_streamed_document(shop, merchant_api) -> None:
     assert response.streaming
     body = json.loads(b"".join(response.streaming_content))
     assert body["schema_version"] == 1
-    assert set(body["apps"]) == {"customers", "wallet", "payments", "portal"}
+    assert set(body["apps"]) == {"customers", "wallet", "payments", "portal", "insights"}
 
 
 def test_stripe_down_leaves_the_erasure_pending_and_the_task_finishes_it(shop) -> None:

@@ -1,0 +1,15 @@
+"""The insights app's refusals (codes listed in docs/api.md)."""
+
+from config.errors import KassaError
+
+
+class EventsBatchTooLarge(KassaError):
+    code = "events_batch_too_large"
+    status = 400
+    default_detail = "Too many events in one batch."
+
+
+class ProductNotFound(KassaError):
+    code = "product_not_found"
+    status = 404
+    default_detail = "No product with this SKU."

@@ -1,0 +1,31 @@
+"""The insights app's services: catalogue, history import, events, offers."""
+
+from insights.services.catalogue import (
+    ProductData,
+    payment_lines_record,
+    products_sync,
+    products_upsert,
+)
+from insights.services.events import Event, EventsOutcome, events_count, events_record
+from insights.services.history import (
+    HistoryFileInvalid,
+    ImportReport,
+    history_import,
+)
+from insights.services.offers import offer_feedback_record, offers_train
+
+__all__ = [
+    "Event",
+    "EventsOutcome",
+    "HistoryFileInvalid",
+    "ImportReport",
+    "ProductData",
+    "events_count",
+    "events_record",
+    "history_import",
+    "offer_feedback_record",
+    "offers_train",
+    "payment_lines_record",
+    "products_sync",
+    "products_upsert",
+]

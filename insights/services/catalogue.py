@@ -1,0 +1,131 @@
+"""Products and purchases from captured payments: basket lines teach what a SKU is, and a
+captured payment with a customer is a purchase of each of its lines.
+
+payments offers no post-capture hook, so `products_sync` (a periodic task) reads captured
+payments past a watermark; line keys make a re-read harmless.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.selectors import customer_survivor_id
+from insights.models import Product, Purchase, Watermark
+from merchants.models import Merchant
+from payments.models import Payment
+
+SYNC_WATERMARK = "products_sync"
+SYNC_BATCH = 500
+SYNC_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Captures commit out of captured_at order by up to a transaction's length; re-read that much.
+SYNC_OVERLAP = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ProductData:
+    sku: str
+    name: str = ""
+    category: str = ""
+    brand: str = ""
+    price: Decimal | None = None
+    currency: str = ""
+
+
+def products_upsert(*, merchant: Merchant, products: list[ProductData]) -> int:
+    """Create unknown SKUs and refresh known ones; blank fields never erase what is known."""
+    latest = {product.sku: product for product in products}
+    known = {
+        row.sku: row for row in Product.objects.filter(merchant=merchant, sku__in=list(latest))
+    }
+    fields = ("name", "category", "brand", "currency")
+    changed = []
+    for sku, data in latest.items():
+        row = known.get(sku) or Product(merchant=merchant, sku=sku)
+        for name in fields:
+            if getattr(data, name):
+                setattr(row, name, getattr(data, name))
+        if data.price is not None:
+            row.last_price = data.price
+        changed.append(row)
+    Product.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["merchant", "sku"],
+        update_fields=[*fields, "last_price", "updated_at"],
+    )
+    return len(changed)
+
+
+def _price(line: dict[str, Any]) -> tuple[Decimal | None, str]:
+    price = line.get("unit_price") or {}
+    try:
+        return Decimal(str(price["amount"])), str(price.get("currency", ""))
+    except (KeyError, TypeError, InvalidOperation):
+        return None, ""
+
+
+def payment_lines_record(*, payment: Payment) -> int:
+    """The payment's basket as products (always) and purchases (when it names a customer)."""
+    lines = [line for line in payment.basket if isinstance(line, dict) and line.get("sku")]
+    customer_id = None
+    if payment.customer_id is not None and payment.captured_at is not None:
+        customer_id = customer_survivor_id(payment.customer_id)
+    products = []
+    purchases = []
+    for index, line in enumerate(lines):
+        price, currency = _price(line)
+        products.append(
+            ProductData(
+                sku=str(line["sku"]), name=str(line.get("name", "")), price=price, currency=currency
+            )
+        )
+        if customer_id is not None and payment.captured_at is not None:
+            purchases.append(
+                Purchase(
+                    merchant_id=payment.merchant_id,
+                    customer_id=customer_id,
+                    sku=str(line["sku"]),
+                    quantity=int(line.get("quantity") or 1),
+                    unit_price=price,
+                    occurred_at=payment.captured_at,
+                    channel=payment.channel,
+                    order_ref=payment.external_reference[:100],
+                    line_key=f"payment:{payment.public_id}:{index}",
+                )
+            )
+    products_upsert(merchant=payment.merchant, products=products)
+    Purchase.objects.bulk_create(purchases, ignore_conflicts=True)
+    return len(purchases)
+
+
+def products_sync(*, now: datetime | None = None) -> int:
+    """Record every payment captured since the watermark; the number of payments read."""
+    now = now or timezone.now()
+    read = 0
+    while True:
+        with transaction.atomic():
+            mark, _ = Watermark.objects.select_for_update().get_or_create(
+                name=SYNC_WATERMARK, defaults={"value": SYNC_EPOCH}
+            )
+            since = mark.value - SYNC_OVERLAP if read == 0 else mark.value
+            batch = list(
+                Payment.objects.select_related("merchant")
+                .filter(
+                    captured_at__isnull=False,
+                    captured_at__gt=since,
+                    captured_at__lte=now,
+                )
+                .order_by("captured_at", "pk")[:SYNC_BATCH]
+            )
+            for payment in batch:
+                payment_lines_record(payment=payment)
+            if batch:
+                mark.value = max(mark.value, batch[-1].captured_at or mark.value)
+                mark.save(update_fields=["value"])
+        read += len(batch)
+        if len(batch) < SYNC_BATCH:
+            return read

@@ -1,0 +1,65 @@
+"""Captured payments' basket lines become products and (with a customer) purchases."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.utils import timezone
+from djmoney.money import Money
+
+from customers.models import Customer
+from insights.models import Product, Purchase
+from insights.tasks import products_sync_task
+from merchants.models import ApiKey, Merchant
+from merchants.services import api_key_issue
+from payments.models import Payment
+
+
+def payment(merchant: Merchant, customer: Customer | None, captured: bool, key: str) -> Payment:
+    api_key, _ = api_key_issue(merchant=merchant, scope=ApiKey.Scope.MERCHANT, name=key)
+    now = timezone.now()
+    return Payment.objects.create(
+        merchant=merchant,
+        api_key=api_key,
+        idempotency_key=key,
+        customer=customer,
+        channel=Payment.Channel.WEB,
+        status=Payment.Status.CAPTURED if captured else Payment.Status.AUTHORIZED,
+        amount=Money("5.40", "EUR"),
+        captured_amount=Money("5.40" if captured else "0", "EUR"),
+        refunded_amount=Money("0", "EUR"),
+        captured_at=now - timedelta(seconds=1) if captured else None,
+        basket=[
+            {
+                "sku": "MILK",
+                "name": "Milk 1l",
+                "quantity": 2,
+                "unit_price": {"amount": "1.20", "currency": "EUR"},
+            },
+            {
+                "sku": "BREAD",
+                "name": "Bread",
+                "quantity": 1,
+                "unit_price": {"amount": "3.00", "currency": "EUR"},
+            },
+        ],
+    )
+
+
+def test_captured_payments_are_read_once_into_products_and_purchases(
+    merchant: Merchant, make_customer: Callable[..., Customer]
+) -> None:
+    ann = make_customer("ann")
+    payment(merchant, ann, True, "p1")
+    payment(merchant, None, True, "p2")
+    payment(merchant, ann, False, "p3")
+    assert products_sync_task() == 2
+    assert dict(Product.objects.values_list("sku", "last_price")) == {
+        "MILK": Money("1.20", "EUR").amount,
+        "BREAD": Money("3.00", "EUR").amount,
+    }
+    assert sorted(Purchase.objects.values_list("customer_id", "sku", "quantity", "channel")) == [
+        (ann.pk, "BREAD", 1, "web"),
+        (ann.pk, "MILK", 2, "web"),
+    ]
+    products_sync_task()  # the overlap re-reads them: nothing twice
+    assert Purchase.objects.count() == 2
