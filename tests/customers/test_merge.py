@@ -127,6 +127,7 @@ def test_every_app_holding_customer_data_has_a_handler() -> None:
         "wallet",
         "payments",
         "portal",
+        "insights",
     }
 
 
