@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("wallet.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("tills.api.urls")),
 ]
 
 urlpatterns = [

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "customers",
     "wallet",
     "payments",
+    "tills",
     "portal",
 ]
 
