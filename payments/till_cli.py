@@ -282,7 +282,7 @@ def cmd_session(till: Till, args: argparse.Namespace) -> dict[str, Any]:
     session = _open_session(till)
     if args.action in ("cash-in", "cash-out"):
         body = {
-            "kind": args.action.removeprefix("cash-"),
+            "direction": args.action.removeprefix("cash-"),
             "amount": money(args.amount, args.currency),
             "reason": args.reason,
         }

@@ -53,12 +53,15 @@ class TillSession(models.Model):
         return f"{self.terminal} {self.opened_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
+class CashMovementKind(models.TextChoices):
+    IN = "in"
+    OUT = "out"
+
+
 class CashMovement(models.Model):
     """Cash put into or taken out of the drawer outside a sale (append-only)."""
 
-    class Kind(models.TextChoices):
-        IN = "in"
-        OUT = "out"
+    Kind = CashMovementKind
 
     session = models.ForeignKey(TillSession, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=4, choices=Kind.choices)

@@ -149,6 +149,7 @@ SPECTACULAR_SETTINGS = {
         "SalesChannelEnum": "payments.models.PaymentChannel.choices",
         "PaymentStatusEnum": "payments.models.PaymentStatus.choices",
         "TenderStatusEnum": "payments.models.TenderStatus.choices",
+        "CashMovementKindEnum": "tills.models.CashMovementKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

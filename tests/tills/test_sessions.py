@@ -94,10 +94,10 @@ def test_a_second_open_session_on_one_terminal_is_a_conflict(till: Till) -> None
 def test_cash_out_above_the_drawer_is_refused(till: Till) -> None:
     session = post(till.api, "till-sessions", {"float": eur("10.00")}).json()
     path = f"till-sessions/{session['id']}/cash"
-    refused = post(till.api, path, {"kind": "out", "amount": eur("10.01"), "reason": "drop"})
+    refused = post(till.api, path, {"direction": "out", "amount": eur("10.01"), "reason": "drop"})
     assert refused.status_code == 400
     assert refused.json()["code"] == "cash_out_exceeds_drawer"
-    taken = post(till.api, path, {"kind": "out", "amount": eur("10.00"), "reason": "drop"})
+    taken = post(till.api, path, {"direction": "out", "amount": eur("10.00"), "reason": "drop"})
     assert taken.status_code == 201
 
 
@@ -123,3 +123,18 @@ def test_session_posts_need_an_idempotency_key(till: Till) -> None:
     answer = till.api.post("/api/v1/till-sessions", {"float": eur("5.00")}, format="json")
     assert answer.status_code == 400
     assert answer.json()["code"] == "idempotency_key_required"
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_sessions_read_only(till: Till, admin_client) -> None:
+    session = post(till.api, "till-sessions", {"float": eur("20.00")}).json()
+    path = f"till-sessions/{session['id']}/cash"
+    post(till.api, path, {"direction": "in", "amount": eur("5.00"), "reason": "coins"})
+    listing = admin_client.get("/admin/tills/tillsession/")
+    assert listing.status_code == 200
+    assert session["id"] in listing.content.decode()
+    pk = TillSession.objects.get().pk
+    detail = admin_client.get(f"/admin/tills/tillsession/{pk}/change/")
+    assert detail.status_code == 200
+    assert "coins" in detail.content.decode()
+    assert admin_client.get("/admin/tills/tillsession/add/").status_code == 403

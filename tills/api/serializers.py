@@ -17,7 +17,7 @@ class SessionOpenInput(serializers.Serializer):
 
 
 class CashMoveInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=CashMovement.Kind.choices)
+    direction = serializers.ChoiceField(choices=CashMovement.Kind.choices)
     amount = MoneyField()
     reason = serializers.CharField(max_length=MAX_TEXT_LENGTH)
 
@@ -33,7 +33,7 @@ class SessionCloseInput(serializers.Serializer):
 
 
 class CashMovementOutput(serializers.Serializer):
-    kind = serializers.CharField()
+    direction = serializers.CharField(source="kind")
     amount = MoneyField()
     reason = serializers.CharField()
     actor = serializers.CharField()

@@ -76,11 +76,14 @@ class CashMoveView(APIView):
     def post(self, request: Request, session_id: str) -> Response:
         data = CashMoveInput(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
         movement = till_cash_move(
             api_key=request_api_key(request),
             session_id=session_id,
             idempotency_key=request.headers[HEADER],
-            **data.validated_data,
+            kind=values["direction"],
+            amount=values["amount"],
+            reason=values["reason"],
         )
         return Response(CashMovementOutput(movement).data, status=201)
 
