@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from payments.till_cli_output import readable
 from payments.till_cli_parser import parser
 from payments.till_client import KassaApiError, KassaUnreachable, TillClient, money, sale_body
 from payments.till_journal import (
@@ -32,6 +33,8 @@ from payments.till_journal import (
 )
 
 OK, ERROR, USAGE, NOT_CONFIGURED, REFUSED_BY_SERVER, UNREACHABLE, POLICY, SYNC_REFUSALS = range(8)
+# Answers about the till rather than the entry: its key (401, 403) or its pace (429).
+TILL_REFUSED = frozenset({401, 403, 429})
 EXIT_CODES = __doc__.split("Exit codes (also in `kassa-till --help`):")[1].strip()
 
 
@@ -93,6 +96,8 @@ def replay(till: Till, *, before: int | None = None) -> list[dict[str, Any]]:
     """Send every pending entry in journal order, each exactly once.
 
     Unreachable half-way raises KassaUnreachable: what was sent is marked, the rest waits.
+    A refusal of the till itself (its key, or "slow down") is not the entry's answer: it is
+    raised, and the entry waits too.
     """
     report = []
     for entry in till.journal.pending(before=before):
@@ -101,6 +106,8 @@ def replay(till: Till, *, before: int | None = None) -> list[dict[str, Any]]:
                 entry.path, entry.body, idempotency_key=entry.idempotency_key
             )
         except KassaApiError as error:
+            if error.status in TILL_REFUSED:
+                raise
             done = till.journal.conclude(entry.idempotency_key, status=REFUSED, outcome=error.body)
         else:
             done = till.journal.conclude(
@@ -201,15 +208,14 @@ def cmd_sale(till: Till, args: argparse.Namespace) -> dict[str, Any]:
     )
     try:
         replayed = till.online(before=entry.seq)  # older entries first: the order is kept
-    except KassaUnreachable:
-        return _sale_offline(till, key, body, maybe_delivered=False)
-    try:
         answer = till.client().post("payments", body, idempotency_key=key)
     except KassaApiError as error:
         till.journal.conclude(key, status=REFUSED, outcome=error.body)
         raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
     except KassaUnreachable as error:
-        return _sale_offline(till, key, body, maybe_delivered=error.maybe_delivered)
+        # Unreachable before this sale was sent, its key is in no request yet.
+        sent = error.idempotency_key == key and error.maybe_delivered
+        return _sale_offline(till, key, body, maybe_delivered=sent)
     till.journal.conclude(key, status=SYNCED, outcome={}, payment_id=answer.get("id"))
     return {"sale": answer, "offline": False, "replayed": replayed}
 
@@ -298,14 +304,11 @@ def cmd_session(till: Till, args: argparse.Namespace) -> dict[str, Any]:
 # -- output ---------------------------------------------------------------------------------
 
 
-def _print(result: dict[str, Any], as_json: bool) -> None:
+def _print(result: dict[str, Any], as_json: bool, command: str = "") -> None:
     if as_json:
         print(json.dumps(result, indent=2, sort_keys=True, default=str))
-        return
-    for name, value in result.items():
-        if isinstance(value, dict | list):
-            value = json.dumps(value, sort_keys=True, default=str)
-        print(f"{name}: {value}")
+    else:
+        print("\n".join(readable(command, result)))
 
 
 COMMANDS = {
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser(EXIT_CODES).parse_args(argv)
     till = Till(args)
     try:
-        _print(COMMANDS[args.command](till, args), args.json)
+        _print(COMMANDS[args.command](till, args), args.json, args.command)
         return OK
     except CliError as error:
         if args.json:
@@ -333,11 +336,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"kassa-till: {error}", file=sys.stderr)
             if error.data:
-                _print(error.data, False)
+                _print(error.data, False, args.command)
         return error.code
     except KassaUnreachable as error:
         print(f"kassa-till: the server cannot be reached: {error}", file=sys.stderr)
         return UNREACHABLE
+    except KassaApiError as error:
+        print(f"kassa-till: refused by the server: {error}", file=sys.stderr)
+        return REFUSED_BY_SERVER
     finally:
         till.close()
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from config.embedded import free_port
+from merchants.authentication import api_key_cache_clear
+from merchants.services import api_key_revoke
 from payments.models import Payment
-from payments.till_cli import POLICY, SYNC_REFUSALS
+from payments.till_cli import POLICY, REFUSED_BY_SERVER, SYNC_REFUSALS, main
 from payments.till_client import TillClient
 from tests.tills.conftest import Run, Till, configure
 
@@ -171,3 +173,34 @@ def _edit_entry(till: Till, change: Any) -> None:
     )
     db.commit()
     db.close()
+
+
+def test_the_readable_output_says_what_happened(
+    live_server, till: Till, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    go_offline(run, till, live_server)
+    assert main(["sale", "--amount", "7.00", "--cash"]) == 0
+    assert "Recorded OFFLINE: 7.00 EUR (journal #1)" in capsys.readouterr().out
+    configure(run, till, live_server.url)
+    assert main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "sent: #1 " in out
+    assert "7.00 EUR cash synced (offline) payment" in out
+    assert "1 sent, 0 still pending." in out
+    assert main(["sale", "--amount", "3.00", "--cash"]) == 0
+    assert "Sale 3.00 EUR captured: payment" in capsys.readouterr().out
+
+
+def test_a_revoked_key_refuses_the_sale_and_keeps_older_entries_waiting(
+    live_server, till: Till, run: Run
+) -> None:
+    go_offline(run, till, live_server)
+    assert run("sale", "--amount", "4.00", "--cash")[0] == 0
+    configure(run, till, live_server.url)
+    api_key_revoke(api_key=till.key)
+    api_key_cache_clear()
+    code, refused = run("sale", "--amount", "5.00", "--cash")
+    assert code == REFUSED_BY_SERVER
+    assert "authentication_failed" in refused["error"]
+    assert [e.status for e in till.journal().entries()] == ["pending", "refused"]
+    assert not Payment.objects.exists()
