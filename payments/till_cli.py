@@ -147,11 +147,9 @@ def cmd_status(till: Till, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _online_call(till: Till, call: Any) -> dict[str, Any]:
-    try:
-        till.online()
-        return dict(call(till.client()))
-    except KassaUnreachable as error:
-        raise CliError(f"The server cannot be reached: {error}", UNREACHABLE) from error
+    """A call that needs the server (main() turns its errors into exit codes)."""
+    till.online()
+    return dict(call(till.client()))
 
 
 def cmd_identify(till: Till, args: argparse.Namespace) -> dict[str, Any]:
@@ -237,22 +235,14 @@ def _sale_offline(
 def cmd_refund(till: Till, args: argparse.Namespace) -> dict[str, Any]:
     key = str(uuid.uuid4())
     amount = money(args.amount, args.currency)
-    try:
-        return _online_call(
-            till,
-            lambda c: c.refund(
-                args.payment, amount=amount, reason=args.reason, idempotency_key=key
-            ),
-        )
-    except KassaApiError as error:
-        raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
+    return _online_call(
+        till,
+        lambda c: c.refund(args.payment, amount=amount, reason=args.reason, idempotency_key=key),
+    )
 
 
 def cmd_sync(till: Till, args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        report = till.online()
-    except KassaUnreachable as error:
-        raise CliError(f"The server cannot be reached: {error}", UNREACHABLE) from error
+    report = till.online()
     left = len(till.journal.entries(status=PENDING))
     result = {"replayed": report, "pending": left}
     if any(item["status"] == REFUSED for item in report):
@@ -267,10 +257,7 @@ def cmd_journal(till: Till, args: argparse.Namespace) -> dict[str, Any]:
 
 def _session_call(till: Till, path: str, body: dict[str, Any]) -> dict[str, Any]:
     key = str(uuid.uuid4())
-    try:
-        return _online_call(till, lambda c: c.post(path, body, idempotency_key=key))
-    except KassaApiError as error:
-        raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
+    return _online_call(till, lambda c: c.post(path, body, idempotency_key=key))
 
 
 def _open_session(till: Till) -> str:
@@ -324,11 +311,20 @@ COMMANDS = {
 }
 
 
+def _run(till: Till, args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        return COMMANDS[args.command](till, args)
+    except KassaApiError as error:
+        raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
+    except KassaUnreachable as error:
+        raise CliError(f"The server cannot be reached: {error}", UNREACHABLE) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser(EXIT_CODES).parse_args(argv)
     till = Till(args)
     try:
-        _print(COMMANDS[args.command](till, args), args.json, args.command)
+        _print(_run(till, args), args.json, args.command)
         return OK
     except CliError as error:
         if args.json:
@@ -338,12 +334,6 @@ def main(argv: list[str] | None = None) -> int:
             if error.data:
                 _print(error.data, False, args.command)
         return error.code
-    except KassaUnreachable as error:
-        print(f"kassa-till: the server cannot be reached: {error}", file=sys.stderr)
-        return UNREACHABLE
-    except KassaApiError as error:
-        print(f"kassa-till: refused by the server: {error}", file=sys.stderr)
-        return REFUSED_BY_SERVER
     finally:
         till.close()
 

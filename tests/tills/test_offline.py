@@ -204,3 +204,18 @@ def test_a_revoked_key_refuses_the_sale_and_keeps_older_entries_waiting(
     assert "authentication_failed" in refused["error"]
     assert [e.status for e in till.journal().entries()] == ["pending", "refused"]
     assert not Payment.objects.exists()
+
+
+def test_identify_through_the_cli_and_a_wallet_needs_a_strong_presentation(
+    live_server, till: Till, run: Run
+) -> None:
+    configure(run, till, live_server.url)
+    code, found = run("identify", "--id", "email:ada@example.com")
+    assert code == 0
+    customer = found["customer"]
+    code, wallet = run("wallet", customer)  # a typed email is too weak to show a wallet
+    assert code == REFUSED_BY_SERVER
+    assert wallet["error"].startswith("Refused: ")
+    code, unknown = run("identify", "--id", "email:nobody@example.com", "--no-create")
+    assert code == 0
+    assert unknown["customer"] is None
