@@ -33,8 +33,10 @@ from payments.till_journal import (
 )
 
 OK, ERROR, USAGE, NOT_CONFIGURED, REFUSED_BY_SERVER, UNREACHABLE, POLICY, SYNC_REFUSALS = range(8)
-# Answers about the till rather than the entry: its key (401, 403) or its pace (429).
-TILL_REFUSED = frozenset({401, 403, 429})
+# Answers about the till rather than the entry: its key, its scope, its pace.
+TILL_REFUSED = frozenset(
+    {"authentication_failed", "not_authenticated", "permission_denied", "rate_limited"}
+)
 EXIT_CODES = __doc__.split("Exit codes (also in `kassa-till --help`):")[1].strip()
 
 
@@ -48,12 +50,11 @@ class CliError(Exception):
 class Till:
     """One invocation: the data folder, its config and journal, a client when configured."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self) -> None:
         self.home = Path(os.environ.get("KASSA_TILL_HOME") or Path.home() / ".kassa-till")
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.config_path = self.home / "config.json"
         self.journal = Journal(self.home / "journal.sqlite3")
-        self.as_json = args.json
         self._client: TillClient | None = None
 
     def config(self) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def replay(till: Till, *, before: int | None = None) -> list[dict[str, Any]]:
                 entry.path, entry.body, idempotency_key=entry.idempotency_key
             )
         except KassaApiError as error:
-            if error.status in TILL_REFUSED:
+            if error.code in TILL_REFUSED:
                 raise
             done = till.journal.conclude(entry.idempotency_key, status=REFUSED, outcome=error.body)
         else:
@@ -224,6 +225,12 @@ def _sale_offline(
     try:
         till.journal.check_offline(body, at=now_utc())
     except OfflineRefused as refusal:
+        if maybe_delivered:  # it may have been paid: only the server can say, on a sync
+            raise CliError(
+                "The server may have received this sale but did not answer: its outcome is "
+                f"unknown until `kassa-till sync` (journal #{till.journal.get(key).seq}).",
+                UNREACHABLE,
+            ) from refusal
         till.journal.conclude(key, status=NOT_ALLOWED, outcome={"detail": str(refusal)})
         raise CliError(f"Server unreachable, and {refusal}", POLICY) from refusal
     if not maybe_delivered:  # the server never saw it: it is replayed marked offline
@@ -322,7 +329,7 @@ def _run(till: Till, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser(EXIT_CODES).parse_args(argv)
-    till = Till(args)
+    till = Till()
     try:
         _print(_run(till, args), args.json, args.command)
         return OK

@@ -78,6 +78,7 @@ class Journal:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a recorded sale survives a power cut
+        self.db.execute("PRAGMA secure_delete=ON")  # a redacted secret is overwritten
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -131,10 +132,13 @@ class Journal:
     def conclude(
         self, key: str, *, status: str, outcome: dict[str, Any], payment_id: str | None = None
     ) -> Entry:
+        """The entry's answer. It is never sent again, so its secrets (gift card or voucher
+        codes, PINs) need not stay on the till's disk."""
+        body = _redacted(self.get(key).body)
         self.db.execute(
-            "UPDATE entries SET status = ?, outcome = ?, payment_id = ?, updated_at = ? "
-            "WHERE idempotency_key = ?",
-            (status, json.dumps(outcome), payment_id, now_utc().isoformat(), key),
+            "UPDATE entries SET status = ?, outcome = ?, payment_id = ?, body = ?, "
+            "updated_at = ? WHERE idempotency_key = ?",
+            (status, json.dumps(outcome), payment_id, json.dumps(body), now_utc().isoformat(), key),
         )
         return self.get(key)
 
@@ -175,6 +179,18 @@ class Journal:
         oldest = min((datetime.fromisoformat(e.occurred_at) for e in unsynced), default=at)
         if at - oldest > timedelta(hours=int(policy["max_age_hours"])):
             raise OfflineRefused("Offline too long: sync with the server before selling more.")
+
+
+def _redacted(body: dict[str, Any]) -> dict[str, Any]:
+    """A code keeps its last four characters (to tell cards apart), a PIN nothing."""
+    tenders = [
+        {**t, **({"code": "…" + str(t["code"])[-4:]} if "code" in t else {})}
+        for t in body["tenders"]
+    ]
+    for tender in tenders:
+        if "pin" in tender:
+            tender["pin"] = "****"
+    return {**body, "tenders": tenders}
 
 
 def _entry(row: sqlite3.Row) -> Entry:

@@ -14,9 +14,11 @@ from config.embedded import free_port
 from merchants.authentication import api_key_cache_clear
 from merchants.services import api_key_revoke
 from payments.models import Payment
-from payments.till_cli import POLICY, REFUSED_BY_SERVER, SYNC_REFUSALS, main
-from payments.till_client import TillClient
+from payments.till_cli import POLICY, REFUSED_BY_SERVER, SYNC_REFUSALS, UNREACHABLE, main
+from payments.till_client import KassaUnreachable, TillClient
+from tests.payments.conftest import available
 from tests.tills.conftest import Run, Till, configure
+from tests.wallet.factories import issue_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,3 +221,48 @@ def test_identify_through_the_cli_and_a_wallet_needs_a_strong_presentation(
     code, unknown = run("identify", "--id", "email:nobody@example.com", "--no-create")
     assert code == 0
     assert unknown["customer"] is None
+
+
+def test_a_sale_refused_offline_keeps_no_gift_card_secret(
+    live_server, till: Till, run: Run
+) -> None:
+    go_offline(run, till, live_server)
+    code, refused = run("sale", "--amount", "5.00", "--gift-card", "GC7Q2M9X4K8P:4321")
+    assert code == POLICY
+    assert "Not allowed offline: gift_card" in refused["error"]
+    journal = till.journal()
+    (entry,) = journal.entries()
+    journal.close()
+    assert entry.status == "refused_offline"
+    assert entry.body["tenders"] == [{"method": "gift_card", "code": "…4K8P", "pin": "****"}]
+    for path in till.home.iterdir():  # the database, and a WAL if one is left
+        assert b"GC7Q2M9X4K8P" not in path.read_bytes()
+
+
+def test_a_sale_the_server_may_have_received_stays_pending_until_sync(
+    live_server, till: Till, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server paid the sale and its answer was lost: a gift card cannot sell offline, yet
+    it may have been paid, so the sale is kept for sync (which learns it was) and not refused."""
+    card = issue_card(till.store.merchant, "50.00", pin="4321")
+    configure(run, till, live_server.url)
+    original = TillClient.post
+
+    def answer_lost(self: TillClient, path: str, body: Any, *, idempotency_key: str) -> Any:
+        original(self, path, body, idempotency_key=idempotency_key)
+        raise KassaUnreachable(idempotency_key, TimeoutError("read timed out"))
+
+    monkeypatch.setattr(TillClient, "post", answer_lost)
+    code, unknown = run("sale", "--amount", "5.00", "--gift-card", f"{card.code}:4321")
+    assert code == UNREACHABLE
+    assert "outcome is unknown until `kassa-till sync` (journal #1)" in unknown["error"]
+    assert [e.status for e in till.journal().entries()] == ["pending"]
+    monkeypatch.setattr(TillClient, "post", original)
+
+    code, synced = run("sync")
+    assert code == 0
+    (payment,) = Payment.objects.all()
+    assert synced["replayed"][0]["payment"] == str(payment.public_id)
+    assert payment.offline is False
+    card.gift_card.refresh_from_db()
+    assert available(card.gift_card) == Decimal("45.00")  # paid once
