@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("wallet.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("insights.api.urls")),
+    path("", include("tills.api.urls")),
 ]
 
 urlpatterns = [

@@ -224,8 +224,18 @@ class PaymentAdmin(ReadOnlyAdmin):
         "terminal",
         "customer_id_",
         "external_reference",
+        "offline",
+        "offline_late",
     )
-    list_filter = ("status", "channel", "merchant", "store", "terminal", "created_at")
+    list_filter = (
+        "status",
+        "channel",
+        "merchant",
+        "store",
+        "terminal",
+        "offline_late",
+        "created_at",
+    )
     list_select_related = ("store", "terminal", "customer", "merchant")
     date_hierarchy = "created_at"
     search_fields = ("external_reference", "=tenders__stripe_payment_intent_id")

@@ -79,6 +79,13 @@ class Payment(models.Model):
     failure_code = models.CharField(max_length=64, blank=True)
     failure_detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    occurred_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a till made the sale offline (its own clock)."
+    )
+    offline = models.BooleanField(default=False, help_text="Made offline, replayed later.")
+    offline_late = models.BooleanField(
+        default=False, help_text="Replayed after the offline policy's maximum age: flagged."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     authorized_at = models.DateTimeField(null=True, blank=True)
     captured_at = models.DateTimeField(null=True, blank=True)

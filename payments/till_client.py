@@ -30,6 +30,8 @@ import httpx
 
 RETRYABLE_STATUS = frozenset({409, 502, 503, 504})
 REPLAYED = "Idempotent-Replayed"
+# Failures that happen before a connection exists: the request never left the till.
+NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 class KassaApiError(Exception):
@@ -47,10 +49,19 @@ class KassaUnreachable(Exception):
     """Every retry failed to get an answer; the operation's outcome is unknown to the till.
 
     Retrying later with the same `idempotency_key` (kept on this exception) is always safe.
+    `maybe_delivered` is False only when no attempt ever connected: the server cannot have
+    seen the request, so the till may still change it (e.g. mark a sale as made offline).
     """
 
-    def __init__(self, idempotency_key: str | None, cause: BaseException | None) -> None:
+    def __init__(
+        self,
+        idempotency_key: str | None,
+        cause: BaseException | None,
+        *,
+        maybe_delivered: bool = True,
+    ) -> None:
         self.idempotency_key = idempotency_key
+        self.maybe_delivered = maybe_delivered
         super().__init__(f"Kassa did not answer (idempotency key {idempotency_key}): {cause}")
 
 
@@ -126,20 +137,23 @@ class TillClient:
         capture: bool = True,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "amount": money(amount, currency),
-            "tenders": tenders,
-            "capture": capture,
-        }
-        if reference:  # the API refuses a blank reference: no receipt number, no field
-            body["external_reference"] = reference
-        if customer:
-            body["customer"] = customer
-        if basket:
-            body["basket"] = basket
-        return self._request(
-            "POST", "payments", json=body, idempotency_key=idempotency_key or str(uuid.uuid4())
+        body = sale_body(
+            amount=amount,
+            tenders=tenders,
+            customer=customer,
+            currency=currency,
+            reference=reference,
+            basket=basket,
+            capture=capture,
         )
+        return self.post("payments", body, idempotency_key=idempotency_key or str(uuid.uuid4()))
+
+    def post(self, path: str, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """Any money-moving POST, e.g. a sale replayed from the till's journal as it was."""
+        return self._request("POST", path, json=body, idempotency_key=idempotency_key)
+
+    def offline_policy(self) -> dict[str, Any]:
+        return self._request("GET", "tills/offline-policy")
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         return self._request("GET", f"payments/{payment_id}")
@@ -199,14 +213,17 @@ class TillClient:
     ) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         last_error: BaseException | None = None
+        connected = False
         for attempt in range(self.attempts):
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self._http.request(method, path, json=json, headers=headers)
             except httpx.TransportError as error:  # time-out, refused, reset, dropped
+                connected = connected or not isinstance(error, NOT_CONNECTED)
                 last_error = error
                 continue
+            connected = True
             if response.status_code >= 400 and response.headers.get(REPLAYED) == "true":
                 # The answer Kassa recorded for this key: every further retry replays it.
                 raise KassaApiError(response.status_code, _body(response))
@@ -218,7 +235,31 @@ class TillClient:
             if response.status_code >= 400:
                 raise KassaApiError(response.status_code, _body(response))
             return dict(response.json())
-        raise KassaUnreachable(idempotency_key, last_error)
+        raise KassaUnreachable(idempotency_key, last_error, maybe_delivered=connected)
+
+
+def sale_body(
+    *,
+    amount: str | tuple[str, str],
+    tenders: list[dict[str, Any]],
+    customer: str | None = None,
+    currency: str = "EUR",
+    reference: str = "",
+    basket: list[dict[str, Any]] | None = None,
+    capture: bool = True,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "amount": money(amount, currency),
+        "tenders": tenders,
+        "capture": capture,
+    }
+    if reference:  # the API refuses a blank reference: no receipt number, no field
+        body["external_reference"] = reference
+    if customer:
+        body["customer"] = customer
+    if basket:
+        body["basket"] = basket
+    return body
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "customers",
     "wallet",
     "payments",
+    "tills",
     "portal",
     "insights",
 ]
@@ -149,6 +150,7 @@ SPECTACULAR_SETTINGS = {
         "SalesChannelEnum": "payments.models.PaymentChannel.choices",
         "PaymentStatusEnum": "payments.models.PaymentStatus.choices",
         "TenderStatusEnum": "payments.models.TenderStatus.choices",
+        "CashMovementKindEnum": "tills.models.CashMovementKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from moneyed import Money
 from rest_framework import serializers
@@ -14,6 +15,7 @@ from config.limits import (
 )
 from customers.api.serializers import IdentifierList
 from payments.models import Payment, Refund, Tender
+from payments.offline_policy import CLOCK_SKEW
 
 _METHOD_FIELDS = {
     Tender.Method.VOUCHER: ({"code"}, set()),
@@ -127,8 +129,15 @@ class PaymentCreateInput(serializers.Serializer):
         too_many_code="too_many_tenders",
     )
     capture = serializers.BooleanField(required=False, default=False)
+    offline = serializers.BooleanField(
+        required=False, default=False, help_text="A sale a till made offline, replayed now."
+    )
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="When an offline sale was made (required with `offline`)."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _validate_offline(attrs)
         currency = attrs["amount"].currency.code
         _same_currency(attrs["tenders"], "amount", currency, "tenders")
         _same_currency(attrs["basket"], "unit_price", currency, "basket")
@@ -147,6 +156,19 @@ class PaymentCreateInput(serializers.Serializer):
                     code="basket_total_mismatch",
                 )
         return attrs
+
+
+def _validate_offline(attrs: dict[str, Any]) -> None:
+    occurred_at = attrs.get("occurred_at")
+    if attrs["offline"] and occurred_at is None:
+        raise serializers.ValidationError(
+            {"occurred_at": "An offline sale says when it was made."}, code="required"
+        )
+    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
+        raise serializers.ValidationError(
+            {"occurred_at": "A sale cannot have been made in the future."},
+            code="occurred_in_future",
+        )
 
 
 class CaptureInput(serializers.Serializer):
@@ -266,6 +288,9 @@ class PaymentOutput(serializers.Serializer):
     tenders = TenderOutput(many=True)
     refunds = RefundOutput(many=True)
     created_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(allow_null=True)
+    offline = serializers.BooleanField()
+    offline_late = serializers.BooleanField()
     authorized_at = serializers.DateTimeField(allow_null=True)
     captured_at = serializers.DateTimeField(allow_null=True)
     voided_at = serializers.DateTimeField(allow_null=True)

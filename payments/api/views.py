@@ -143,6 +143,8 @@ class PaymentCollectionView(APIView):
                     for line in values["basket"]
                 ],
                 capture=values["capture"],
+                occurred_at=values.get("occurred_at"),
+                offline=values["offline"],
                 tenders=[
                     TenderRequest(
                         method=t["method"],

@@ -4,7 +4,7 @@ releasing a payment whole (cards at Stripe first, then every wallet hold).
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -48,6 +48,8 @@ class PaymentRequest:
     external_reference: str = ""
     basket: list[dict[str, Any]] = field(default_factory=list)
     capture: bool = False
+    occurred_at: datetime | None = None
+    offline: bool = False
 
 
 def zero(currency: str) -> Money:

@@ -18,6 +18,7 @@ from payments.errors import PaymentFailed
 from payments.events import payment_event_record
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
+from payments.offline_policy import is_late
 from payments.planning import PlannedTender, plan_tenders
 from payments.services.capture import payment_capture
 from payments.services.common import (
@@ -125,6 +126,9 @@ def _new_payment(
         external_reference=request.external_reference,
         basket=request.basket,
         expires_at=expires_at,
+        occurred_at=request.occurred_at,
+        offline=request.offline,
+        offline_late=request.offline and is_late(request.occurred_at),
     )
 
 
@@ -204,6 +208,7 @@ def _hold(
         actor=actor,
         data={"tenders": _tender_lines(tenders)},
     )
+    _record_offline(payment, actor=actor)
     return payment
 
 
@@ -250,7 +255,21 @@ def _sell(
         actor=actor,
         data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
     )
+    _record_offline(payment, actor=actor)
     return payment
+
+
+def _record_offline(payment: Payment, *, actor: str) -> None:
+    """A replayed offline sale says so in its history; one past the maximum age is flagged."""
+    if not payment.offline:
+        return
+    occurred = payment.occurred_at.isoformat() if payment.occurred_at else None
+    payment_event_record(
+        payment=payment,
+        type="payment.offline_late" if payment.offline_late else "payment.offline_replayed",
+        actor=actor,
+        data={"occurred_at": occurred},
+    )
 
 
 def can_authenticate(payment: Payment) -> bool:

@@ -1,0 +1,207 @@
+"""The till's durable journal: store and forward, so a sale survives the server being away.
+
+Every sale is written here first (SQLite in WAL mode, in the till's data folder) with its
+Idempotency-Key, the exact request body and `occurred_at`, before it is sent. An entry the
+server never saw stays `pending` and is replayed in order, exactly once (the server's
+idempotency makes a replay after a crash harmless); an answer marks it `synced` or `refused`,
+and nothing is ever deleted. The server's offline policy is cached here while online.
+
+Like the client, it depends on the standard library only (no Django): it runs on the till.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    body TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    offline INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    outcome TEXT,
+    payment_id TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+PENDING, SYNCED, REFUSED, NOT_ALLOWED = "pending", "synced", "refused", "refused_offline"
+
+
+class OfflineRefused(Exception):
+    """The offline policy forbids this sale while the server is away."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    idempotency_key: str
+    path: str
+    body: dict[str, Any]
+    occurred_at: str
+    offline: bool
+    status: str
+    outcome: dict[str, Any] | None
+    payment_id: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "idempotency_key": self.idempotency_key,
+            "occurred_at": self.occurred_at,
+            "offline": self.offline,
+            "status": self.status,
+            "amount": self.body.get("amount"),
+            "methods": [t.get("method") for t in self.body.get("tenders", [])],
+            "payment": self.payment_id,
+            "outcome": self.outcome,
+        }
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a recorded sale survives a power cut
+        self.db.execute("PRAGMA secure_delete=ON")  # a redacted secret is overwritten
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- entries ----------------------------------------------------------------------------
+
+    def record(self, *, path: str, body: dict[str, Any], key: str, occurred_at: str) -> Entry:
+        self.db.execute(
+            "INSERT INTO entries (idempotency_key, path, body, occurred_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, path, json.dumps(body), occurred_at, now_utc().isoformat()),
+        )
+        return self.get(key)
+
+    def get(self, key: str) -> Entry:
+        row = self.db.execute("SELECT * FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
+        return _entry(row)
+
+    def entries(self, *, status: str | None = None, limit: int = 1000) -> list[Entry]:
+        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        rows = self.db.execute(
+            f"SELECT * FROM entries {where} ORDER BY seq LIMIT ?",  # noqa: S608 (fixed text)
+            (*params, limit),
+        )
+        return [_entry(row) for row in rows]
+
+    def pending(self, *, before: int | None = None) -> Iterator[Entry]:
+        """Pending entries in journal order (older than `before`), read one at a time."""
+        seq, last = 0, before if before is not None else 2**62
+        while True:
+            row = self.db.execute(
+                "SELECT * FROM entries WHERE status = ? AND seq > ? AND seq < ? "
+                "ORDER BY seq LIMIT 1",
+                (PENDING, seq, last),
+            ).fetchone()
+            if row is None:
+                return
+            entry = _entry(row)
+            seq = entry.seq
+            yield entry
+
+    def go_offline(self, key: str, body: dict[str, Any]) -> Entry:
+        """The server never saw this sale: it becomes an offline sale, to be replayed."""
+        self.db.execute(
+            "UPDATE entries SET body = ?, offline = 1, updated_at = ? WHERE idempotency_key = ?",
+            (json.dumps(body), now_utc().isoformat(), key),
+        )
+        return self.get(key)
+
+    def conclude(
+        self, key: str, *, status: str, outcome: dict[str, Any], payment_id: str | None = None
+    ) -> Entry:
+        """The entry's answer. It is never sent again, so its secrets (gift card or voucher
+        codes, PINs) need not stay on the till's disk."""
+        body = _redacted(self.get(key).body)
+        self.db.execute(
+            "UPDATE entries SET status = ?, outcome = ?, payment_id = ?, body = ?, "
+            "updated_at = ? WHERE idempotency_key = ?",
+            (status, json.dumps(outcome), payment_id, json.dumps(body), now_utc().isoformat(), key),
+        )
+        return self.get(key)
+
+    # -- cached state (offline policy, open session) ----------------------------------------
+
+    def state(self, name: str) -> Any:
+        row = self.db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO state (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, json.dumps(value)),
+        )
+
+    # -- the offline policy -----------------------------------------------------------------
+
+    def check_offline(self, body: dict[str, Any], *, at: datetime) -> None:
+        """Refuse (OfflineRefused) a sale the cached policy does not allow offline."""
+        policy = self.state("offline_policy")
+        if policy is None:
+            raise OfflineRefused("No offline policy yet: the till must reach the server once.")
+        methods = sorted({t.get("method", "") for t in body["tenders"]} - set(policy["methods"]))
+        if methods:
+            raise OfflineRefused(
+                f"Not allowed offline: {', '.join(methods)} (only {', '.join(policy['methods'])})."
+            )
+        amount = Decimal(body["amount"]["amount"])
+        if amount > Decimal(policy["max_sale"]):
+            raise OfflineRefused(f"Over the offline cap per sale ({policy['max_sale']}).")
+        unsynced = [e for e in self.entries(status=PENDING) if e.offline]
+        total = sum((Decimal(e.body["amount"]["amount"]) for e in unsynced), Decimal(0))
+        if total + amount > Decimal(policy["max_total"]):
+            raise OfflineRefused(
+                f"Over the till's offline total ({policy['max_total']}; {total} not synced yet)."
+            )
+        oldest = min((datetime.fromisoformat(e.occurred_at) for e in unsynced), default=at)
+        if at - oldest > timedelta(hours=int(policy["max_age_hours"])):
+            raise OfflineRefused("Offline too long: sync with the server before selling more.")
+
+
+def _redacted(body: dict[str, Any]) -> dict[str, Any]:
+    """A code keeps its last four characters (to tell cards apart), a PIN nothing."""
+    tenders = [
+        {**t, **({"code": "…" + str(t["code"])[-4:]} if "code" in t else {})}
+        for t in body["tenders"]
+    ]
+    for tender in tenders:
+        if "pin" in tender:
+            tender["pin"] = "****"
+    return {**body, "tenders": tenders}
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(
+        seq=row["seq"],
+        idempotency_key=row["idempotency_key"],
+        path=row["path"],
+        body=json.loads(row["body"]),
+        occurred_at=row["occurred_at"],
+        offline=bool(row["offline"]),
+        status=row["status"],
+        outcome=json.loads(row["outcome"]) if row["outcome"] else None,
+        payment_id=row["payment_id"],
+    )

@@ -1,0 +1,56 @@
+from rest_framework import serializers
+
+from config.api.fields import MoneyField
+from config.limits import MAX_TEXT_LENGTH
+from tills.models import CashMovement
+
+
+class OfflinePolicyOutput(serializers.Serializer):
+    methods = serializers.ListField(child=serializers.CharField())
+    max_sale = serializers.DecimalField(max_digits=14, decimal_places=2)
+    max_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    max_age_hours = serializers.IntegerField()
+
+
+class SessionOpenInput(serializers.Serializer):
+    float = MoneyField(allow_zero=True)
+
+
+class CashMoveInput(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=CashMovement.Kind.choices)
+    amount = MoneyField()
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+
+
+class SessionCloseInput(serializers.Serializer):
+    counted = MoneyField(allow_zero=True)
+    staff_key = serializers.CharField(
+        required=False,
+        default="",
+        max_length=200,
+        help_text="A staff key accepting a variance above the limit.",
+    )
+
+
+class CashMovementOutput(serializers.Serializer):
+    direction = serializers.CharField(source="kind")
+    amount = MoneyField()
+    reason = serializers.CharField()
+    actor = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    terminal = serializers.CharField(source="terminal.code")
+    float = MoneyField(source="float_amount", allow_zero=True)
+    opened_at = serializers.DateTimeField()
+    opened_by = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = serializers.CharField()
+    counted = MoneyField(source="counted_amount", allow_zero=True, allow_null=True)
+    expected = MoneyField(source="expected_amount", allow_zero=True, allow_null=True)
+    variance = MoneyField(source="variance_amount", allow_zero=True, allow_null=True)
+    variance_accepted_by = serializers.CharField()
+    z_report = serializers.JSONField()
