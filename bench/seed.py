@@ -93,6 +93,7 @@ def _wallet(customer: Customer, programme: LoyaltyProgramme, stripe: StripeClien
         max_uses_total=None,
         customer=customer,
     )
+    assert voucher.code is not None
     method = stripe.v1.payment_methods.create(
         params={
             "type": "card",

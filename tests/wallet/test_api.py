@@ -409,3 +409,20 @@ def test_bank_cards_through_the_api(merchant_api, terminal_api, stripe, merchant
     assert merchant_api.delete(f"{base}/{card_id}").status_code == 204
     assert merchant_api.get(base).json() == []
     assert stripe.v1.payment_methods.retrieve(method.id).customer is None
+
+
+def test_a_voucher_issue_retried_after_a_crash_finds_the_first_voucher(merchant_api) -> None:
+    body = {"currency": "EUR", "amount": eur("5.00")}
+    first = merchant_api.post("/api/v1/vouchers", body, format="json", HTTP_IDEMPOTENCY_KEY="v-1")
+    assert first.status_code == 201
+    # The process died after the voucher committed and before its answer was stored: the
+    # claim is released, as merchants.idempotency does for a request that crashed.
+    IdempotencyRecord.objects.filter(key="v-1").delete()
+
+    retry = merchant_api.post("/api/v1/vouchers", body, format="json", HTTP_IDEMPOTENCY_KEY="v-1")
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert (retry.json()["code"], retry.json()["code_shown"]) == (None, False)
+    assert Voucher.objects.count() == 1
+    other = merchant_api.post("/api/v1/vouchers", body, format="json", HTTP_IDEMPOTENCY_KEY="v-2")
+    assert other.json()["id"] != first.json()["id"]

@@ -298,6 +298,7 @@ class VoucherIssueView(CodeIssueView):
             max_uses_total=values["max_uses_total"],
             max_uses_per_customer=values["max_uses_per_customer"],
             customer=_optional_customer(request, values["customer"]),
+            reference=_reference(request),
         )
         self.shown_code = issued.code
         body = {**s.present_voucher(issued.voucher), "code": None, "code_shown": False}

@@ -56,9 +56,21 @@ class Voucher(models.Model):
     max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    issue_reference = models.CharField(
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="The issuing request's Idempotency-Key, scoped to its API key: a retry after a "
+        "crash finds this voucher instead of issuing a second.",
+    )
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "issue_reference"],
+                condition=~Q(issue_reference=""),
+                name="voucher_issue_reference_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(kind="fixed", amount__gt=0, percent__isnull=True)
                 | Q(kind="percent", amount__isnull=True, percent__gt=0, percent__lte=100),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from moneyed import Money
 
@@ -48,7 +48,7 @@ Status = VoucherRedemption.Status
 @dataclass(frozen=True)
 class IssuedVoucher:
     voucher: Voucher
-    code: str  # shown once
+    code: str | None  # shown once: None when a retry found the voucher issued before
 
 
 @transaction.atomic
@@ -65,12 +65,18 @@ def voucher_issue(
     max_uses_total: int | None = 1,
     max_uses_per_customer: int | None = None,
     customer: Customer | None = None,
+    reference: str = "",
 ) -> IssuedVoucher:
     """A fixed-amount (`amount`) or percentage (`percent`) voucher; single use by default.
 
     A voucher for a customer goes to the customer's merge survivor, locked first, so a merge
-    committing meanwhile cannot leave it on a tombstone.
+    committing meanwhile cannot leave it on a tombstone. With a `reference`, a retry finds the
+    voucher issued first (its code cannot be shown again) instead of issuing a second.
     """
+    if reference and (
+        first := Voucher.objects.filter(merchant=merchant, issue_reference=reference).first()
+    ):
+        return IssuedVoucher(voucher=first, code=None)
     check_currency(currency)
     check_customer_of(customer, merchant.pk)
     if (amount is None) == (percent is None):
@@ -96,22 +102,28 @@ def voucher_issue(
     if customer is not None:
         customer = customers_lock_survivors(customer_ids=[customer.pk])[customer.pk]
     code = code_generate()
-    voucher = Voucher.objects.create(
-        merchant=merchant,
-        customer=customer,
-        code_hmac=code_hmac(code),
-        code_last4=code[-4:],
-        kind=Voucher.Kind.FIXED if amount is not None else Voucher.Kind.PERCENT,
-        currency=currency,
-        amount=amount.amount if amount is not None else None,
-        percent=percent,
-        minimum_basket=minimum,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        channels=channels,
-        max_uses_total=max_uses_total,
-        max_uses_per_customer=max_uses_per_customer,
-    )
+    try:
+        with transaction.atomic():
+            voucher = Voucher.objects.create(
+                merchant=merchant,
+                customer=customer,
+                code_hmac=code_hmac(code),
+                code_last4=code[-4:],
+                kind=Voucher.Kind.FIXED if amount is not None else Voucher.Kind.PERCENT,
+                currency=currency,
+                amount=amount.amount if amount is not None else None,
+                percent=percent,
+                minimum_basket=minimum,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                channels=channels,
+                max_uses_total=max_uses_total,
+                max_uses_per_customer=max_uses_per_customer,
+                issue_reference=reference,
+            )
+    except IntegrityError:  # the same reference, committed by a concurrent retry meanwhile
+        first = Voucher.objects.get(merchant=merchant, issue_reference=reference)
+        return IssuedVoucher(voucher=first, code=None)
     return IssuedVoucher(voucher=voucher, code=code_format(code))
 
 
