@@ -252,9 +252,8 @@ class RefundOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PaymentSummaryOutput(serializers.Serializer):
-    """A payment in a list: its totals and which methods paid, not every tender's detail (that
-    is GET /payments/{id}), so a page stays small whatever the payments hold."""
+class _PaymentHeader(serializers.Serializer):
+    """What every answer about a payment starts with, in a list or on its own."""
 
     id = serializers.UUIDField(source="public_id")
     status = serializers.ChoiceField(choices=Payment.Status.choices)
@@ -266,28 +265,23 @@ class PaymentSummaryOutput(serializers.Serializer):
     store = serializers.CharField(source="store.code", default=None)
     terminal = serializers.CharField(source="terminal.code", default=None)
     external_reference = serializers.CharField()
-    tender_count = serializers.IntegerField()
-    tender_methods = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
 
 
-class PaymentOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    status = serializers.ChoiceField(choices=Payment.Status.choices)
-    channel = serializers.CharField()
-    amount = MoneyField()
-    captured_amount = MoneyField(allow_zero=True)
-    refunded_amount = MoneyField(allow_zero=True)
-    customer = serializers.UUIDField(source="customer.public_id", default=None)
-    store = serializers.CharField(source="store.code", default=None)
-    terminal = serializers.CharField(source="terminal.code", default=None)
-    external_reference = serializers.CharField()
+class PaymentSummaryOutput(_PaymentHeader):
+    """A payment in a list: its totals and which methods paid, not every tender's detail (that
+    is GET /payments/{id}), so a page stays small whatever the payments hold."""
+
+    tender_count = serializers.IntegerField()
+    tender_methods = serializers.ListField(child=serializers.CharField())
+
+
+class PaymentOutput(_PaymentHeader):
     points_earned = serializers.IntegerField()
     failure_code = serializers.CharField()
     failure_detail = serializers.CharField()
     tenders = TenderOutput(many=True)
     refunds = RefundOutput(many=True)
-    created_at = serializers.DateTimeField()
     occurred_at = serializers.DateTimeField(allow_null=True)
     offline = serializers.BooleanField()
     offline_late = serializers.BooleanField()
