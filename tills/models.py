@@ -34,6 +34,12 @@ class TillSession(models.Model):
     expected_amount = MoneyField(null=True, blank=True, **MONEY)
     variance_amount = MoneyField(null=True, blank=True, **MONEY)
     variance_accepted_by = models.CharField(max_length=200, blank=True)
+    external_card_declared = MoneyField(
+        null=True,
+        blank=True,
+        help_text="The external card terminal's own total for the shift, declared at close.",
+        **MONEY,
+    )
     z_report = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -104,7 +104,12 @@ def _staff_actor(api_key: ApiKey, staff_key: str) -> str | None:
 
 @transaction.atomic
 def till_session_close(
-    *, api_key: ApiKey, session_id: str, counted: Money, staff_key: str = ""
+    *,
+    api_key: ApiKey,
+    session_id: str,
+    counted: Money,
+    staff_key: str = "",
+    external_card_declared: Money | None = None,
 ) -> TillSession:
     """Count the drawer: expected cash, variance and the Z report, fixed once."""
     session = _lock_open(api_key, session_id, counted)
@@ -126,6 +131,10 @@ def till_session_close(
     session.expected_amount = expected
     session.variance_amount = variance
     session.variance_accepted_by = accepted_by
+    if external_card_declared is not None:
+        if external_card_declared.currency != counted.currency:
+            raise CurrencyMismatch(field="external_card_declared")
+        session.external_card_declared = external_card_declared
     session.z_report = {
         **session_z_report(session=session, until=now),
         "closed_by": session.closed_by,

@@ -7,6 +7,7 @@ from an embedded PostgreSQL when the operator has not (see `config.embedded`).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from config import limits
 from config.db import REPLICA, database_settings
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "tills",
     "portal",
     "insights",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [
@@ -272,3 +274,11 @@ CELERY_BEAT_SCHEDULE.update(
         "insights-offers-train": {"task": "insights.offers_train", "schedule": 6 * 3600.0},
     }
 )
+
+# Reconciliation: web sales (no store) settle per merchant on this zone's business day; every
+# store's and the web shop's yesterday is computed nightly (the task skips reconciled rows).
+KASSA_WEB_TIMEZONE = env.str("KASSA_WEB_TIMEZONE", default="Europe/Amsterdam")
+CELERY_BEAT_SCHEDULE["reconciliation-settlements-yesterday"] = {
+    "task": "reconciliation.settlements_compute_yesterday",
+    "schedule": crontab(hour=4, minute=15),
+}

@@ -30,7 +30,16 @@ from config.errors import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("config", "merchants", "customers", "wallet", "payments", "insights", "tills")
+APPS = (
+    "config",
+    "merchants",
+    "customers",
+    "wallet",
+    "payments",
+    "insights",
+    "tills",
+    "reconciliation",
+)
 SKIPPED = frozenset({"migrations", "management", "settings", "wsgi", "asgi"})
 # A documented code: a table row that starts "| `code` | status |".
 DOC_ROW = re.compile(r"^\|\s*`([a-z0-9_]+)`\s*\|\s*(\d{3})\s*\|", re.MULTILINE)

@@ -30,6 +30,11 @@ class SessionCloseInput(serializers.Serializer):
         max_length=200,
         help_text="A staff key accepting a variance above the limit.",
     )
+    external_card_declared = MoneyField(
+        required=False,
+        allow_zero=True,
+        help_text="The external card terminal's total for the shift, to reconcile against.",
+    )
 
 
 class CashMovementOutput(serializers.Serializer):
@@ -53,4 +58,5 @@ class SessionOutput(serializers.Serializer):
     expected = MoneyField(source="expected_amount", allow_zero=True, allow_null=True)
     variance = MoneyField(source="variance_amount", allow_zero=True, allow_null=True)
     variance_accepted_by = serializers.CharField()
+    external_card_declared = MoneyField(allow_zero=True, allow_null=True)
     z_report = serializers.JSONField()
