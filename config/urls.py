@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("payments.api.urls")),
     path("", include("insights.api.urls")),
     path("", include("tills.api.urls")),
+    path("", include("reconciliation.api.urls")),
 ]
 
 urlpatterns = [

@@ -7,6 +7,8 @@ refuses changes), and whatever reaches a locked day later is an adjustment line 
 open period.
 """
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 
@@ -35,6 +37,7 @@ class Settlement(models.Model):
     Status = SettlementStatus
     LOCKED = (Status.RECONCILED, Status.RECONCILED_WITH_DIFFERENCES)
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlements")
     store = models.ForeignKey(
         Store, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"

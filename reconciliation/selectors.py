@@ -8,13 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from moneyed import Money
 
 from merchants.models import Merchant, Store
 from payments.models import Payment, Refund, RefundAllocation, Tender
-from reconciliation.models import Settlement, SettlementAdjustment
+from reconciliation.models import Settlement, SettlementAdjustment, SettlementLine
 
 # A payment or refund created longer ago than this before a day is not looked at again as a late
 # correction of an earlier, locked day (a card is captured within days; a till replays within
@@ -292,23 +292,31 @@ def settlement_list(
     day_from: date | None = None,
     day_to: date | None = None,
     terminal_code: str | None = None,
+    channel: str | None = None,
     method: str | None = None,
-    web_only: bool = False,
 ) -> QuerySet[Settlement]:
+    """The merchant's settlements, filtered; each row's `filtered_lines` holds its lines (of
+    `method` only, when given)."""
     rows = Settlement.objects.filter(merchant=merchant).select_related("store", "terminal")
     if store is not None:
         rows = rows.filter(store=store)
-    if web_only:
+    if channel == "web":
         rows = rows.filter(store__isnull=True)
+    elif channel == "pos":
+        rows = rows.filter(store__isnull=False)
     if day_from is not None:
         rows = rows.filter(business_day__gte=day_from)
     if day_to is not None:
         rows = rows.filter(business_day__lte=day_to)
     if terminal_code:
         rows = rows.filter(terminal__code=terminal_code)
+    lines = SettlementLine.objects.select_related("adjusts").order_by("kind", "method", "id")
     if method:
-        rows = rows.filter(lines__method=method).distinct()
-    return rows.prefetch_related("lines")
+        rows = rows.filter(
+            Exists(SettlementLine.objects.filter(settlement=OuterRef("pk"), method=method))
+        )
+        lines = lines.filter(method=method)
+    return rows.prefetch_related(Prefetch("lines", queryset=lines, to_attr="filtered_lines"))
 
 
 def settlement_payments(*, settlement: Settlement, method: str | None = None) -> QuerySet[Any]:
