@@ -11,6 +11,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import ACTOR_PATTERN
 from config.fields import MoneyField
@@ -21,10 +22,10 @@ MONEY = {"max_digits": 14, "decimal_places": 2, "default_currency": None}
 
 
 class SettlementStatus(models.TextChoices):
-    OPEN = "open"
-    CLOSED = "closed"
-    RECONCILED = "reconciled"
-    RECONCILED_WITH_DIFFERENCES = "reconciled_with_differences"
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    RECONCILED = "reconciled", _("Reconciled")
+    RECONCILED_WITH_DIFFERENCES = "reconciled_with_differences", _("Reconciled with differences")
 
 
 class Settlement(models.Model):

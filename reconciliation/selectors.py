@@ -287,7 +287,7 @@ def claimed_elsewhere(*, settlement: Settlement) -> tuple[set[int], set[int]]:
 
 def settlement_list(
     *,
-    merchant: Merchant,
+    merchant: Merchant | None,
     store: Store | None = None,
     day_from: date | None = None,
     day_to: date | None = None,
@@ -296,8 +296,10 @@ def settlement_list(
     method: str | None = None,
 ) -> QuerySet[Settlement]:
     """The merchant's settlements, filtered; each row's `filtered_lines` holds its lines (of
-    `method` only, when given)."""
-    rows = Settlement.objects.filter(merchant=merchant).select_related("store", "terminal")
+    `method` only, when given). No merchant: every merchant's (the back office)."""
+    rows = Settlement.objects.select_related("merchant", "store", "terminal")
+    if merchant is not None:
+        rows = rows.filter(merchant=merchant)
     if store is not None:
         rows = rows.filter(store=store)
     if channel == "web":

@@ -39,7 +39,7 @@ from reconciliation.selectors import (
     local_day,
     same_or_null,
 )
-from reconciliation.stripe import stripe_report
+from reconciliation.stripe_figures import stripe_report
 from tills.models import TillSession
 
 ZERO = Decimal("0.00")
