@@ -86,6 +86,8 @@ class Settlement(models.Model):
     reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
         ordering = ["-business_day", "id"]
         constraints = [
             models.UniqueConstraint(
