@@ -10,12 +10,7 @@ class StoreNotFound(NotFound):
 
 class TillNotFound(NotFound):
     code = "till_not_found"
-    default_detail = "No such till in this store."
-
-
-class SettlementNotFound(NotFound):
-    code = "settlement_not_found"
-    default_detail = "No such settlement."
+    default_detail = "No such till in this store (or, without a store, in any store)."
 
 
 class SettlementAlreadyClosed(Conflict):

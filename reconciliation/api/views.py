@@ -7,9 +7,9 @@ from rest_framework.views import APIView
 
 from config.api.pagination import NewestFirstPagination
 from merchants.authentication import request_api_key
-from merchants.models import ApiKey
+from merchants.models import ApiKey, Terminal
 from reconciliation.api.serializers import SettlementFilter, SettlementOutput
-from reconciliation.errors import InvalidDateRange, StoreNotFound
+from reconciliation.errors import InvalidDateRange, StoreNotFound, TillNotFound
 from reconciliation.selectors import settlement_list
 
 
@@ -36,6 +36,12 @@ class SettlementCollectionView(APIView):
             store = merchant.stores.filter(code=values["store"]).first()
             if store is None:
                 raise StoreNotFound(field="store")
+        if "till" in values:
+            tills = Terminal.objects.filter(store__merchant=merchant, code=values["till"])
+            if store is not None:
+                tills = tills.filter(store=store)
+            if not tills.exists():
+                raise TillNotFound(field="till")
         if values.get("from") and values.get("to") and values["from"] > values["to"]:
             raise InvalidDateRange(field="from")
         rows = settlement_list(

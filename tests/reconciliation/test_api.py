@@ -57,6 +57,10 @@ def test_other_keys_are_refused(day: Day) -> None:
 def test_bad_input(day: Day) -> None:
     unknown = day.staff_api.get(URL, {"store": "NOPE"})
     assert (unknown.status_code, unknown.json()["code"]) == (404, "store_not_found")
+    no_till = day.staff_api.get(URL, {"store": day.shop.store.code, "till": "T7"})
+    assert (no_till.status_code, no_till.json()["code"]) == (404, "till_not_found")
+    assert day.staff_api.get(URL, {"till": "T7"}).status_code == 404
+    assert day.staff_api.get(URL, {"till": "T2"}).status_code == 200
     other = StoreFactory.create(merchant=Merchant.objects.create(name="Other"), code="OTH")
     assert day.staff_api.get(URL, {"store": other.code}).status_code == 404
     backwards = day.staff_api.get(URL, {"from": "2026-02-01", "to": "2026-01-01"})
