@@ -197,3 +197,49 @@ def test_the_business_day_is_the_store_zone_day() -> None:
     start, end = day_window(zone="Europe/Amsterdam", business_day=date(2026, 7, 1))
     assert start.astimezone(UTC) == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
     assert end - start == timedelta(hours=24)
+
+
+def test_an_offline_sale_replayed_into_a_reconciled_day_is_an_adjustment(day: Day) -> None:
+    t2 = by_till(compute(day))["T2"]
+    settlement_reconcile(settlement=t2, actor=ACTOR, reason="")
+    replayed = post(
+        day.till2_api,
+        "payments",
+        {
+            "amount": money("9.00"),
+            "tenders": [{"method": "cash"}],
+            "capture": True,
+            "offline": True,
+            "occurred_at": t2.computed_at.isoformat(),  # made that day, before the compute
+        },
+    )
+    assert replayed["offline"] is True
+    tomorrow = by_till(compute(day, business_day=day.business_day + timedelta(days=1)))["T2"]
+    (line,) = tomorrow.lines.all()
+    assert (line.kind, line.adjusts_id, line.method, line.sales.amount) == (
+        "adjustment",
+        t2.pk,
+        "cash",
+        Decimal("9.00"),
+    )
+    assert lines(Settlement.objects.get(pk=t2.pk))["cash"] == ("27.00", "0.00", "27.00")
+
+
+def test_the_nightly_task_computes_yesterday_in_each_store_zone(day: Day) -> None:
+    from reconciliation.tasks import settlements_compute_yesterday
+
+    yesterday = day.business_day - timedelta(days=1)
+    shift = timedelta(days=1)
+    for payment in Payment.objects.filter(terminal=day.till2):
+        Payment.objects.filter(pk=payment.pk).update(
+            created_at=payment.created_at - shift,
+            captured_at=payment.captured_at and payment.captured_at - shift,
+            occurred_at=payment.occurred_at and payment.occurred_at - shift,
+        )
+    assert settlements_compute_yesterday.delay().get() >= 1
+    rows = Settlement.objects.filter(business_day=yesterday)
+    assert {row.till_label for row in rows} == {"T2"}
+    assert lines(rows.get())["cash"] == ("27.00", "0.00", "27.00")
+    start, end = day_window(zone="UTC", business_day=yesterday)
+    for made in Payment.objects.filter(terminal=day.till2).values_list("created_at", flat=True):
+        assert start <= made < end
