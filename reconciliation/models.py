@@ -141,7 +141,9 @@ class SettlementLine(models.Model):
     Kind = LineKind
 
     settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
-    method = models.CharField(max_length=16, choices=Tender.Method.choices)
+    # Tender.Method's values, without its choices: a method added to payments needs no
+    # migration here.
+    method = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DAY)
     adjusts = models.ForeignKey(
         Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="adjusted_by"
@@ -169,6 +171,12 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.kind}: {self.net}"
+
+    @property
+    def method_label(self) -> str:
+        return (
+            Tender.Method(self.method).label if self.method in Tender.Method.values else self.method
+        )
 
 
 class SettlementAdjustment(models.Model):

@@ -16,7 +16,7 @@ from payments.models import Tender
 from reconciliation.models import Settlement
 
 # A colour per method (contrast-checked against white, and always with a text legend).
-METHOD_COLOURS = {
+METHOD_COLOURS: dict[str, str] = {
     Tender.Method.CASH: "#1b5e20",
     Tender.Method.CARD: "#0d47a1",
     Tender.Method.EXTERNAL_CARD: "#4a148c",
@@ -24,6 +24,7 @@ METHOD_COLOURS = {
     Tender.Method.VOUCHER: "#e65100",
     Tender.Method.LOYALTY_POINTS: "#37474f",
 }
+OTHER_COLOUR = "#424242"
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 220, 40
 MAX_GRID_DAYS = 62
 
@@ -107,7 +108,8 @@ def tender_mix_chart(settlements: list[Settlement], days: list[date]) -> Chart:
     bars: list[Bar] = []
     for index, day in enumerate(days):
         base = float(CHART_HEIGHT - CHART_PAD)
-        for method, colour in METHOD_COLOURS.items():
+        for method in _methods(totals):
+            colour = METHOD_COLOURS.get(method, OTHER_COLOUR)
             amount = totals[day].get(method, Decimal("0"))
             if not amount:
                 continue
@@ -120,7 +122,7 @@ def tender_mix_chart(settlements: list[Settlement], days: list[date]) -> Chart:
                     width=slot * 0.7,
                     height=height,
                     colour=colour,
-                    title=f"{day.isoformat()} {Tender.Method(method).label}: {amount}",
+                    title=f"{day.isoformat()} {_label(method)}: {amount}",
                 )
             )
     return Chart(
@@ -130,8 +132,18 @@ def tender_mix_chart(settlements: list[Settlement], days: list[date]) -> Chart:
         labels=_labels(days, slot),
         axis_y=CHART_HEIGHT - CHART_PAD,
         top_label=str(peak),
-        legend=[(colour, str(Tender.Method(m).label)) for m, colour in METHOD_COLOURS.items()],
+        legend=[(METHOD_COLOURS.get(m, OTHER_COLOUR), _label(m)) for m in _methods(totals)],
     )
+
+
+def _methods(totals: dict[date, dict[str, Decimal]]) -> list[str]:
+    """The methods sold in the range, known ones in the legend's order, then any other."""
+    sold = {method for day in totals.values() for method, amount in day.items() if amount}
+    return [m for m in METHOD_COLOURS if m in sold] + sorted(sold - set(METHOD_COLOURS))
+
+
+def _label(method: str) -> str:
+    return str(Tender.Method(method).label) if method in Tender.Method.values else method
 
 
 def variance_chart(settlements: list[Settlement], days: list[date]) -> Chart:
