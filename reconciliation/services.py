@@ -72,6 +72,8 @@ def settlement_compute(
     keys = selectors.settlement_keys(
         merchant=merchant, store=store, business_day=business_day, start=start, end=end
     )
+    if store is None and report is not None:  # Stripe's own transactions show on the web row
+        keys |= {(None, currency) for currency in _unmatched_currencies(report)}
     rows = [
         _compute_one(
             merchant=merchant,
@@ -126,7 +128,8 @@ def _compute_one(
     _add_late(figures, settlement, scope, locked, start, end, zone)
     differences: list[dict[str, str]] = []
     _cash(settlement, differences, start, end)
-    if existing is None and not figures.lines and not settlement.sessions_count:
+    stripe_only = store is None and currency in _unmatched_currencies(report)
+    if existing is None and not figures.lines and not settlement.sessions_count and not stripe_only:
         return None
     _external(settlement, figures, differences)
     _offline(settlement, sales, differences)
@@ -340,7 +343,11 @@ def _card(
     settlement.payouts = sorted({m.payout_id for m in matched if m.payout_id})
     unmatched_kassa = sorted(set(report.unmatched_kassa) & tender_ids)
     unmatched_stripe = (
-        [str(item.get("id", "")) for item in report.unmatched_stripe]
+        [
+            str(item.get("id", ""))
+            for item in report.unmatched_stripe
+            if str(item.get("currency", "")).upper() == currency
+        ]
         if settlement.store_id is None
         else []
     )
@@ -358,6 +365,13 @@ def _card(
                 "detail": f"{len(unmatched_kassa)} Kassa, {len(unmatched_stripe)} Stripe",
             }
         )
+
+
+def _unmatched_currencies(report: Any | None) -> set[str]:
+    """Currencies of Stripe's balance transactions that match nothing in Kassa."""
+    if report is None:
+        return set()
+    return {str(item.get("currency", "")).upper() for item in report.unmatched_stripe} - {""}
 
 
 def _locked_for_update(settlement: Settlement) -> Settlement:
