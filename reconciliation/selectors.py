@@ -184,6 +184,32 @@ def refund_rows(
     ]
 
 
+def tenders_in_scope(*, scope: Scope, tender_ids: set[int]) -> set[int]:
+    """Which of these tenders are this till's (or the web shop's), in the scope's currency."""
+    if not tender_ids:
+        return set()
+    rows = Tender.objects.filter(
+        _payments_of(scope.merchant, scope.store, scope.terminal_id),
+        pk__in=tender_ids,
+        amount_currency=scope.currency,
+    )
+    return set(rows.values_list("pk", flat=True))
+
+
+def tender_keys(
+    *, merchant: Merchant, store: Store | None, tender_ids: set[int]
+) -> set[tuple[int | None, str]]:
+    """(till, currency) of the store's (or the web shop's) tenders among these."""
+    if not tender_ids:
+        return set()
+    rows = Tender.objects.filter(
+        Q(payment__merchant=merchant)
+        & (Q(payment__store__isnull=True) if store is None else Q(payment__store=store)),
+        pk__in=tender_ids,
+    )
+    return set(rows.values_list("payment__terminal_id", "amount_currency").distinct())
+
+
 def settlement_keys(
     *, merchant: Merchant, store: Store | None, business_day: date, start: datetime, end: datetime
 ) -> set[tuple[int | None, str]]:

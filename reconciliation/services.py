@@ -72,8 +72,14 @@ def settlement_compute(
     keys = selectors.settlement_keys(
         merchant=merchant, store=store, business_day=business_day, start=start, end=end
     )
-    if store is None and report is not None:  # Stripe's own transactions show on the web row
-        keys |= {(None, currency) for currency in _unmatched_currencies(report)}
+    if report is not None:  # Stripe's transactions alone show on their till's row, or the web's
+        keys |= selectors.tender_keys(
+            merchant=merchant,
+            store=store,
+            tender_ids={i["tender_id"] for i in report.unmatched_stripe if i.get("tender_id")},
+        )
+        if store is None:
+            keys |= {(None, currency) for currency in _orphan_currencies(report)}
     rows = [
         _compute_one(
             merchant=merchant,
@@ -128,12 +134,19 @@ def _compute_one(
     _add_late(figures, settlement, scope, locked, start, end, zone)
     differences: list[dict[str, str]] = []
     _cash(settlement, differences, start, end)
-    stripe_only = store is None and currency in _unmatched_currencies(report)
+    stripe_only = any(
+        key == (terminal_id, currency)
+        for key in selectors.tender_keys(
+            merchant=merchant,
+            store=store,
+            tender_ids={i["tender_id"] for i in _alone(report) if i.get("tender_id")},
+        )
+    ) or (store is None and currency in _orphan_currencies(report))
     if existing is None and not figures.lines and not settlement.sessions_count and not stripe_only:
         return None
     _external(settlement, figures, differences)
     _offline(settlement, sales, differences)
-    _card(settlement, report, sales, refunds, figures, differences)
+    _card(settlement, scope, report, figures, differences)
     settlement.timezone = zone
     settlement.differences = differences
     settlement.computed_at = now
@@ -314,44 +327,57 @@ def _offline(
 
 def _card(
     settlement: Settlement,
+    scope: Scope,
     report: Any | None,
-    sales: list[SaleRow],
-    refunds: list[RefundRow],
     figures: _Figures,
     differences: list[dict[str, str]],
 ) -> None:
-    """Stripe's balance transactions for this row's card tenders and refunds: gross, fee, net,
-    payouts; what either side has without the other is a difference."""
+    """What Stripe booked in the day's window for this till's (or the web shop's) card tenders:
+    gross, fee, net, payouts, against Kassa's card net of the day. Stripe's transactions that
+    match no Kassa charge or refund count too (a refund made in the dashboard), on the row of
+    their tender, else on the web row; what either side has alone is a difference."""
     currency = settlement.currency
     if report is None:
         settlement.card_gross = settlement.card_fee = settlement.card_net = None
         settlement.payouts, settlement.stripe_unmatched = [], {}
         return
-    tender_ids = {sale.tender_id for sale in sales if sale.method == CARD}
-    refund_ids = {refund.refund_id for refund in refunds if refund.method == CARD}
-    matched = [
-        match
-        for match in report.matched
-        if match.tender_id in tender_ids or match.refund_id in refund_ids
+    named = {m.tender_id for m in report.matched if m.tender_id}
+    named |= {item["tender_id"] for item in report.unmatched_stripe if item.get("tender_id")}
+    named |= set(report.unmatched_kassa)
+    mine = selectors.tenders_in_scope(scope=scope, tender_ids=named)
+    matched = [m for m in report.matched if m.tender_id in mine]
+    alone = [
+        item
+        for item in report.unmatched_stripe
+        if item.get("tender_id") in mine and _stripe_currency(item) == currency
     ]
-    gross = sum((m.gross.amount for m in matched if m.gross.currency.code == currency), ZERO)
-    fee = sum((m.fee.amount for m in matched if m.fee.currency.code == currency), ZERO)
-    net = sum((m.net.amount for m in matched if m.net.currency.code == currency), ZERO)
+    # Transactions naming no tender at all (a charge made in the dashboard) are listed on the
+    # web row, not added to its figures: one Stripe account may serve several merchants.
+    orphans = [
+        item
+        for item in report.unmatched_stripe
+        if not item.get("tender_id")
+        and settlement.store_id is None
+        and _stripe_currency(item) == currency
+    ]
+    booked = [(m.gross, m.fee, m.net) for m in matched] + [
+        (item["gross"], item["fee"], item["net"]) for item in alone
+    ]
+    gross, fee, net = (
+        sum((row[i].amount for row in booked if row[i].currency.code == currency), ZERO)
+        for i in range(3)
+    )
     settlement.card_gross = Money(gross, currency)
     settlement.card_fee = Money(fee, currency)
     settlement.card_net = Money(net, currency)
-    settlement.payouts = sorted({m.payout_id for m in matched if m.payout_id})
-    unmatched_kassa = sorted(set(report.unmatched_kassa) & tender_ids)
-    unmatched_stripe = (
-        [
-            str(item.get("id", ""))
-            for item in report.unmatched_stripe
-            if str(item.get("currency", "")).upper() == currency
-        ]
-        if settlement.store_id is None
-        else []
-    )
-    settlement.stripe_unmatched = {"kassa": unmatched_kassa, "stripe": unmatched_stripe}
+    payouts = {m.payout_id for m in matched} | {item.get("payout_id") for item in alone}
+    settlement.payouts = sorted(p for p in payouts if p)
+    unmatched_kassa = sorted(set(report.unmatched_kassa) & mine)
+    unmatched_stripe = [_stripe_id(item) for item in alone]
+    settlement.stripe_unmatched = {
+        "kassa": unmatched_kassa,
+        "stripe": unmatched_stripe + [_stripe_id(item) for item in orphans],
+    }
     recorded = _day_net(figures, CARD)
     if gross != recorded:
         differences.append(
@@ -365,13 +391,34 @@ def _card(
                 "detail": f"{len(unmatched_kassa)} Kassa, {len(unmatched_stripe)} Stripe",
             }
         )
+    if orphans:
+        differences.append(
+            {
+                "code": "stripe_orphans",
+                "amount": str(sum((i["gross"].amount for i in orphans), ZERO)),
+                "detail": f"{len(orphans)} Stripe transactions name no Kassa tender",
+            }
+        )
 
 
-def _unmatched_currencies(report: Any | None) -> set[str]:
-    """Currencies of Stripe's balance transactions that match nothing in Kassa."""
-    if report is None:
-        return set()
-    return {str(item.get("currency", "")).upper() for item in report.unmatched_stripe} - {""}
+def _stripe_id(item: dict[str, Any]) -> str:
+    return str(item.get("balance_transaction_id") or item.get("id") or "")
+
+
+def _stripe_currency(item: dict[str, Any]) -> str:
+    gross = item.get("gross")
+    if isinstance(gross, Money):
+        return str(gross.currency.code)
+    return str(item.get("currency", "")).upper()
+
+
+def _alone(report: Any | None) -> list[dict[str, Any]]:
+    return list(report.unmatched_stripe) if report is not None else []
+
+
+def _orphan_currencies(report: Any | None) -> set[str]:
+    """Currencies of Stripe's transactions that name no Kassa tender at all."""
+    return {_stripe_currency(i) for i in _alone(report) if not i.get("tender_id")} - {""}
 
 
 def _locked_for_update(settlement: Settlement) -> Settlement:
