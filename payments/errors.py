@@ -152,3 +152,8 @@ class InvalidEvent(InvalidRequest):
 class UnknownTenderMethod(Unprocessable):
     code = "unknown_tender_method"
     default_detail = "No tender method of this name is registered."
+
+
+class GiftCardLineRefused(Unprocessable):
+    code = "gift_card_line_refused"
+    default_detail = "This basket's gift card line cannot be fulfilled."

@@ -239,6 +239,37 @@ def _sale_offline(
     return {"sale": entry.as_json(), "offline": True, "replayed": []}
 
 
+def cmd_gift_card(till: Till, args: argparse.Namespace) -> dict[str, Any]:
+    """Online only: a card is issued or reloaded by the server once the payment is captured.
+
+    The payment carries one Idempotency-Key, so a retry never sells twice; the code of a new
+    card is in the first answer only (a lost answer means a lost code: block and sell again).
+    """
+    code, _, pin = getattr(args, "card", "").partition(":")
+    if args.action == "balance":
+        return _online_call(till, lambda c: c.gift_card_balance(code, pin or None))
+    line: dict[str, Any] = {
+        "sku": "GIFT-CARD",
+        "name": "Gift card" if args.action == "sell" else "Gift card reload",
+        "quantity": 1,
+        "unit_price": money(args.amount, args.currency),
+        "kind": "gift_card" if args.action == "sell" else "gift_card_reload",
+    }
+    if args.action == "reload":
+        line["gift_card"] = _online_call(till, lambda c: c.gift_card_balance(code, pin or None))[
+            "id"
+        ]
+    body = sale_body(
+        amount=args.amount,
+        currency=args.currency,
+        tenders=_tenders(args),
+        reference=args.reference,
+        basket=[line],
+    )
+    key = str(uuid.uuid4())
+    return _online_call(till, lambda c: c.post("payments", body, idempotency_key=key))
+
+
 def cmd_refund(till: Till, args: argparse.Namespace) -> dict[str, Any]:
     key = str(uuid.uuid4())
     amount = money(args.amount, args.currency)
@@ -312,6 +343,7 @@ COMMANDS = {
     "wallet": cmd_wallet,
     "sale": cmd_sale,
     "refund": cmd_refund,
+    "gift-card": cmd_gift_card,
     "sync": cmd_sync,
     "journal": cmd_journal,
     "session": cmd_session,

@@ -49,7 +49,23 @@ def _session(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gift_card(result: dict[str, Any]) -> list[str]:
+    if "available" in result:  # a balance
+        return [
+            f"Gift card …{result['last4']} {result['status']}: "
+            f"{_money(result['available'])} available ({_money(result['held'])} held)"
+        ]
+    lines = [f"Payment {result['id']} {result['status']}: {_money(result['amount'])}"]
+    for card in result.get("gift_cards", []):
+        lines.append(f"Gift card …{card['last4']} {card['kind']}: {_money(card['amount'])}")
+        if card.get("code"):
+            lines.append(f"  CODE (shown once, give it to the customer): {card['code']}")
+    return lines
+
+
 def readable(command: str, result: dict[str, Any]) -> list[str]:
+    if command == "gift-card":
+        return _gift_card(result)
     if command == "sale":
         return _sale(result)
     if command == "sync":

@@ -40,11 +40,22 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
     sale.add_argument("--currency", default="EUR")
     sale.add_argument("--customer", help="customer id")
     sale.add_argument("--reference", default="", help="receipt number")
-    sale.add_argument("--cash", action="append", nargs="?", const="", metavar="@AMOUNT")
-    sale.add_argument("--external-card", action="append", metavar="REF[@AMOUNT]")
-    sale.add_argument("--gift-card", action="append", metavar="CODE:PIN[@AMOUNT]")
-    sale.add_argument("--saved-card", action="append", metavar="BANK_CARD_ID[@AMOUNT]")
-    sale.add_argument("--tenders-json", metavar="FILE", help="a JSON list of tenders")
+    _tender_options(sale)
+    gift = command("gift-card", "Sell, reload or check a gift card (online only).")
+    gift_actions = gift.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help in (
+        ("sell", "Sell a new card of AMOUNT, paid with the tenders given; its code is shown once."),
+        ("reload", "Add AMOUNT to the card CODE[:PIN], paid with the tenders given."),
+        ("balance", "Show the balance of the card CODE[:PIN]."),
+    ):
+        action = gift_actions.add_parser(name, help=help, description=help, parents=[common])
+        if name != "sell":
+            action.add_argument("card", metavar="CODE[:PIN]")
+        if name != "balance":
+            action.add_argument("--amount", required=True, help="the card's value, e.g. 25.00")
+            action.add_argument("--currency", default="EUR")
+            action.add_argument("--reference", default="", help="receipt number")
+            _tender_options(action)
     refund = command("refund", "Refund (part of) a payment.")
     refund.add_argument("payment", help="payment id")
     refund.add_argument("--amount", required=True)
@@ -70,3 +81,11 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
         if name == "close":
             action.add_argument("--staff-key", help="a staff key accepting a large variance")
     return top
+
+
+def _tender_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--cash", action="append", nargs="?", const="", metavar="@AMOUNT")
+    command.add_argument("--external-card", action="append", metavar="REF[@AMOUNT]")
+    command.add_argument("--gift-card", action="append", metavar="CODE:PIN[@AMOUNT]")
+    command.add_argument("--saved-card", action="append", metavar="BANK_CARD_ID[@AMOUNT]")
+    command.add_argument("--tenders-json", metavar="FILE", help="a JSON list of tenders")

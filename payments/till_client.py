@@ -152,6 +152,10 @@ class TillClient:
         """Any money-moving POST, e.g. a sale replayed from the till's journal as it was."""
         return self._request("POST", path, json=body, idempotency_key=idempotency_key)
 
+    def gift_card_balance(self, code: str, pin: str | None = None) -> dict[str, Any]:
+        body = {"code": code, **({"pin": pin} if pin else {})}
+        return self._request("POST", "gift-cards/balance", json=body)
+
     def offline_policy(self) -> dict[str, Any]:
         return self._request("GET", "tills/offline-policy")
 

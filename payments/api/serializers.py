@@ -14,6 +14,7 @@ from config.limits import (
     MAX_TEXT_LENGTH,
 )
 from customers.api.serializers import IdentifierList
+from payments.gift_card_lines import GIFT_CARD_RELOAD, ITEM, LINE_KINDS, gift_card_lines_of
 from payments.models import Payment, Refund, Tender
 from payments.offline_policy import CLOCK_SKEW
 
@@ -102,6 +103,27 @@ class BasketLineInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, default="")
     quantity = QuantityField()
     unit_price = MoneyField(allow_zero=True)
+    kind = serializers.ChoiceField(
+        choices=LINE_KINDS,
+        required=False,
+        default=ITEM,
+        help_text="`gift_card` sells a new card of `unit_price`; `gift_card_reload` adds "
+        "`unit_price` to `gift_card`. Either is fulfilled once the payment is captured.",
+    )
+    gift_card = serializers.UUIDField(required=False, help_text="The card a reload line tops up.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] != ITEM and (attrs["quantity"] != 1 or attrs["unit_price"].amount <= 0):
+            raise serializers.ValidationError(
+                "A gift card line is one card (quantity 1) with a value above zero.",
+                code="invalid_gift_card_line",
+            )
+        if (attrs["kind"] == GIFT_CARD_RELOAD) != ("gift_card" in attrs):
+            raise serializers.ValidationError(
+                {"gift_card": "A reload line names its card, and only a reload line does."},
+                code="invalid_gift_card_line",
+            )
+        return attrs
 
 
 class PaymentCreateInput(serializers.Serializer):
@@ -252,6 +274,16 @@ class RefundOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class GiftCardLineOutput(serializers.Serializer):
+    line = serializers.IntegerField(help_text="The basket line's index.")
+    kind = serializers.CharField()
+    amount = MoneyField()
+    gift_card = serializers.UUIDField(allow_null=True, help_text="Null until captured.")
+    last4 = serializers.CharField(allow_null=True)
+    code = serializers.CharField(allow_null=True, help_text="Only in the answer that issued it.")
+    code_shown = serializers.BooleanField()
+
+
 class _PaymentHeader(serializers.Serializer):
     """What every answer about a payment starts with, in a list or on its own."""
 
@@ -285,9 +317,19 @@ class PaymentOutput(_PaymentHeader):
     occurred_at = serializers.DateTimeField(allow_null=True)
     offline = serializers.BooleanField()
     offline_late = serializers.BooleanField()
+    gift_cards = serializers.SerializerMethodField()
     authorized_at = serializers.DateTimeField(allow_null=True)
     captured_at = serializers.DateTimeField(allow_null=True)
     voided_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(GiftCardLineOutput(many=True))
+    def get_gift_cards(self, payment: Payment) -> list[dict[str, Any]]:
+        """The cards the basket sold or reloaded (their codes only in the answer that issued
+        them)."""
+        return [
+            {"code": None, "code_shown": False, **line}
+            for line in gift_card_lines_of(payment.basket)
+        ]
 
 
 class PurchaseSummaryRow(serializers.Serializer):

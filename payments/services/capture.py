@@ -16,6 +16,7 @@ from payments.events import payment_event_record
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
 from payments.services.common import release_all, release_cards
+from payments.services.gift_card_lines import payment_gift_cards_fulfil
 from payments.services.void import payment_void
 from wallet.errors import HoldExpired, HoldNotPending, RedemptionNotReserved
 from wallet.models import LoyaltyAccount
@@ -124,6 +125,8 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
                 else Tender.Status.VOIDED
             )
         Tender.objects.bulk_update(tenders, ["status", "points"])
+        if payment.basket:
+            payment_gift_cards_fulfil(payment=payment, actor=actor)
         payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
         payment.status = Payment.Status.CAPTURED
         payment.captured_at = timezone.now()

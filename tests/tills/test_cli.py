@@ -34,7 +34,9 @@ def test_help_lists_every_command_and_the_exit_codes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[c] for c in [*COMMANDS, "session"]] + [["session", a] for a in SESSION_ACTIONS],
+    [[c] for c in [*COMMANDS, "session"]]
+    + [["session", a] for a in SESSION_ACTIONS]
+    + [["gift-card", a] for a in ("sell", "reload", "balance")],
     ids=lambda argv: " ".join(argv),
 )
 def test_every_command_has_help(argv: list[str], tmp_path: Path) -> None:
