@@ -123,13 +123,14 @@ class Tender(models.Model):
         CARD = "card"
         CASH = "cash"
         EXTERNAL_CARD = "external_card"
+        OFFLINE_GIFT_CARD = "offline_gift_card", "gift card taken offline (replayed)"
 
     Status = TenderStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="tenders")
     sequence = models.PositiveSmallIntegerField()
-    method = models.CharField(max_length=16, choices=Method.choices)
+    method = models.CharField(max_length=24, choices=Method.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = MoneyField(**MONEY)
     captured_amount = MoneyField(**MONEY)

@@ -25,7 +25,9 @@ _METHOD_FIELDS = {
     Tender.Method.CARD: (set(), {"bank_card", "payment_method"}),
     Tender.Method.CASH: (set(), set()),
     Tender.Method.EXTERNAL_CARD: ({"reference"}, set()),
+    Tender.Method.OFFLINE_GIFT_CARD: ({"code"}, set()),
 }
+_PIN_METHODS = {Tender.Method.GIFT_CARD, Tender.Method.OFFLINE_GIFT_CARD}
 _INSTRUMENT_FIELDS = {"gift_card", "bank_card", "code", "pin", "payment_method", "points"}
 
 
@@ -83,7 +85,7 @@ class TenderInput(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Give exactly one of: {', '.join(sorted(one_of))}.", code="ambiguous_instrument"
             )
-        allowed = required | one_of | ({"pin"} if attrs["method"] == "gift_card" else set())
+        allowed = required | one_of | ({"pin"} if attrs["method"] in _PIN_METHODS else set())
         allowed |= {"points"} if attrs["method"] == Tender.Method.LOYALTY_POINTS else set()
         extra = (attrs.keys() & _INSTRUMENT_FIELDS) - allowed
         if extra:
