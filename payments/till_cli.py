@@ -30,6 +30,7 @@ from payments.till_journal import (
     Journal,
     OfflineRefused,
     now_utc,
+    offline_body,
 )
 
 OK, ERROR, USAGE, NOT_CONFIGURED, REFUSED_BY_SERVER, UNREACHABLE, POLICY, SYNC_REFUSALS = range(8)
@@ -234,7 +235,7 @@ def _sale_offline(
         till.journal.conclude(key, status=NOT_ALLOWED, outcome={"detail": str(refusal)})
         raise CliError(f"Server unreachable, and {refusal}", POLICY) from refusal
     if not maybe_delivered:  # the server never saw it: it is replayed marked offline
-        body = {**body, "offline": True}
+        body = offline_body(body)
     entry = till.journal.go_offline(key, body)
     return {"sale": entry.as_json(), "offline": True, "replayed": []}
 
@@ -268,6 +269,18 @@ def cmd_gift_card(till: Till, args: argparse.Namespace) -> dict[str, Any]:
     )
     key = str(uuid.uuid4())
     return _online_call(till, lambda c: c.post("payments", body, idempotency_key=key))
+
+
+def cmd_allowance(till: Till, args: argparse.Namespace) -> dict[str, Any]:
+    """Reserve (renew) or release the allowance for gift cards taken offline (the journal is
+    replayed first, so a renewal never forgets an offline sale), then cache the new policy."""
+    path, body = "tills/offline-allowance/release", {"currency": args.currency}
+    if args.action == "reserve":
+        path, body = "tills/offline-allowance", {"amount": money(args.amount, args.currency)}
+    key = str(uuid.uuid4())
+    answer = _online_call(till, lambda c: c.post(path, body, idempotency_key=key))
+    till.journal.set_state("offline_policy", till.client().offline_policy())
+    return answer or {"released": None, "currency": args.currency}
 
 
 def cmd_refund(till: Till, args: argparse.Namespace) -> dict[str, Any]:
@@ -344,6 +357,7 @@ COMMANDS = {
     "sale": cmd_sale,
     "refund": cmd_refund,
     "gift-card": cmd_gift_card,
+    "allowance": cmd_allowance,
     "sync": cmd_sync,
     "journal": cmd_journal,
     "session": cmd_session,

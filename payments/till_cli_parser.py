@@ -56,6 +56,25 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
             action.add_argument("--currency", default="EUR")
             action.add_argument("--reference", default="", help="receipt number")
             _tender_options(action)
+    allowance = command(
+        "allowance", "Reserve, renew or release the allowance for gift cards taken offline."
+    )
+    allowance_actions = allowance.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reserve = allowance_actions.add_parser(
+        "reserve",
+        help="Reserve (or renew) AMOUNT on the merchant's offline float.",
+        description="Reserve (or renew) AMOUNT on the merchant's offline float.",
+        parents=[common],
+    )
+    reserve.add_argument("amount", metavar="AMOUNT")
+    release = allowance_actions.add_parser(
+        "release",
+        help="Give the allowance back to the float.",
+        description="Give the allowance back to the float.",
+        parents=[common],
+    )
+    for action in (reserve, release):
+        action.add_argument("--currency", default="EUR")
     refund = command("refund", "Refund (part of) a payment.")
     refund.add_argument("payment", help="payment id")
     refund.add_argument("--amount", required=True)

@@ -238,7 +238,7 @@ class TillClient:
                 continue
             if response.status_code >= 400:
                 raise KassaApiError(response.status_code, _body(response))
-            return dict(response.json())
+            return {} if response.status_code == 204 else dict(response.json())
         raise KassaUnreachable(idempotency_key, last_error, maybe_delivered=connected)
 
 
