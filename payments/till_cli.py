@@ -200,44 +200,49 @@ def cmd_sale(till: Till, args: argparse.Namespace) -> dict[str, Any]:
         customer=args.customer,
         reference=args.reference,
     )
+    return _journaled(till, "payments", body, offline_body, name="sale")
+
+
+def _journaled(
+    till: Till, path: str, body: dict[str, Any], offline: Any, *, name: str
+) -> dict[str, Any]:
+    """Store and forward: the entry is in the journal before it is sent, with its key and
+    time; `offline(body)` is what is replayed when the server never saw it."""
     occurred_at = now_utc()
     body["occurred_at"] = occurred_at.isoformat()
     key = str(uuid.uuid4())
-    entry = till.journal.record(
-        path="payments", body=body, key=key, occurred_at=body["occurred_at"]
-    )
+    entry = till.journal.record(path=path, body=body, key=key, occurred_at=body["occurred_at"])
     try:
         replayed = till.online(before=entry.seq)  # older entries first: the order is kept
-        answer = till.client().post("payments", body, idempotency_key=key)
+        answer = till.client().post(path, body, idempotency_key=key)
     except KassaApiError as error:
         till.journal.conclude(key, status=REFUSED, outcome=error.body)
         raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
     except KassaUnreachable as error:
-        # Unreachable before this sale was sent, its key is in no request yet.
+        # Unreachable before this entry was sent, its key is in no request yet.
         sent = error.idempotency_key == key and error.maybe_delivered
-        return _sale_offline(till, key, body, maybe_delivered=sent)
+        stored = _offline(till, key, offline, maybe_delivered=sent)
+        return {name: stored, "offline": True, "replayed": []}
     till.journal.conclude(key, status=SYNCED, outcome={}, payment_id=answer.get("id"))
-    return {"sale": answer, "offline": False, "replayed": replayed}
+    return {name: answer, "offline": False, "replayed": replayed}
 
 
-def _sale_offline(
-    till: Till, key: str, body: dict[str, Any], *, maybe_delivered: bool
-) -> dict[str, Any]:
+def _offline(till: Till, key: str, offline: Any, *, maybe_delivered: bool) -> dict[str, Any]:
+    """Check the policy; a sale the server never saw is replayed as `offline(body)`, one it
+    may have seen exactly as it was sent."""
+    body = till.journal.get(key).body
     try:
         till.journal.check_offline(body, at=now_utc())
     except OfflineRefused as refusal:
         if maybe_delivered:  # it may have been paid: only the server can say, on a sync
             raise CliError(
-                "The server may have received this sale but did not answer: its outcome is "
+                "The server may have received this entry but did not answer: its outcome is "
                 f"unknown until `kassa-till sync` (journal #{till.journal.get(key).seq}).",
                 UNREACHABLE,
             ) from refusal
         till.journal.conclude(key, status=NOT_ALLOWED, outcome={"detail": str(refusal)})
         raise CliError(f"Server unreachable, and {refusal}", POLICY) from refusal
-    if not maybe_delivered:  # the server never saw it: it is replayed marked offline
-        body = offline_body(body)
-    entry = till.journal.go_offline(key, body)
-    return {"sale": entry.as_json(), "offline": True, "replayed": []}
+    return till.journal.go_offline(key, body if maybe_delivered else offline(body)).as_json()
 
 
 def cmd_gift_card(till: Till, args: argparse.Namespace) -> dict[str, Any]:
@@ -284,12 +289,10 @@ def cmd_allowance(till: Till, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_refund(till: Till, args: argparse.Namespace) -> dict[str, Any]:
-    key = str(uuid.uuid4())
-    amount = money(args.amount, args.currency)
-    return _online_call(
-        till,
-        lambda c: c.refund(args.payment, amount=amount, reason=args.reason, idempotency_key=key),
-    )
+    """Journaled like a sale: offline, within the caps, it is replayed on the next sync."""
+    body = {"amount": money(args.amount, args.currency), "policy": "reverse", "reason": args.reason}
+    path = f"payments/{args.payment}/refunds"
+    return _journaled(till, path, body, lambda same: same, name="refund")
 
 
 def cmd_sync(till: Till, args: argparse.Namespace) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class Entry:
             "offline": self.offline,
             "status": self.status,
             "amount": self.body.get("amount"),
-            "methods": [t.get("method") for t in self.body.get("tenders", [])],
+            "methods": [t.get("method") for t in self.body.get("tenders", [])] or ["refund"],
             "payment": self.payment_id,
             "outcome": self.outcome,
         }
@@ -165,7 +165,8 @@ class Journal:
         currency = body["amount"]["currency"]
         allowance = _allowance(policy, currency)
         allowed = set(policy["methods"]) | ({GIFT_CARD} if allowance else set())
-        methods = sorted({t.get("method", "") for t in body["tenders"]} - allowed)
+        used = {t.get("method", "") for t in body.get("tenders", [])}
+        methods = sorted({GIFT_CARD if m == OFFLINE_GIFT_CARD else m for m in used} - allowed)
         if methods:
             raise OfflineRefused(
                 f"Not allowed offline: {', '.join(methods)} (only {', '.join(sorted(allowed))})."
@@ -211,7 +212,7 @@ def _allowance(policy: dict[str, Any], currency: str) -> dict[str, Any] | None:
 def _offline_cards(body: dict[str, Any]) -> Decimal:
     """What a sale takes in gift cards offline (a card without an amount takes it all)."""
     total = Decimal(0)
-    for tender in body["tenders"]:
+    for tender in body.get("tenders", []):
         if tender.get("method") not in (GIFT_CARD, OFFLINE_GIFT_CARD):
             continue
         if "code" not in tender:
@@ -236,6 +237,8 @@ def offline_body(body: dict[str, Any]) -> dict[str, Any]:
 
 def _redacted(body: dict[str, Any]) -> dict[str, Any]:
     """A code keeps its last four characters (to tell cards apart), a PIN nothing."""
+    if "tenders" not in body:  # a refund: no secrets
+        return body
     tenders = [
         {**t, **({"code": "…" + str(t["code"])[-4:]} if "code" in t else {})}
         for t in body["tenders"]

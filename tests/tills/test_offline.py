@@ -15,7 +15,7 @@ from config.actors import system_actor
 from config.embedded import free_port
 from merchants.authentication import api_key_cache_clear
 from merchants.services import api_key_revoke
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.till_cli import POLICY, REFUSED_BY_SERVER, SYNC_REFUSALS, UNREACHABLE, main
 from payments.till_client import KassaUnreachable, TillClient
 from tests.payments.conftest import available
@@ -76,7 +76,7 @@ def test_server_stopped_mid_shift_sales_replay_exactly_once(
     code, card = run("sale", "--amount", "30.00", "--external-card", "TRM-77", "--reference", "R3")
     assert (code, card["offline"]) == (0, True)
     code, gc = run("sale", "--amount", "20.00", "--gift-card", f"{gift}:1234", "--reference", "R4")
-    assert (code, gc["offline"]) == (0, True)
+    assert (code, gc.get("offline")) == (0, True), gc
     code, over = run("sale", "--amount", "250.00", "--cash")
     assert code == POLICY
     assert "Over the offline cap per sale (200.00 EUR)" in over["error"]
@@ -261,7 +261,7 @@ def test_the_readable_output_says_what_happened(
 ) -> None:
     go_offline(run, till, live_server)
     assert main(["sale", "--amount", "7.00", "--cash"]) == 0
-    assert "Recorded OFFLINE: 7.00 EUR (journal #1)" in capsys.readouterr().out
+    assert "Sale recorded OFFLINE: 7.00 EUR (journal #1)" in capsys.readouterr().out
     configure(run, till, live_server.url)
     assert main(["sync"]) == 0
     out = capsys.readouterr().out
@@ -345,3 +345,32 @@ def test_a_sale_the_server_may_have_received_stays_pending_until_sync(
     assert payment.offline is False
     card.gift_card.refresh_from_db()
     assert available(card.gift_card) == Decimal("45.00")  # paid once
+
+
+def test_a_refund_is_journaled_and_replayed_exactly_once(
+    live_server, till: Till, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(run, till, live_server.url)
+    code, sale = run("sale", "--amount", "20.00", "--cash", "--reference", "R1")
+    assert code == 0
+    payment = sale["sale"]["id"]
+    configure(run, till, stopped_server())
+    code, stored = run("refund", payment, "--amount", "5.00", "--reason", "broken")
+    assert (code, stored["offline"], stored["refund"]["status"]) == (0, True, "pending")
+    code, over = run("refund", payment, "--amount", "250.00")
+    assert code == POLICY
+    assert "Over the offline cap per sale (200.00 EUR)" in over["error"]
+    assert not Refund.objects.exists()
+
+    configure(run, till, live_server.url)
+    crash_after_sends(monkeypatch, sends=1)  # the refund reached the server, the till died
+    with pytest.raises(RuntimeError, match="till killed"):
+        run("sync")
+    monkeypatch.undo()
+    monkeypatch.setenv("KASSA_TILL_HOME", str(till.home))
+    code, synced = run("sync")
+    assert (code, [item["status"] for item in synced["replayed"]]) == (0, ["synced"])
+    refund = Refund.objects.get()  # once, though it was sent twice
+    assert (refund.amount.amount, refund.reason) == (Decimal("5.00"), "broken")
+    assert synced["replayed"][0]["payment"] == str(refund.public_id)
+    assert run("sync")[1]["replayed"] == []
