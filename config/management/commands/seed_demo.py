@@ -14,6 +14,7 @@ from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.selectors import api_key_authenticate
 from merchants.services import api_key_issue, api_key_revoke
 from portal import demo as portal_demo
+from tills import demo as tills_demo
 from wallet import demo as wallet_demo
 
 DEMO_MERCHANT = "Demo Retail"
@@ -84,7 +85,7 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(f"Back office: /admin/  user 'admin'  password {password!r}")
-        for app_demo in (customers_demo, wallet_demo, portal_demo):
+        for app_demo in (customers_demo, wallet_demo, portal_demo, tills_demo):
             for line in app_demo.seed_demo(merchant=merchant, store=store):
                 self.stdout.write(line)
 
