@@ -7,7 +7,10 @@ idempotent by the payment line, so a retried capture or the recovery task never 
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+from moneyed import Money
 
 from payments.errors import GiftCardLineRefused
 from wallet.models import GiftCard
@@ -15,6 +18,9 @@ from wallet.selectors import gift_card_check_usable
 
 ITEM, GIFT_CARD, GIFT_CARD_RELOAD = "item", "gift_card", "gift_card_reload"
 LINE_KINDS = (ITEM, GIFT_CARD, GIFT_CARD_RELOAD)
+# A card is bought with money: paying for one with stored value would only move (or extend the
+# life of) value the merchant already owes.
+STORED_VALUE_METHODS = frozenset({"gift_card", "offline_gift_card", "loyalty_points", "voucher"})
 
 
 def line_reference(payment_public_id: object, index: int) -> str:
@@ -37,9 +43,30 @@ def gift_card_lines_of(basket: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def gift_card_lines_check(*, merchant_id: int, basket: list[dict[str, Any]], at: datetime) -> None:
-    """Before any money is taken: every card a reload line names is this merchant's, in the
-    line's currency, and usable now."""
+def gift_card_lines_total(basket: list[dict[str, Any]], currency: str) -> Money:
+    """The value a payment put on gift cards: not refundable as money (it is on the cards)."""
+    total = sum(
+        (
+            Decimal(line["unit_price"]["amount"])
+            for line in basket
+            if line.get("kind", ITEM) != ITEM
+        ),
+        Decimal(0),
+    )
+    return Money(total, currency)
+
+
+def gift_card_lines_check(
+    *, merchant_id: int, basket: list[dict[str, Any]], methods: list[str], at: datetime
+) -> None:
+    """Before any money is taken: a card is paid with money, and every card a reload line
+    names is this merchant's, in the line's currency, and usable now."""
+    if any(line.get("kind", ITEM) != ITEM for line in basket) and STORED_VALUE_METHODS & set(
+        methods
+    ):
+        raise GiftCardLineRefused(
+            "A gift card is paid with money, not stored value.", field="tenders"
+        )
     for index, line in enumerate(basket):
         if line.get("kind") != GIFT_CARD_RELOAD:
             continue

@@ -165,7 +165,12 @@ class PaymentCollectionView(ShowsIssuedCodes):
             raise ChannelNotAllowed(field="channel")
         customer = _customer(api_key, values, channel)
         basket = [_basket_line(line) for line in values["basket"]]
-        gift_card_lines_check(merchant_id=api_key.merchant_id, basket=basket, at=timezone.now())
+        gift_card_lines_check(
+            merchant_id=api_key.merchant_id,
+            basket=basket,
+            methods=[t["method"] for t in values["tenders"]],
+            at=timezone.now(),
+        )
         payment = payment_create(
             api_key=api_key,
             idempotency_key=request.headers[HEADER],

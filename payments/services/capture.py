@@ -10,9 +10,11 @@ from payments import methods, stripe_gateway
 from payments.errors import (
     AuthorizationExpired,
     CaptureExceedsAuthorized,
+    GiftCardLineRefused,
     PaymentStateConflict,
 )
 from payments.events import payment_event_record
+from payments.gift_card_lines import gift_card_lines_total
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
 from payments.services.common import release_all, release_cards
@@ -54,6 +56,8 @@ def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None
             raise CaptureExceedsAuthorized(
                 field="amount", meta={"authorized": money_json(payment.amount)}
             )
+        if amount != payment.amount and gift_card_lines_total(payment.basket, amount.currency.code):
+            raise GiftCardLineRefused("A payment that sells gift cards is captured whole.")
         tenders = list(payment_tenders(payment))
         expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
         stale = expired or not methods.holds_intact(tenders)

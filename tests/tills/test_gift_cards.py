@@ -83,6 +83,13 @@ def test_a_card_sold_in_a_held_payment_is_issued_by_its_capture_only(till: Till)
     assert held.json()["gift_cards"][0]["gift_card"] is None
     assert not GiftCard.objects.exists()
     payment_id = held.json()["id"]
+    part = till.api.post(
+        f"/api/v1/payments/{payment_id}/capture",
+        {"amount": eur("20.00")},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    assert (part.status_code, part.json()["code"]) == (422, "gift_card_line_refused")
 
     captured = till.api.post(
         f"/api/v1/payments/{payment_id}/capture",
@@ -203,3 +210,36 @@ def test_gift_cards_through_the_cli(live_server, till: Till, run: Run) -> None:
     with redirect_stdout(out):
         assert main(["gift-card", "sell", "--amount", "5.00", "--cash"]) == 0
     assert "CODE (shown once, give it to the customer):" in out.getvalue()
+
+
+def test_a_card_is_paid_with_money_not_stored_value(till: Till, merchant) -> None:
+    card = issue_card(merchant, "50.00")
+    body = {
+        "amount": eur("20.00"),
+        "tenders": [{"method": "gift_card", "code": card.code}],
+        "capture": True,
+        "basket": [gift_line("20.00")],
+    }
+    answer = till.api.post(
+        "/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "gift_card_line_refused")
+    assert GiftCard.objects.count() == 1
+
+
+def test_the_value_put_on_a_card_is_not_refunded_as_money(till: Till) -> None:
+    basket = [gift_line("25.00"), {"sku": "MUG", "quantity": 1, "unit_price": eur("10.00")}]
+    payment = pay(till, basket).json()["id"]
+
+    def refund(amount: str) -> Any:
+        return till.api.post(
+            f"/api/v1/payments/{payment}/refunds",
+            {"amount": eur(amount)},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+
+    too_much = refund("10.01")
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "refund_exceeds_refundable")
+    assert too_much.json()["meta"]["refundable"] == eur("10.00")
+    assert refund("10.00").status_code == 201
