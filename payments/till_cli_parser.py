@@ -10,7 +10,11 @@ from payments.till_journal import NOT_ALLOWED, PENDING, REFUSED, SYNCED
 def parser(exit_codes: str) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="kassa-till",
-        description="Kassa's till: sales, refunds and drawer sessions, working offline too.",
+        description=(
+            "Kassa's till: sales, refunds, gift cards and drawer sessions. With the server "
+            "away, sales and refunds within the offline policy are journaled and sent by "
+            "`sync`, exactly once; gift cards (code and PIN) only within the till's allowance."
+        ),
         epilog=f"Exit codes: {exit_codes}",
     )
     top.add_argument("--json", action="store_true", help="machine-readable output")
@@ -75,12 +79,12 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
     )
     for action in (reserve, release):
         action.add_argument("--currency", default="EUR")
-    refund = command("refund", "Refund (part of) a payment.")
+    refund = command("refund", "Refund (part of) a payment (journaled like a sale).")
     refund.add_argument("payment", help="payment id")
     refund.add_argument("--amount", required=True)
     refund.add_argument("--currency", default="EUR")
     refund.add_argument("--reason", default="")
-    command("sync", "Replay the journal's pending sales, in order, exactly once.")
+    command("sync", "Replay the journal's pending sales and refunds, in order, exactly once.")
     journal = command("journal", "List the journal's entries.")
     journal.add_argument("--status", choices=[PENDING, SYNCED, REFUSED, NOT_ALLOWED])
     journal.add_argument("--limit", type=int, default=100)
