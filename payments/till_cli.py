@@ -84,9 +84,11 @@ class Till:
 
     def online(self, *, before: int | None = None) -> list[dict[str, Any]]:
         """Reaching the server: refresh the cached policy, then replay what is pending."""
-        policy = self.client().offline_policy()
-        self.journal.set_state("offline_policy", policy)
-        return replay(self, before=before)
+        self.journal.set_state("offline_policy", self.client().offline_policy())
+        report = replay(self, before=before)
+        if report:  # a replay may have used some of the allowance (a shortfall)
+            self.journal.set_state("offline_policy", self.client().offline_policy())
+        return report
 
     def close(self) -> None:
         if self._client is not None:
