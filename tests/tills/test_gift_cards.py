@@ -13,7 +13,9 @@ from moneyed import Money
 
 from config.actors import system_actor
 from payments.models import Payment
+from payments.services import capture as capture_service
 from payments.services.gift_card_lines import payment_gift_cards_fulfil
+from payments.services.recovery import payment_recover
 from payments.till_cli import REFUSED_BY_SERVER, main
 from tests.tills.conftest import Run, Till, configure
 from tests.wallet.factories import issue_card
@@ -243,3 +245,26 @@ def test_the_value_put_on_a_card_is_not_refunded_as_money(till: Till) -> None:
     assert (too_much.status_code, too_much.json()["code"]) == (422, "refund_exceeds_refundable")
     assert too_much.json()["meta"]["refundable"] == eur("10.00")
     assert refund("10.00").status_code == 201
+
+
+def test_a_capture_the_process_died_in_is_finished_by_recovery_issuing_once(
+    till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = pay(till, [gift_line("40.00")], capture=False).json()
+    payment = Payment.objects.get(public_id=held["id"])
+
+    def died(*args: Any, **kwargs: Any) -> Payment:
+        raise RuntimeError("process killed")
+
+    monkeypatch.setattr(capture_service, "finish_capture", died)
+    with pytest.raises(RuntimeError):
+        capture_service.payment_capture(payment=payment, actor=system_actor("test"))
+    monkeypatch.undo()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURING
+    assert not GiftCard.objects.exists()
+    for _ in range(2):
+        recovered = payment_recover(payment=Payment.objects.get(pk=payment.pk))
+        assert recovered.status == Payment.Status.CAPTURED
+    assert GiftCard.objects.count() == 1
+    assert Transfer.objects.filter(code=Transfer.Code.ISSUE).count() == 1
