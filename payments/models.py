@@ -164,6 +164,12 @@ class Tender(models.Model):
     )
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_charge_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="The captured charge: what Stripe's balance transactions name as their source.",
+    )
     stripe_client_secret = models.CharField(
         max_length=255,
         blank=True,

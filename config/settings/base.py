@@ -191,6 +191,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_kass
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_kassa_localstripe")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# Real Stripe filters lists by `created`; localstripe answers 400 to it (payments.stripe_reconcile
+# then filters on its side, scanning newest first).
+STRIPE_LIST_CREATED_FILTER = env.bool("STRIPE_LIST_CREATED_FILTER", default=False)
 
 # Celery: eager in-process unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
