@@ -222,6 +222,9 @@ class Refund(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     points_reversed = models.PositiveIntegerField(default=0)
     failure_code = models.CharField(max_length=64, blank=True)
+    external = models.BooleanField(
+        default=False, help_text="Made at Stripe (its dashboard), recorded from the webhook."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -255,6 +258,11 @@ class RefundAllocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
             models.UniqueConstraint(fields=["refund", "tender"], name="allocation_tender_unique"),
+            models.UniqueConstraint(
+                fields=["stripe_refund_id"],
+                condition=~Q(stripe_refund_id=""),
+                name="allocation_stripe_refund_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -167,3 +167,39 @@ def refund_create(*, intent_id: str, amount: Money, allocation_ref: str) -> str:
         options={"idempotency_key": f"kassa-{allocation_ref}-refund"},
     )
     return str(refund.id)
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    """A refund Stripe holds for a charge; `kassa` when Kassa itself asked for it."""
+
+    id: str
+    amount: Money
+    status: str
+    kassa: bool
+
+
+MAX_REFUNDS_PER_CHARGE = 100
+
+
+def charge_refunds(charge_id: str) -> list[ChargeRefund]:
+    """Every refund of a charge, through the SDK's auto-pagination (bounded)."""
+    listing = stripe_call(
+        stripe_client().v1.refunds.list,
+        params={"charge": charge_id, "limit": MAX_REFUNDS_PER_CHARGE},
+    )
+    refunds: list[ChargeRefund] = []
+    objects = iter(listing.auto_paging_iter())
+    while (
+        len(refunds) < MAX_REFUNDS_PER_CHARGE
+        and (refund := stripe_call(next, objects, None)) is not None
+    ):
+        refunds.append(
+            ChargeRefund(
+                id=refund.id,
+                amount=from_minor_units(refund.amount, refund.currency.upper()),
+                status=refund.status or "",
+                kassa=KASSA_REFUND_METADATA in (refund.metadata or {}),
+            )
+        )
+    return refunds
