@@ -7,6 +7,7 @@ from an embedded PostgreSQL when the operator has not (see `config.embedded`).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from config import limits
 from config.db import REPLICA, database_settings
@@ -215,6 +216,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "wallet-loyalty-points-expire": {
         "task": "wallet.loyalty_points_expire_due",
         "schedule": 3600.0,
+    },
+    # wallet: the stored-value liability of each merchant's closed days (idempotent, nightly).
+    "wallet-liability-snapshots": {
+        "task": "wallet.liability_snapshots",
+        "schedule": crontab(hour=0, minute=30),
     },
     # payments: finish or roll back payments and refunds a crash or time-out left half-way.
     "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},
