@@ -1,6 +1,7 @@
 """Back office: the stored-value liability snapshots, read-only, exported as CSV for finance."""
 
 import csv
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from config.admin import ReadOnlyAdmin
+from config.money import quantum
 from wallet.models import LiabilitySnapshot
 
 CSV_COLUMNS = (
@@ -33,24 +35,53 @@ CSV_COLUMNS = (
 )
 
 
+def _in_currency(snapshot: LiabilitySnapshot, amount: Decimal) -> Decimal:
+    """At the currency's precision (the snapshot keeps the ledger's four places)."""
+    return amount.quantize(quantum(snapshot.currency))
+
+
 @admin.register(LiabilitySnapshot)
 class LiabilitySnapshotAdmin(ReadOnlyAdmin):
     list_display = (
         "day",
         "merchant",
         "currency",
-        "gift_card_outstanding",
-        "gift_card_breakage",
+        "gift_cards_outstanding",
+        "gift_card_breakage_",
         "points_outstanding",
-        "points_value",
-        "voucher_funding_used",
-        "breakage_recognised",
-        "deferred_revenue",
+        "points_value_",
+        "voucher_discounts",
+        "breakage",
+        "deferred_revenue_",
     )
     list_filter = ("merchant", "currency")
     date_hierarchy = "day"
     list_select_related = ("merchant",)
     actions = ["export_csv"]
+
+    @admin.display(description="gift cards outstanding")
+    def gift_cards_outstanding(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.gift_card_outstanding)
+
+    @admin.display(description="gift card breakage")
+    def gift_card_breakage_(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.gift_card_breakage)
+
+    @admin.display(description="points value")
+    def points_value_(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.points_value)
+
+    @admin.display(description="voucher discounts granted")
+    def voucher_discounts(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.voucher_funding_used)
+
+    @admin.display(description="breakage recognised")
+    def breakage(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.breakage_recognised)
+
+    @admin.display(description="deferred revenue")
+    def deferred_revenue_(self, snapshot: LiabilitySnapshot) -> Decimal:
+        return _in_currency(snapshot, snapshot.deferred_revenue)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
