@@ -51,7 +51,7 @@ def window_start() -> datetime:
 
 
 def test_card_charges_and_refunds_match_and_differences_show_on_both_sides(
-    shop, stripe, monkeypatch
+    shop, stripe, monkeypatch, django_assert_max_num_queries
 ) -> None:
     monkeypatch.setattr(stripe_reconcile, "PAGE_SIZE", 2)  # several pages of auto-pagination
     earlier = card_payment(shop.web, shop.customer, shop.bank_card, "12.00")
@@ -84,7 +84,8 @@ def test_card_charges_and_refunds_match_and_differences_show_on_both_sides(
     Payment.objects.filter(pk=earlier.pk).update(captured_at=since + timedelta(milliseconds=1))
     until = datetime.now(tz=UTC) + timedelta(seconds=1)
 
-    report = stripe_balance_match(merchant=shop.merchant, since=since, until=until)
+    with django_assert_max_num_queries(5):  # however many transactions: one query per lookup
+        report = stripe_balance_match(merchant=shop.merchant, since=since, until=until)
 
     split_card, only_card = card_of(split), card_of(card_only)
     assert split_card.stripe_charge_id.startswith("ch_")
