@@ -2,6 +2,7 @@
 when Stripe's `charge.refunded` event arrives, signed and delivered like Stripe's."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ import pytest
 from payments import stripe_gateway
 from payments.models import Payment, PaymentEvent, Refund, StripeEvent, Tender
 from payments.services.refund_external import EXCESS_EVENT
+from payments.stripe_reconcile import stripe_balance_match
 from tests.payments.conftest import eur, money
+from tests.payments.test_stripe_reconcile import window_start
 from tests.payments.test_webhooks import authorised, card_tender, deliver, event
 from wallet.ledger_verify import ledger_verify
 
@@ -38,6 +41,7 @@ def delivered(body: dict[str, Any], capture) -> None:
 def test_a_dashboard_refund_becomes_one_external_refund_however_often_stripe_says_so(
     shop, stripe, invariants, django_capture_on_commit_callbacks
 ) -> None:
+    since = window_start()
     payment = authorised(shop, capture=True)  # gift card 50.00 + card 30.00, 80 points earned
     tender = card_tender(payment)
     stripe_refund = refund_at_stripe(stripe, tender, 1000)
@@ -84,6 +88,14 @@ def test_a_dashboard_refund_becomes_one_external_refund_however_often_stripe_say
     delivered(charge_refunded(stripe, tender), django_capture_on_commit_callbacks)
     assert payment.refunds.count() == 2
     assert not PaymentEvent.objects.filter(type=EXCESS_EVENT).exists()
+
+    # Reconciliation now finds the dashboard refund booked, as an external refund.
+    report = stripe_balance_match(
+        merchant=shop.merchant, since=since, until=datetime.now(tz=UTC) + timedelta(seconds=1)
+    )
+    booked = {(m.kind, m.refund_id): m.gross for m in report.matched}
+    assert booked[("refund", refund.pk)] == eur("-10.00")
+    assert [u["tender_id"] for u in report.unmatched_stripe] == [tender.pk]  # the one in flight
 
 
 def test_more_than_kassa_can_refund_is_recorded_as_an_anomaly_not_a_crash(
