@@ -31,6 +31,7 @@ from wallet.services import (
     voucher_redemption_consume,
     voucher_reserve,
 )
+from wallet.tasks import wallet_liability_snapshots
 
 pytestmark = pytest.mark.django_db
 ACTOR = "system:test"
@@ -180,8 +181,8 @@ def test_the_report_equals_the_entries_and_the_ledgers_balances(history) -> None
 
 def test_the_nightly_task_writes_each_closed_day_once(history, at) -> None:
     at(datetime(2026, 1, 12, 0, 30, tzinfo=UTC))  # the 11th is the last closed day in Amsterdam
-    assert liability_snapshots_due() == 7  # a week back from the 11th
-    assert liability_snapshots_due() == 0
+    assert wallet_liability_snapshots.delay().get() == 7  # a week back from the 11th
+    assert wallet_liability_snapshots.delay().get() == 0
     snapshots = {s.day: s for s in LiabilitySnapshot.objects.filter(merchant=history)}
     assert set(snapshots) == {DAY_2 - timedelta(days=back) for back in range(7)}
     assert snapshots[DAY_1 - timedelta(days=1)].gift_card_outstanding == 0
