@@ -157,3 +157,8 @@ class UnknownTenderMethod(Unprocessable):
 class GiftCardLineRefused(Unprocessable):
     code = "gift_card_line_refused"
     default_detail = "This basket's gift card line cannot be fulfilled."
+
+
+class StripeListingTooLarge(Unprocessable):
+    code = "stripe_listing_too_large"
+    default_detail = "Stripe lists more balance transactions for this window than one match reads."

@@ -7,6 +7,7 @@ from an embedded PostgreSQL when the operator has not (see `config.embedded`).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from config import limits
 from config.db import REPLICA, database_settings
@@ -191,6 +192,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_kass
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_kassa_localstripe")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# Real Stripe filters lists by `created`; localstripe answers 400 to it (payments.stripe_reconcile
+# then filters on its side, scanning newest first).
+STRIPE_LIST_CREATED_FILTER = env.bool("STRIPE_LIST_CREATED_FILTER", default=False)
 
 # Celery: eager in-process unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -212,6 +216,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "wallet-loyalty-points-expire": {
         "task": "wallet.loyalty_points_expire_due",
         "schedule": 3600.0,
+    },
+    # wallet: the stored-value liability of each merchant's closed days (idempotent, nightly).
+    "wallet-liability-snapshots": {
+        "task": "wallet.liability_snapshots",
+        "schedule": crontab(hour=0, minute=30),
     },
     # payments: finish or roll back payments and refunds a crash or time-out left half-way.
     "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},

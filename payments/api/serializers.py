@@ -272,6 +272,7 @@ class RefundOutput(serializers.Serializer):
     status = serializers.CharField()
     reason = serializers.CharField()
     points_reversed = serializers.IntegerField()
+    external = serializers.BooleanField()
     allocations = AllocationOutput(many=True)
     created_at = serializers.DateTimeField()
 

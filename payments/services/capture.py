@@ -89,11 +89,14 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
             if tender.method != Tender.Method.CARD or tender.status != Tender.Status.AUTHORIZED:
                 continue
             if tender.captured_amount.amount > 0:
-                stripe_gateway.intent_capture(
+                captured = stripe_gateway.intent_capture(
                     intent_id=tender.stripe_payment_intent_id,
                     amount=tender.captured_amount,
                     tender_ref=str(tender.public_id),
                 )
+                if captured.charge_id and captured.charge_id != tender.stripe_charge_id:
+                    # Kept for reconciliation: balance transactions name the charge.
+                    Tender.objects.filter(pk=tender.pk).update(stripe_charge_id=captured.charge_id)
             else:
                 stripe_gateway.intent_cancel(
                     intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
