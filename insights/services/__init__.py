@@ -1,4 +1,4 @@
-"""The insights app's services: catalogue, history import, events, offers."""
+"""The insights app's services: catalogue, history import, events, offers, segments, campaigns."""
 
 from insights.services.catalogue import (
     ProductData,
@@ -13,6 +13,7 @@ from insights.services.history import (
     history_import,
 )
 from insights.services.offers import offer_feedback_record, offers_train
+from insights.services.segments import segments_evaluate, segments_learn
 
 __all__ = [
     "Event",
@@ -28,4 +29,6 @@ __all__ = [
     "payment_lines_record",
     "products_sync",
     "products_upsert",
+    "segments_evaluate",
+    "segments_learn",
 ]

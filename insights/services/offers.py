@@ -8,7 +8,10 @@ the trainer runs is not undone by it.
 """
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+from statistics import median
 
 from django.db import transaction
 from django.utils import timezone
@@ -74,29 +77,58 @@ def _popular_write(merchant: Merchant, lines: list[Line]) -> None:
         Popular.objects.bulk_create(rows)
 
 
+def _expected_next(
+    purchases: list[Purchase], categories: dict[str, str]
+) -> tuple[datetime | None, list[str]]:
+    """Last order plus the median gap between orders, and the categories most orders had."""
+    orders: dict[str, datetime] = {}
+    in_orders: defaultdict[str, set[str]] = defaultdict(set)
+    for row in purchases:
+        key = row.order_key
+        orders[key] = min(orders.get(key, row.occurred_at), row.occurred_at)
+        if categories.get(row.sku):
+            in_orders[categories[row.sku]].add(key)
+    times = sorted(orders.values())
+    if len(times) < 2:
+        return None, []
+    gap = timedelta(
+        seconds=median((later - earlier).total_seconds() for earlier, later in pairwise(times))
+    )
+    likely = sorted(in_orders, key=lambda name: (-len(in_orders[name]), name))
+    return times[-1] + gap, likely[:FAVOURITE_CATEGORIES]
+
+
 def _profile(purchases: list[Purchase], categories: dict[str, str], now: datetime) -> Profile:
-    spend: defaultdict[str, float] = defaultdict(float)
+    """The customer's features; `purchases` are their lines with something left unrefunded."""
+    spend: defaultdict[str, Decimal] = defaultdict(Decimal)
     liked: Counter[str] = Counter()
     for row in purchases:
         if row.unit_price is not None:
-            spend[row.channel or "unknown"] += float(row.unit_price * row.quantity)
+            spend[row.channel or "unknown"] += row.net_spend
         if categories.get(row.sku):
-            liked[categories[row.sku]] += row.quantity
+            liked[categories[row.sku]] += row.net_quantity
     last = max(row.occurred_at for row in purchases)
+    expected_at, expected_categories = _expected_next(purchases, categories)
     return Profile(
         recency_days=max((now - last).days, 0),
-        frequency=len({row.order_ref or row.occurred_at.isoformat() for row in purchases}),
-        spend_by_channel={channel: round(value, 2) for channel, value in spend.items()},
+        frequency=len({row.order_key for row in purchases}),
+        spend_by_channel={channel: str(value) for channel, value in sorted(spend.items())},
         favourite_categories=[name for name, _ in liked.most_common(FAVOURITE_CATEGORIES)],
+        expected_next_at=expected_at,
+        expected_categories=expected_categories,
     )
 
 
 def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
     """Recompute popular lists, profiles and offers for the merchant; customers served."""
     now = now or timezone.now()
-    purchases = list(Purchase.objects.filter(merchant=merchant, occurred_at__lte=now))
+    purchases = [
+        row
+        for row in Purchase.objects.filter(merchant=merchant, occurred_at__lte=now)
+        if row.net_quantity > 0
+    ]
     lines = [
-        Line(str(p.customer_id), p.sku, p.occurred_at, p.quantity, p.channel) for p in purchases
+        Line(str(p.customer_id), p.sku, p.occurred_at, p.net_quantity, p.channel) for p in purchases
     ]
     _popular_write(merchant, lines)
     consenting = consenting_customer_ids(merchant=merchant)

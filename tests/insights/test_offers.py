@@ -53,7 +53,7 @@ def test_a_consenting_customer_gets_their_offers_with_reasons(
         assert offer["name"]
     profile = Profile.objects.get(customer=trained)
     assert profile.frequency > 0
-    assert set(profile.spend_by_channel) <= {"web", "store"}
+    assert set(profile.spend_by_channel) <= {"web", "pos"}
     assert profile.favourite_categories
 
 
