@@ -3,19 +3,27 @@ evaluate rule segments and learn clusters."""
 
 from celery import shared_task
 
-from insights.services import offers_train, products_sync, segments_evaluate, segments_learn
+from insights.services import (
+    offers_train,
+    products_sync,
+    refunds_sync,
+    segments_evaluate,
+    segments_learn,
+)
 from merchants.models import Merchant
 
 
 @shared_task(name="insights.products_sync")
 def products_sync_task() -> int:
-    return products_sync()
+    """Captured payments, then refunds (a refund of a payment read in the same run applies)."""
+    return products_sync() + refunds_sync()
 
 
 @shared_task(name="insights.offers_train")
 def offers_train_task() -> int:
     """Idempotent: every run replaces the precomputed rows."""
     products_sync()
+    refunds_sync()
     return sum(offers_train(merchant=merchant) for merchant in Merchant.objects.all())
 
 

@@ -3,8 +3,10 @@
 from insights.services.catalogue import (
     ProductData,
     payment_lines_record,
+    payment_refunds_apply,
     products_sync,
     products_upsert,
+    refunds_sync,
 )
 from insights.services.events import Event, EventsOutcome, events_count, events_record
 from insights.services.history import (
@@ -27,8 +29,10 @@ __all__ = [
     "offer_feedback_record",
     "offers_train",
     "payment_lines_record",
+    "payment_refunds_apply",
     "products_sync",
     "products_upsert",
+    "refunds_sync",
     "segments_evaluate",
     "segments_learn",
 ]

@@ -153,6 +153,9 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
             limit=OFFERS_PER_CUSTOMER,
         )
         served += _customer_write(customer_id, _profile(rows, categories, now), offers)
+    # Nothing left to derive from (every purchase refunded): nothing derived is kept.
+    for derived in (Profile, Recommendation):
+        derived.objects.filter(customer__merchant=merchant).exclude(customer_id__in=own).delete()
     return served
 
 
