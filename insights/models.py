@@ -169,6 +169,11 @@ class Recommendation(models.Model):
     score = models.FloatField()
     reason = models.CharField(max_length=32)
     model = models.CharField(max_length=32)
+    channel_shares = models.JSONField(
+        default=dict,
+        help_text="Share of the product bought in each channel: by this customer if they "
+        "bought it, else by everyone. Ranks the offers asked for in a channel.",
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -24,6 +24,9 @@ from insights.uplift import Difference, difference
 from wallet.models import VoucherRedemption
 
 RATE = Decimal("0.0001")
+# Asked in a channel, an offer's score is multiplied by this plus the product's share of
+# purchases in that channel: what is bought there comes first, the rest is not dropped.
+CHANNEL_FLOOR = 0.5
 CENTS = Decimal("0.01")
 
 
@@ -43,7 +46,8 @@ def offers_for(
 ) -> tuple[bool, list[Offer]]:
     """(personalised, offers): the customer's own offers with consent, else popular ones.
 
-    Dismissed products are left out either way: the customer said so.
+    Dismissed products are left out either way: the customer said so. Asked in a channel,
+    the customer's offers bought in that channel come first (`CHANNEL_FLOOR`).
     """
     dismissed = set(
         Feedback.objects.filter(customer=customer, kind=Feedback.Kind.NOT_INTERESTED).values_list(
@@ -53,12 +57,21 @@ def offers_for(
     personalised = consent_allows(customer=customer, purpose=ConsentPurpose.PERSONALISATION)
     picked: list[tuple[str, float, str]] = []
     if personalised:
-        picked = [
-            (row.sku, row.score, row.reason)
-            for row in Recommendation.objects.filter(customer=customer)
-            .exclude(sku__in=dismissed)
-            .order_by("-score", "sku")[:limit]
-        ]
+        rows = Recommendation.objects.filter(customer=customer).exclude(sku__in=dismissed)
+        if channel:
+            scored = [
+                (
+                    row.sku,
+                    row.score * (CHANNEL_FLOOR + row.channel_shares.get(channel, 0.0)),
+                    row.reason,
+                )
+                for row in rows.only("sku", "score", "reason", "channel_shares")
+            ]
+            picked = sorted(scored, key=lambda item: (-item[1], item[0]))[:limit]
+        else:
+            picked = [
+                (row.sku, row.score, row.reason) for row in rows.order_by("-score", "sku")[:limit]
+            ]
     if not picked:
         personalised = False
         popular = Popular.objects.filter(merchant_id=customer.merchant_id, channel=channel)

@@ -119,6 +119,18 @@ def _profile(purchases: list[Purchase], categories: dict[str, str], now: datetim
     )
 
 
+def _channel_shares(purchases: list[Purchase]) -> dict[str, dict[str, float]]:
+    """Per SKU, the share of its purchased items bought in each channel."""
+    items: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for row in purchases:
+        if row.channel:
+            items[row.sku][row.channel] += row.net_quantity
+    return {
+        sku: {channel: round(n / sum(by.values()), 4) for channel, n in sorted(by.items())}
+        for sku, by in items.items()
+    }
+
+
 def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
     """Recompute popular lists, profiles and offers for the merchant; customers served."""
     now = now or timezone.now()
@@ -141,6 +153,7 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
     for row in purchases:
         if row.customer_id in consenting:
             own[row.customer_id].append(row)
+    everyone_where = _channel_shares(purchases)
     vectors = repeat_vectors([line for line in lines if int(line.customer) in own], now=now)
     model = TifuKnn(vectors)
     exclusions = exclusions_of(customer_ids=set(own), categories=categories)
@@ -152,7 +165,9 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
             categories=categories,
             limit=OFFERS_PER_CUSTOMER,
         )
-        served += _customer_write(customer_id, _profile(rows, categories, now), offers)
+        where = _channel_shares(rows)
+        shares = {o.sku: where.get(o.sku) or everyone_where.get(o.sku, {}) for o in offers}
+        served += _customer_write(customer_id, _profile(rows, categories, now), offers, shares)
     # Nothing left to derive from (every purchase refunded): nothing derived is kept.
     for derived in (Profile, Recommendation):
         derived.objects.filter(customer__merchant=merchant).exclude(customer_id__in=own).delete()
@@ -160,7 +175,9 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def _customer_write(customer_id: int, profile: Profile, offers: list) -> int:
+def _customer_write(
+    customer_id: int, profile: Profile, offers: list, shares: dict[str, dict[str, float]]
+) -> int:
     customer = customers_lock_survivors(customer_ids=[customer_id], allow_erased=True)[customer_id]
     if customer.pk != customer_id or not consent_allows(
         customer=customer, purpose=ConsentPurpose.PERSONALISATION
@@ -169,7 +186,13 @@ def _customer_write(customer_id: int, profile: Profile, offers: list) -> int:
     Recommendation.objects.filter(customer=customer).delete()
     Recommendation.objects.bulk_create(
         [
-            Recommendation(customer=customer, sku=o.sku, score=o.score, reason=o.reason)
+            Recommendation(
+                customer=customer,
+                sku=o.sku,
+                score=o.score,
+                reason=o.reason,
+                channel_shares=shares[o.sku],
+            )
             for o in offers
         ]
     )
