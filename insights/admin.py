@@ -2,6 +2,7 @@
 profiles with the expected next purchase, and campaigns with their report against the holdout.
 Memberships, profiles and campaign draws are written by services only."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -154,8 +155,8 @@ class CampaignAdmin(admin.ModelAdmin):
         if report is None:
             return "Not launched yet."
 
-        def interval(low: object, high: object) -> str:
-            return "-" if low is None else f"[{low}, {high}]"
+        def interval(low: Decimal | None, high: Decimal | None, spec: str = "") -> str:
+            return "-" if low is None or high is None else f"[{low:{spec}}, {high:{spec}}]"
 
         rows = [
             ("customers", report.targeted, report.holdout, "", ""),
@@ -165,7 +166,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 f"{report.buying.targeted:.2%}",
                 f"{report.buying.holdout:.2%}",
                 f"{report.buying.difference:+.2%}",
-                interval(report.buying.low, report.buying.high),
+                interval(report.buying.low, report.buying.high, "+.2%"),
             ),
             (
                 f"revenue per customer ({report.currency})",
@@ -181,7 +182,8 @@ class CampaignAdmin(admin.ModelAdmin):
             rows,
         )
         return format_html(
-            "<p>From {} to {}.</p><table><caption>Targeted against holdout</caption>"
+            "<p>From {} to {}.</p><table id='campaign-report'>"
+            "<caption>Targeted against holdout</caption>"
             "<thead><tr><th scope='col'>measure</th><th scope='col'>targeted</th>"
             "<th scope='col'>holdout</th><th scope='col'>difference</th>"
             "<th scope='col'>95% interval</th></tr></thead><tbody>{}</tbody></table>",
