@@ -14,6 +14,7 @@ from insights.models import Product, Profile, Purchase, Segment, SegmentMember
 from insights.privacy import InsightsHandler
 from insights.services import offers_train, segments_evaluate, segments_learn
 from insights.synthetic import history, true_types
+from insights.tasks import segments_train_task
 from merchants.models import Merchant
 from tests.insights.conftest import consent
 
@@ -159,3 +160,16 @@ def test_the_profile_expects_the_next_purchase_after_the_median_gap(
     exported = InsightsHandler().export(customer=ann)["profile"]
     assert exported["expected_next_at"] == profile.expected_next_at.isoformat()
     assert exported["expected_categories"] == ["dairy", "wine"]
+
+
+def test_the_periodic_task_learns_clusters_and_evaluates_rules(
+    merchant: Merchant, imported: dict[str, Customer]
+) -> None:
+    rule = Segment.objects.create(merchant=merchant, name="five orders", min_orders=5)
+    written = segments_train_task()
+    learned = SegmentMember.objects.filter(segment__kind=Segment.Kind.CLUSTER).count()
+    assert learned == len(imported)
+    assert rule.members.count() > 0
+    assert written == learned + rule.members.count()
+    rule.refresh_from_db()
+    assert rule.evaluated_at is not None
