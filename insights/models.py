@@ -19,6 +19,7 @@ from wallet.models import Channel as VoucherChannel
 from wallet.models import Voucher
 
 RULE_WINDOW_MAX_DAYS = 3660
+CLUSTER_NAME = "Learned cluster"  # learned segments are named "Learned cluster <n>"
 
 
 class Product(models.Model):
@@ -301,6 +302,8 @@ class Segment(models.Model):
     def clean(self) -> None:
         if self.kind != self.Kind.RULE:
             raise ValidationError("Learned segments are made by the clustering task.")
+        if self.name.startswith(CLUSTER_NAME):
+            raise ValidationError({"name": f"Names starting {CLUSTER_NAME!r} are the task's."})
         rules = (
             self.channels,
             self.min_spend,

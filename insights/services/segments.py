@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.lock_objects import customers_lock_survivors
 from insights.clusters import Bought, Clusters, clusters_learn
-from insights.models import Product, Purchase, Segment, SegmentMember
+from insights.models import CLUSTER_NAME, Product, Purchase, Segment, SegmentMember
 from insights.services.offers import consenting_customer_ids
 from merchants.models import Merchant
 
@@ -112,8 +112,10 @@ def segments_learn(
 ) -> Clusters:
     """Cluster the consenting customers on their profile features into learned segments.
 
-    Cluster n is kept in the segment of cluster n (so a campaign aimed at it keeps its target);
-    clusters a new run no longer has are emptied, and deleted unless a campaign names them.
+    Cluster n goes into the segment of cluster n, so a campaign naming it keeps a segment to
+    point at (k-means numbers its clusters anew each run: the description says what cluster n
+    is now); clusters a new run no longer has are emptied, and deleted unless a campaign
+    names them.
     """
     now = now or timezone.now()
     consenting = consenting_customer_ids(merchant=merchant)
@@ -139,7 +141,7 @@ def segments_learn(
                 merchant=merchant,
                 kind=Segment.Kind.CLUSTER,
                 cluster=number,
-                defaults={"name": f"Learned cluster {number + 1}", "description": description},
+                defaults={"name": f"{CLUSTER_NAME} {number + 1}", "description": description},
             )
             wanted[segment.pk] = {
                 int(customer) for customer, label in learned.labels.items() if label == number

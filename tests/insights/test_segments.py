@@ -136,11 +136,12 @@ def test_a_rule_segment_bought_in_store_and_online_lately_spending_over_200(
         ({"min_spend": Decimal("-1")}, "Must not be negative."),
         ({"min_orders": 2, "within_days": 0}, "Between 1 and 3660."),
         ({"channels": ["web shop"]}, "Enter a valid"),
+        ({"min_orders": 2, "name": "Learned cluster 9"}, "are the task's"),
     ],
 )
 def test_a_rule_segment_is_validated(merchant: Merchant, fields: dict, error: str) -> None:
     with pytest.raises(ValidationError, match=error):
-        Segment(merchant=merchant, name="bad", **fields).full_clean()
+        Segment(merchant=merchant, **{"name": "bad", **fields}).full_clean()
 
 
 def test_the_profile_expects_the_next_purchase_after_the_median_gap(
