@@ -279,5 +279,6 @@ CELERY_BEAT_SCHEDULE.update(
         # insights: captured payments into purchases; offers retrained every six hours.
         "insights-products-sync": {"task": "insights.products_sync", "schedule": 300.0},
         "insights-offers-train": {"task": "insights.offers_train", "schedule": 6 * 3600.0},
+        "insights-segments-train": {"task": "insights.segments_train", "schedule": 6 * 3600.0},
     }
 )

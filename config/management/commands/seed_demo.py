@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from customers import demo as customers_demo
+from insights import demo as insights_demo
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.selectors import api_key_authenticate
 from merchants.services import api_key_issue, api_key_revoke
@@ -85,7 +86,7 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(f"Back office: /admin/  user 'admin'  password {password!r}")
-        for app_demo in (customers_demo, wallet_demo, portal_demo, tills_demo):
+        for app_demo in (customers_demo, wallet_demo, portal_demo, tills_demo, insights_demo):
             for line in app_demo.seed_demo(merchant=merchant, store=store):
                 self.stdout.write(line)
 
