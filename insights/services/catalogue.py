@@ -21,6 +21,7 @@ from django.utils import timezone
 from customers.selectors import customer_survivor_id
 from insights.models import Product, Purchase, Watermark
 from merchants.models import Merchant
+from payments.gift_card_lines import ITEM
 from payments.models import Payment, Refund
 
 SYNC_WATERMARK = "products_sync"
@@ -76,8 +77,15 @@ def _price(line: dict[str, Any]) -> tuple[Decimal | None, str]:
 
 
 def payment_lines_record(*, payment: Payment) -> int:
-    """The payment's basket as products (always) and purchases (when it names a customer)."""
-    lines = [line for line in payment.basket if isinstance(line, dict) and line.get("sku")]
+    """The payment's basket as products (always) and purchases (when it names a customer).
+
+    A gift card sold or reloaded is stored value, not a product: it teaches nothing of taste.
+    """
+    lines = [
+        line
+        for line in payment.basket
+        if isinstance(line, dict) and line.get("sku") and line.get("kind", ITEM) == ITEM
+    ]
     customer_id = None
     if payment.customer_id is not None and payment.captured_at is not None:
         customer_id = customer_survivor_id(payment.customer_id)

@@ -102,3 +102,23 @@ def test_refunds_take_their_share_off_the_lines_that_feed_the_profile_and_models
     offers_train(merchant=merchant)
     assert not Profile.objects.filter(customer=ann).exists()
     assert not Recommendation.objects.filter(customer=ann).exists()
+
+
+def test_a_gift_card_sold_in_the_basket_is_not_a_product(
+    merchant: Merchant, make_customer: Callable[..., Customer]
+) -> None:
+    ann = make_customer("ann")
+    paid = payment(merchant, ann, True, "gift")
+    paid.basket = [
+        *paid.basket,
+        {
+            "kind": "gift_card",
+            "sku": "GIFT-CARD",
+            "quantity": 1,
+            "unit_price": {"amount": "25.00", "currency": "EUR"},
+        },
+    ]
+    paid.save(update_fields=["basket"])
+    products_sync_task()
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}
+    assert set(Purchase.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}
