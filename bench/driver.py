@@ -75,10 +75,21 @@ async def http_post(
     host: str, port: int, path: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, bytes]:
     """One HTTP/1.1 POST on a fresh connection; returns (status, body)."""
+    return await _http("POST", host, port, path, body, headers)
+
+
+async def http_get(host: str, port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One HTTP/1.1 GET on a fresh connection; returns (status, body)."""
+    return await _http("GET", host, port, path, b"", headers)
+
+
+async def _http(
+    method: str, host: str, port: int, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         lines = [
-            f"POST {path} HTTP/1.1",
+            f"{method} {path} HTTP/1.1",
             f"Host: {host}:{port}",
             "Content-Type: application/json",
             f"Content-Length: {len(body)}",
@@ -114,11 +125,18 @@ class Session:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if idempotent:
             headers["Idempotency-Key"] = str(uuid.uuid4())
+        return await self._answer(
+            http_post(self.host, self.port, path, json.dumps(body).encode(), headers)
+        )
+
+    async def get(self, path: str, *, key: str) -> dict[str, Any]:
+        """A GET; raises `CheckoutFailed` on any non-2xx answer, like `post`."""
+        headers = {"Authorization": f"Bearer {key}"}
+        return await self._answer(http_get(self.host, self.port, path, headers))
+
+    async def _answer(self, request: Awaitable[tuple[int, bytes]]) -> dict[str, Any]:
         try:
-            status, payload = await asyncio.wait_for(
-                http_post(self.host, self.port, path, json.dumps(body).encode(), headers),
-                REQUEST_TIMEOUT_SECONDS,
-            )
+            status, payload = await asyncio.wait_for(request, REQUEST_TIMEOUT_SECONDS)
         except (OSError, TimeoutError) as error:
             raise TransportError(type(error).__name__) from error
         try:

@@ -13,3 +13,9 @@ class ProductNotFound(KassaError):
     code = "product_not_found"
     status = 404
     default_detail = "No product with this SKU."
+
+
+class CampaignSegmentEmpty(KassaError):
+    code = "campaign_segment_empty"
+    status = 409
+    default_detail = "The campaign's segment has no members: evaluate it first."

@@ -4,10 +4,22 @@ Purchases and feedback are what happened; profiles and recommendations are deriv
 `personalisation` consent and deleted when it is withdrawn.
 """
 
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
 
 from customers.models import Customer
 from merchants.models import Merchant
+from wallet.models import Channel as VoucherChannel
+from wallet.models import Voucher
+
+RULE_WINDOW_MAX_DAYS = 3660
+CLUSTER_NAME = "Learned cluster"  # learned segments are named "Learned cluster <n>"
 
 
 class Product(models.Model):
@@ -43,6 +55,9 @@ class Purchase(models.Model):
     channel = models.CharField(max_length=16, blank=True)
     order_ref = models.CharField(max_length=100, blank=True)
     line_key = models.CharField(max_length=64)
+    # The line's share of the payment's refunds (set, not added, by each sync: idempotent).
+    refunded_quantity = models.PositiveIntegerField(default=0)
+    refunded_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
     class Meta:
         constraints = [
@@ -52,6 +67,20 @@ class Purchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+    @property
+    def net_quantity(self) -> int:
+        return max(self.quantity - self.refunded_quantity, 0)
+
+    @property
+    def net_spend(self) -> Decimal:
+        if self.unit_price is None:
+            return Decimal(0)
+        return max(self.unit_price * self.quantity - self.refunded_amount, Decimal(0))
+
+    @property
+    def order_key(self) -> str:
+        return self.order_ref or self.occurred_at.isoformat()
 
 
 class EventKind(models.TextChoices):
@@ -121,6 +150,12 @@ class Profile(models.Model):
     frequency = models.PositiveIntegerField(default=0)
     spend_by_channel = models.JSONField(default=dict)
     favourite_categories = models.JSONField(default=list)
+    expected_next_at = models.DateTimeField(
+        null=True, help_text="Last order plus the median gap between the customer's orders."
+    )
+    expected_categories = models.JSONField(
+        default=list, help_text="The categories in the largest share of the customer's orders."
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -135,6 +170,11 @@ class Recommendation(models.Model):
     score = models.FloatField()
     reason = models.CharField(max_length=32)
     model = models.CharField(max_length=32)
+    channel_shares = models.JSONField(
+        default=dict,
+        help_text="Share of the product bought in each channel: by this customer if they "
+        "bought it, else by everyone. Ranks the offers asked for in a channel.",
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -195,3 +235,162 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.value}"
+
+
+class Segment(models.Model):
+    """A group of consenting customers: rules written in the admin, or a learned cluster.
+
+    A rule segment's customer meets every rule that is set, over the purchases of the last
+    `within_days` days (all of them when empty): bought in each of `channels`, spent at least
+    `min_spend`, made at least `min_orders` orders, bought last within `max_recency_days`,
+    bought in `category`. Learned segments are replaced by each clustering run.
+    """
+
+    class Kind(models.TextChoices):
+        RULE = "rule"
+        CLUSTER = "cluster", "learned cluster"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.RULE)
+    channels = ArrayField(
+        models.CharField(max_length=16, validators=[validate_slug]),
+        default=list,
+        blank=True,
+        help_text="Bought in each of these channels (web, pos, app), comma-separated.",
+    )
+    within_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The window the rules look at, in days; empty: all."
+    )
+    min_spend = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    min_orders = models.PositiveIntegerField(null=True, blank=True)
+    max_recency_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Bought last at most this many days ago."
+    )
+    category = models.CharField(max_length=100, blank=True)
+    cluster = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    description = models.CharField(max_length=200, blank=True, editable=False)
+    evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="insights_segment_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rules_text(self) -> str:
+        """The rules in words (a learned cluster: what its members mostly buy, and where)."""
+        if self.kind == self.Kind.CLUSTER:
+            return self.description
+        rules = []
+        if self.channels:
+            rules.append(f"bought in {' and '.join(self.channels)}")
+        if self.min_spend is not None:
+            rules.append(f"spent at least {self.min_spend}")
+        if self.min_orders is not None:
+            rules.append(f"at least {self.min_orders} orders")
+        if self.max_recency_days is not None:
+            rules.append(f"bought in the last {self.max_recency_days} days")
+        if self.category:
+            rules.append(f"bought {self.category}")
+        window = "" if self.within_days is None else f" over the last {self.within_days} days"
+        return ", ".join(rules) + window
+
+    def clean(self) -> None:
+        if self.kind != self.Kind.RULE:
+            raise ValidationError("Learned segments are made by the clustering task.")
+        if self.name.startswith(CLUSTER_NAME):
+            raise ValidationError({"name": f"Names starting {CLUSTER_NAME!r} are the task's."})
+        rules = (
+            self.channels,
+            self.min_spend,
+            self.min_orders,
+            self.max_recency_days,
+            self.category,
+        )
+        if not any(rule not in (None, "", []) for rule in rules):
+            raise ValidationError("Set at least one rule.")
+        if self.min_spend is not None and self.min_spend < 0:
+            raise ValidationError({"min_spend": "Must not be negative."})
+        if self.within_days is not None and not 1 <= self.within_days <= RULE_WINDOW_MAX_DAYS:
+            raise ValidationError({"within_days": f"Between 1 and {RULE_WINDOW_MAX_DAYS}."})
+
+
+class SegmentMember(models.Model):
+    """A consenting customer in a segment, as of the last evaluation (derived)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "customer"], name="insights_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id}"
+
+
+def _campaign_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class Campaign(models.Model):
+    """A voucher for every member of a segment but a random holdout group, to measure uplift.
+
+    The holdout is drawn with `seed` (recorded) when the campaign is launched; the voucher is
+    issued through the wallet, one per targeted customer, valid `valid_days` from the launch.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    currency = models.CharField(max_length=3, default="EUR")
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Fixed amount off."
+    )
+    percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Or a percentage off."
+    )
+    minimum_basket = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    channels = ArrayField(
+        models.CharField(max_length=8, choices=VoucherChannel.choices),
+        default=list,
+        blank=True,
+        help_text="Where the voucher can be used; empty: everywhere.",
+    )
+    valid_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(366)]
+    )
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    seed = models.PositiveIntegerField(default=_campaign_seed)
+    launched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if (self.amount is None) == (self.percent is None):
+            raise ValidationError("Give either an amount or a percentage.")
+
+
+class CampaignMember(models.Model):
+    """Who the campaign drew, and whether they were held out or given `voucher` (a fact)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    holdout = models.BooleanField()
+    voucher = models.OneToOneField(
+        Voucher, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Not unique per (campaign, customer): a merge may bring two members' rows to one survivor.
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ({'holdout' if self.holdout else 'targeted'})"

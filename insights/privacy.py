@@ -1,6 +1,7 @@
 """The insights app's privacy handler and its `personalisation` deleter.
 
-- export: purchases, touchpoints, linked devices, profile, offers and feedback;
+- export: purchases, touchpoints, linked devices, profile (with the expected next purchase),
+  segments, offers, feedback and the campaigns that drew the customer;
 - erase: every row tied to the customer is deleted (the payments app keeps the payments);
 - merge: facts (purchases, touchpoints, devices, feedback) move to the survivor; the derived
   profile and offers of both are dropped and recomputed by the next training;
@@ -23,7 +24,16 @@ from customers.privacy.contract import (
     rows_repoint,
 )
 from customers.services import derived_data_deleter_register
-from insights.models import DeviceLink, Feedback, Profile, Purchase, Recommendation, Touchpoint
+from insights.models import (
+    CampaignMember,
+    DeviceLink,
+    Feedback,
+    Profile,
+    Purchase,
+    Recommendation,
+    SegmentMember,
+    Touchpoint,
+)
 from insights.services.events import events_count
 
 FACTS = (
@@ -31,8 +41,9 @@ FACTS = (
     (Touchpoint, "customer"),
     (DeviceLink, "customer"),
     (Feedback, "customer"),
+    (CampaignMember, "customer"),
 )
-DERIVED = ((Profile, "customer"), (Recommendation, "customer"))
+DERIVED = ((Profile, "customer"), (Recommendation, "customer"), (SegmentMember, "customer"))
 
 
 def _purchases(customer: Customer) -> Iterator[dict[str, Any]]:
@@ -42,6 +53,7 @@ def _purchases(customer: Customer) -> Iterator[dict[str, Any]]:
             "sku": row.sku,
             "quantity": row.quantity,
             "unit_price": None if row.unit_price is None else str(row.unit_price),
+            "refunded_quantity": row.refunded_quantity,
             "channel": row.channel,
             "order_ref": row.order_ref,
         }
@@ -94,7 +106,30 @@ class InsightsHandler(CustomerDataHandler):
                 "frequency": profile.frequency,
                 "spend_by_channel": profile.spend_by_channel,
                 "favourite_categories": profile.favourite_categories,
+                "expected_next_at": None
+                if profile.expected_next_at is None
+                else profile.expected_next_at.isoformat(),
+                "expected_categories": profile.expected_categories,
             },
+            "segments": [
+                {"name": row.segment.name, "kind": row.segment.kind, "why": row.segment.rules_text}
+                for row in SegmentMember.objects.filter(customer=customer)
+                .select_related("segment")
+                .order_by("segment__name")
+            ],
+            "campaigns": [
+                {
+                    "campaign": row.campaign.name,
+                    "launched_at": None
+                    if row.campaign.launched_at is None
+                    else row.campaign.launched_at.isoformat(),
+                    "group": "holdout" if row.holdout else "targeted",
+                    "voucher": None if row.voucher is None else str(row.voucher.public_id),
+                }
+                for row in CampaignMember.objects.filter(customer=customer)
+                .select_related("campaign", "voucher")
+                .order_by("pk")
+            ],
             "offers": list(
                 Recommendation.objects.filter(customer=customer)
                 .order_by("-score")

@@ -2,8 +2,8 @@
 
 Customers belong to a type (family, health, pets, gourmet) that prefers some categories; each
 has a few staples bought again and again and explores the rest of its type's categories, in a
-store or on the web (a per-customer mix). So repeat purchases and similar customers both carry
-signal, and popularity alone does not.
+store (channel `pos`) or on the web (a per-customer mix). So repeat purchases and similar
+customers both carry signal, and popularity alone does not; `true_types` gives the truth.
 """
 
 import csv
@@ -71,8 +71,26 @@ def _pick(rng: random.Random, items: list[dict[str, Any]]) -> dict[str, Any]:
     return rng.choices(items, weights=weights)[0]
 
 
-def history(*, customers: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
+def history(
+    *, customers: int = 300, seed: int = 7, start: datetime = START
+) -> Iterator[dict[str, Any]]:
     """Purchase lines (the history-import columns), ordered by customer then time."""
+    for _, row in _generate(customers=customers, seed=seed, start=start):
+        yield row
+
+
+def true_types(*, customers: int = 300, seed: int = 7) -> dict[str, str]:
+    """customer_ref -> the type it was generated from (the truth learned segments are
+    measured against)."""
+    return {
+        row["customer_ref"]: kind
+        for kind, row in _generate(customers=customers, seed=seed, start=START)
+    }
+
+
+def _generate(
+    *, customers: int, seed: int, start: datetime
+) -> Iterator[tuple[str, dict[str, Any]]]:
     rng = random.Random(seed)  # noqa: S311  (reproducible data, not a secret)
     by_category: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
     for product in catalogue():
@@ -90,8 +108,8 @@ def history(*, customers: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
         visits = rng.randint(8, 30)
         ref = f"C{number:05d}"
         for visit in sorted(rng.uniform(0, DAYS) for _ in range(visits)):
-            at = START + timedelta(days=visit)
-            channel = "web" if rng.random() < web_share else "store"
+            at = start + timedelta(days=visit)
+            channel = "web" if rng.random() < web_share else "pos"
             basket: dict[str, dict[str, Any]] = {}
             for _ in range(rng.randint(3, 7)):
                 if rng.random() < 0.6:
@@ -101,28 +119,33 @@ def history(*, customers: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
                     product = _pick(rng, by_category[category])
                 basket[product["sku"]] = product
             for product in basket.values():
-                yield {
-                    "customer_ref": ref,
-                    "occurred_at": at.isoformat(),
-                    "sku": product["sku"],
-                    "quantity": rng.randint(1, 3),
-                    "order_ref": f"{ref}-{at:%Y%m%d%H%M%S}",
-                    "channel": channel,
-                    "store": "" if channel == "web" else "S1",
-                    "product_name": product["product_name"],
-                    "category": product["category"],
-                    "unit_price": str(product["unit_price"]),
-                    "currency": "EUR",
-                }
+                yield (
+                    kind,
+                    {
+                        "customer_ref": ref,
+                        "occurred_at": at.isoformat(),
+                        "sku": product["sku"],
+                        "quantity": rng.randint(1, 3),
+                        "order_ref": f"{ref}-{at:%Y%m%d%H%M%S}",
+                        "channel": channel,
+                        "store": "" if channel == "web" else "S1",
+                        "product_name": product["product_name"],
+                        "category": product["category"],
+                        "unit_price": str(product["unit_price"]),
+                        "currency": "EUR",
+                    },
+                )
 
 
-def history_write(path: Path, *, customers: int = 300, seed: int = 7) -> int:
+def history_write(
+    path: Path, *, customers: int = 300, seed: int = 7, start: datetime = START
+) -> int:
     """Write a history-import CSV; the number of lines written."""
     written = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        for row in history(customers=customers, seed=seed):
+        for row in history(customers=customers, seed=seed, start=start):
             writer.writerow(row)
             written += 1
     return written

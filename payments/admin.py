@@ -168,6 +168,7 @@ class RefundInline(ReadOnlyInline):
         "policy",
         "status",
         "reason",
+        "external",
         "allocation_lines",
         "points_reversed",
         "failure_code",

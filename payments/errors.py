@@ -152,3 +152,13 @@ class InvalidEvent(InvalidRequest):
 class UnknownTenderMethod(Unprocessable):
     code = "unknown_tender_method"
     default_detail = "No tender method of this name is registered."
+
+
+class GiftCardLineRefused(Unprocessable):
+    code = "gift_card_line_refused"
+    default_detail = "This basket's gift card line cannot be fulfilled."
+
+
+class StripeListingTooLarge(Unprocessable):
+    code = "stripe_listing_too_large"
+    default_detail = "Stripe lists more balance transactions for this window than one match reads."

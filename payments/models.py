@@ -123,13 +123,14 @@ class Tender(models.Model):
         CARD = "card"
         CASH = "cash"
         EXTERNAL_CARD = "external_card"
+        OFFLINE_GIFT_CARD = "offline_gift_card", "gift card taken offline (replayed)"
 
     Status = TenderStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="tenders")
     sequence = models.PositiveSmallIntegerField()
-    method = models.CharField(max_length=16, choices=Method.choices)
+    method = models.CharField(max_length=24, choices=Method.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = MoneyField(**MONEY)
     captured_amount = MoneyField(**MONEY)
@@ -164,6 +165,12 @@ class Tender(models.Model):
     )
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_charge_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="The captured charge: what Stripe's balance transactions name as their source.",
+    )
     stripe_client_secret = models.CharField(
         max_length=255,
         blank=True,
@@ -216,6 +223,9 @@ class Refund(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     points_reversed = models.PositiveIntegerField(default=0)
     failure_code = models.CharField(max_length=64, blank=True)
+    external = models.BooleanField(
+        default=False, help_text="Made at Stripe (its dashboard), recorded from the webhook."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -249,6 +259,11 @@ class RefundAllocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
             models.UniqueConstraint(fields=["refund", "tender"], name="allocation_tender_unique"),
+            models.UniqueConstraint(
+                fields=["stripe_refund_id"],
+                condition=~Q(stripe_refund_id=""),
+                name="allocation_stripe_refund_unique",
+            ),
         ]
 
     def __str__(self) -> str:

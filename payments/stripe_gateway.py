@@ -24,6 +24,8 @@ from config.money import from_minor_units, to_minor_units
 from config.stripe import stripe_call, stripe_client
 from payments.errors import CardAuthenticationRequired
 
+KASSA_REFUND_METADATA = "kassa_refund"
+
 
 @dataclass(frozen=True)
 class IntentState:
@@ -32,6 +34,7 @@ class IntentState:
     amount: Money
     decline_code: str | None = None
     client_secret: str = ""
+    charge_id: str = ""
 
     @property
     def authorized(self) -> bool:
@@ -57,12 +60,14 @@ class IntentState:
 
 def _state(intent: stripe.PaymentIntent) -> IntentState:
     error = intent.to_dict().get("last_payment_error") or {}
+    charge = intent.latest_charge
     return IntentState(
         id=intent.id,
         status=intent.status,
         amount=from_minor_units(intent.amount, intent.currency.upper()),
         decline_code=error.get("decline_code") or error.get("code"),
         client_secret=intent.client_secret or "",
+        charge_id=(charge if isinstance(charge, str) else charge.id) if charge else "",
     )
 
 
@@ -151,9 +156,50 @@ def intent_cancel(
 
 
 def refund_create(*, intent_id: str, amount: Money, allocation_ref: str) -> str:
+    """Refund at Stripe; the metadata tells Kassa's own refunds from the dashboard's."""
     refund = stripe_call(
         stripe_client().v1.refunds.create,
-        params={"payment_intent": intent_id, "amount": to_minor_units(amount)},
+        params={
+            "payment_intent": intent_id,
+            "amount": to_minor_units(amount),
+            "metadata": {KASSA_REFUND_METADATA: allocation_ref},
+        },
         options={"idempotency_key": f"kassa-{allocation_ref}-refund"},
     )
     return str(refund.id)
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    """A refund Stripe holds for a charge; `kassa` when Kassa itself asked for it."""
+
+    id: str
+    amount: Money
+    status: str
+    kassa: bool
+
+
+MAX_REFUNDS_PER_CHARGE = 100
+
+
+def charge_refunds(charge_id: str) -> list[ChargeRefund]:
+    """Every refund of a charge, through the SDK's auto-pagination (bounded)."""
+    listing = stripe_call(
+        stripe_client().v1.refunds.list,
+        params={"charge": charge_id, "limit": MAX_REFUNDS_PER_CHARGE},
+    )
+    refunds: list[ChargeRefund] = []
+    objects = iter(listing.auto_paging_iter())
+    while (
+        len(refunds) < MAX_REFUNDS_PER_CHARGE
+        and (refund := stripe_call(next, objects, None)) is not None
+    ):
+        refunds.append(
+            ChargeRefund(
+                id=refund.id,
+                amount=from_minor_units(refund.amount, refund.currency.upper()),
+                status=refund.status or "",
+                kassa=KASSA_REFUND_METADATA in (refund.metadata or {}),
+            )
+        )
+    return refunds

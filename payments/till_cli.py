@@ -30,6 +30,7 @@ from payments.till_journal import (
     Journal,
     OfflineRefused,
     now_utc,
+    offline_body,
 )
 
 OK, ERROR, USAGE, NOT_CONFIGURED, REFUSED_BY_SERVER, UNREACHABLE, POLICY, SYNC_REFUSALS = range(8)
@@ -83,9 +84,11 @@ class Till:
 
     def online(self, *, before: int | None = None) -> list[dict[str, Any]]:
         """Reaching the server: refresh the cached policy, then replay what is pending."""
-        policy = self.client().offline_policy()
-        self.journal.set_state("offline_policy", policy)
-        return replay(self, before=before)
+        self.journal.set_state("offline_policy", self.client().offline_policy())
+        report = replay(self, before=before)
+        if report:  # a replay may have used some of the allowance (a shortfall)
+            self.journal.set_state("offline_policy", self.client().offline_policy())
+        return report
 
     def close(self) -> None:
         if self._client is not None:
@@ -199,53 +202,99 @@ def cmd_sale(till: Till, args: argparse.Namespace) -> dict[str, Any]:
         customer=args.customer,
         reference=args.reference,
     )
+    return _journaled(till, "payments", body, offline_body, name="sale")
+
+
+def _journaled(
+    till: Till, path: str, body: dict[str, Any], offline: Any, *, name: str
+) -> dict[str, Any]:
+    """Store and forward: the entry is in the journal before it is sent, with its key and
+    time; `offline(body)` is what is replayed when the server never saw it."""
     occurred_at = now_utc()
     body["occurred_at"] = occurred_at.isoformat()
     key = str(uuid.uuid4())
-    entry = till.journal.record(
-        path="payments", body=body, key=key, occurred_at=body["occurred_at"]
-    )
+    entry = till.journal.record(path=path, body=body, key=key, occurred_at=body["occurred_at"])
     try:
         replayed = till.online(before=entry.seq)  # older entries first: the order is kept
-        answer = till.client().post("payments", body, idempotency_key=key)
+        answer = till.client().post(path, body, idempotency_key=key)
     except KassaApiError as error:
         till.journal.conclude(key, status=REFUSED, outcome=error.body)
         raise CliError(f"Refused: {error.code}: {error.detail}", REFUSED_BY_SERVER) from error
     except KassaUnreachable as error:
-        # Unreachable before this sale was sent, its key is in no request yet.
+        # Unreachable before this entry was sent, its key is in no request yet.
         sent = error.idempotency_key == key and error.maybe_delivered
-        return _sale_offline(till, key, body, maybe_delivered=sent)
+        stored = _offline(till, key, offline, maybe_delivered=sent)
+        return {name: stored, "offline": True, "replayed": []}
     till.journal.conclude(key, status=SYNCED, outcome={}, payment_id=answer.get("id"))
-    return {"sale": answer, "offline": False, "replayed": replayed}
+    return {name: answer, "offline": False, "replayed": replayed}
 
 
-def _sale_offline(
-    till: Till, key: str, body: dict[str, Any], *, maybe_delivered: bool
-) -> dict[str, Any]:
+def _offline(till: Till, key: str, offline: Any, *, maybe_delivered: bool) -> dict[str, Any]:
+    """Check the policy; a sale the server never saw is replayed as `offline(body)`, one it
+    may have seen exactly as it was sent."""
+    body = till.journal.get(key).body
     try:
         till.journal.check_offline(body, at=now_utc())
     except OfflineRefused as refusal:
         if maybe_delivered:  # it may have been paid: only the server can say, on a sync
             raise CliError(
-                "The server may have received this sale but did not answer: its outcome is "
+                "The server may have received this entry but did not answer: its outcome is "
                 f"unknown until `kassa-till sync` (journal #{till.journal.get(key).seq}).",
                 UNREACHABLE,
             ) from refusal
         till.journal.conclude(key, status=NOT_ALLOWED, outcome={"detail": str(refusal)})
         raise CliError(f"Server unreachable, and {refusal}", POLICY) from refusal
-    if not maybe_delivered:  # the server never saw it: it is replayed marked offline
-        body = {**body, "offline": True}
-    entry = till.journal.go_offline(key, body)
-    return {"sale": entry.as_json(), "offline": True, "replayed": []}
+    return till.journal.go_offline(key, body if maybe_delivered else offline(body)).as_json()
+
+
+def cmd_gift_card(till: Till, args: argparse.Namespace) -> dict[str, Any]:
+    """Online only: a card is issued or reloaded by the server once the payment is captured.
+
+    The payment carries one Idempotency-Key, so a retry never sells twice; the code of a new
+    card is in the first answer only (a lost answer means a lost code: block and sell again).
+    """
+    code, _, pin = getattr(args, "card", "").partition(":")
+    if args.action == "balance":
+        return _online_call(till, lambda c: c.gift_card_balance(code, pin or None))
+    line: dict[str, Any] = {
+        "sku": "GIFT-CARD",
+        "name": "Gift card" if args.action == "sell" else "Gift card reload",
+        "quantity": 1,
+        "unit_price": money(args.amount, args.currency),
+        "kind": "gift_card" if args.action == "sell" else "gift_card_reload",
+    }
+    if args.action == "reload":
+        line["gift_card"] = _online_call(till, lambda c: c.gift_card_balance(code, pin or None))[
+            "id"
+        ]
+    body = sale_body(
+        amount=args.amount,
+        currency=args.currency,
+        tenders=_tenders(args),
+        reference=args.reference,
+        basket=[line],
+    )
+    key = str(uuid.uuid4())
+    return _online_call(till, lambda c: c.post("payments", body, idempotency_key=key))
+
+
+def cmd_allowance(till: Till, args: argparse.Namespace) -> dict[str, Any]:
+    """Reserve (renew) or release the allowance for gift cards taken offline (the journal is
+    replayed first, so a renewal never forgets an offline sale), then cache the new policy."""
+    path, body = "tills/offline-allowance/release", {"currency": args.currency}
+    if args.action == "reserve":
+        path, body = "tills/offline-allowance", {"amount": money(args.amount, args.currency)}
+    key = str(uuid.uuid4())
+    answer = _online_call(till, lambda c: c.post(path, body, idempotency_key=key))
+    till.journal.set_state("offline_policy", till.client().offline_policy())
+    return answer or {"released": None, "currency": args.currency}
 
 
 def cmd_refund(till: Till, args: argparse.Namespace) -> dict[str, Any]:
-    key = str(uuid.uuid4())
-    amount = money(args.amount, args.currency)
-    return _online_call(
-        till,
-        lambda c: c.refund(args.payment, amount=amount, reason=args.reason, idempotency_key=key),
-    )
+    """Journaled like a sale: offline, within the caps, it is replayed on the next sync."""
+    body = {"amount": money(args.amount, args.currency), "policy": "reverse", "reason": args.reason}
+    path = f"payments/{args.payment}/refunds"
+    return _journaled(till, path, body, lambda same: same, name="refund")
 
 
 def cmd_sync(till: Till, args: argparse.Namespace) -> dict[str, Any]:
@@ -312,6 +361,8 @@ COMMANDS = {
     "wallet": cmd_wallet,
     "sale": cmd_sale,
     "refund": cmd_refund,
+    "gift-card": cmd_gift_card,
+    "allowance": cmd_allowance,
     "sync": cmd_sync,
     "journal": cmd_journal,
     "session": cmd_session,

@@ -23,16 +23,17 @@ def _entry(item: dict[str, Any]) -> str:
     return line
 
 
-def _sale(result: dict[str, Any]) -> list[str]:
+def _sale(result: dict[str, Any], command: str) -> list[str]:
     lines = [f"sent: {_entry(item)}" for item in result.get("replayed", [])]
-    sale = result["sale"]
+    sale, what = result[command], command.capitalize()
     if result["offline"]:
         lines.append(
-            f"Recorded OFFLINE: {_money(sale['amount'])} (journal #{sale['seq']}); "
+            f"{what} recorded OFFLINE: {_money(sale['amount'])} (journal #{sale['seq']}); "
             "it is sent on the next sync."
         )
     else:
-        lines.append(f"Sale {_money(sale['amount'])} {sale['status']}: payment {sale['id']}")
+        noun = "payment" if command == "sale" else "refund"
+        lines.append(f"{what} {_money(sale['amount'])} {sale['status']}: {noun} {sale['id']}")
     return lines
 
 
@@ -49,9 +50,25 @@ def _session(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gift_card(result: dict[str, Any]) -> list[str]:
+    if "available" in result:  # a balance
+        return [
+            f"Gift card …{result['last4']} {result['status']}: "
+            f"{_money(result['available'])} available ({_money(result['held'])} held)"
+        ]
+    lines = [f"Payment {result['id']} {result['status']}: {_money(result['amount'])}"]
+    for card in result.get("gift_cards", []):
+        lines.append(f"Gift card …{card['last4']} {card['kind']}: {_money(card['amount'])}")
+        if card.get("code"):
+            lines.append(f"  CODE (shown once, give it to the customer): {card['code']}")
+    return lines
+
+
 def readable(command: str, result: dict[str, Any]) -> list[str]:
-    if command == "sale":
-        return _sale(result)
+    if command == "gift-card":
+        return _gift_card(result)
+    if command in ("sale", "refund"):
+        return _sale(result, command)
     if command == "sync":
         lines = [f"sent: {_entry(item)}" for item in result["replayed"]]
         return [*lines, f"{len(lines)} sent, {result['pending']} still pending."]

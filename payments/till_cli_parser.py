@@ -10,7 +10,11 @@ from payments.till_journal import NOT_ALLOWED, PENDING, REFUSED, SYNCED
 def parser(exit_codes: str) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="kassa-till",
-        description="Kassa's till: sales, refunds and drawer sessions, working offline too.",
+        description=(
+            "Kassa's till: sales, refunds, gift cards and drawer sessions. With the server "
+            "away, sales and refunds within the offline policy are journaled and sent by "
+            "`sync`, exactly once; gift cards (code and PIN) only within the till's allowance."
+        ),
         epilog=f"Exit codes: {exit_codes}",
     )
     top.add_argument("--json", action="store_true", help="machine-readable output")
@@ -40,17 +44,47 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
     sale.add_argument("--currency", default="EUR")
     sale.add_argument("--customer", help="customer id")
     sale.add_argument("--reference", default="", help="receipt number")
-    sale.add_argument("--cash", action="append", nargs="?", const="", metavar="@AMOUNT")
-    sale.add_argument("--external-card", action="append", metavar="REF[@AMOUNT]")
-    sale.add_argument("--gift-card", action="append", metavar="CODE:PIN[@AMOUNT]")
-    sale.add_argument("--saved-card", action="append", metavar="BANK_CARD_ID[@AMOUNT]")
-    sale.add_argument("--tenders-json", metavar="FILE", help="a JSON list of tenders")
-    refund = command("refund", "Refund (part of) a payment.")
+    _tender_options(sale)
+    gift = command("gift-card", "Sell, reload or check a gift card (online only).")
+    gift_actions = gift.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help in (
+        ("sell", "Sell a new card of AMOUNT, paid with the tenders given; its code is shown once."),
+        ("reload", "Add AMOUNT to the card CODE[:PIN], paid with the tenders given."),
+        ("balance", "Show the balance of the card CODE[:PIN]."),
+    ):
+        action = gift_actions.add_parser(name, help=help, description=help, parents=[common])
+        if name != "sell":
+            action.add_argument("card", metavar="CODE[:PIN]")
+        if name != "balance":
+            action.add_argument("--amount", required=True, help="the card's value, e.g. 25.00")
+            action.add_argument("--currency", default="EUR")
+            action.add_argument("--reference", default="", help="receipt number")
+            _tender_options(action)
+    allowance = command(
+        "allowance", "Reserve, renew or release the allowance for gift cards taken offline."
+    )
+    allowance_actions = allowance.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reserve = allowance_actions.add_parser(
+        "reserve",
+        help="Reserve (or renew) AMOUNT on the merchant's offline float.",
+        description="Reserve (or renew) AMOUNT on the merchant's offline float.",
+        parents=[common],
+    )
+    reserve.add_argument("amount", metavar="AMOUNT")
+    release = allowance_actions.add_parser(
+        "release",
+        help="Give the allowance back to the float.",
+        description="Give the allowance back to the float.",
+        parents=[common],
+    )
+    for action in (reserve, release):
+        action.add_argument("--currency", default="EUR")
+    refund = command("refund", "Refund (part of) a payment (journaled like a sale).")
     refund.add_argument("payment", help="payment id")
     refund.add_argument("--amount", required=True)
     refund.add_argument("--currency", default="EUR")
     refund.add_argument("--reason", default="")
-    command("sync", "Replay the journal's pending sales, in order, exactly once.")
+    command("sync", "Replay the journal's pending sales and refunds, in order, exactly once.")
     journal = command("journal", "List the journal's entries.")
     journal.add_argument("--status", choices=[PENDING, SYNCED, REFUSED, NOT_ALLOWED])
     journal.add_argument("--limit", type=int, default=100)
@@ -70,3 +104,11 @@ def parser(exit_codes: str) -> argparse.ArgumentParser:
         if name == "close":
             action.add_argument("--staff-key", help="a staff key accepting a large variance")
     return top
+
+
+def _tender_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--cash", action="append", nargs="?", const="", metavar="@AMOUNT")
+    command.add_argument("--external-card", action="append", metavar="REF[@AMOUNT]")
+    command.add_argument("--gift-card", action="append", metavar="CODE:PIN[@AMOUNT]")
+    command.add_argument("--saved-card", action="append", metavar="BANK_CARD_ID[@AMOUNT]")
+    command.add_argument("--tenders-json", metavar="FILE", help="a JSON list of tenders")

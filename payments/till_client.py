@@ -152,6 +152,10 @@ class TillClient:
         """Any money-moving POST, e.g. a sale replayed from the till's journal as it was."""
         return self._request("POST", path, json=body, idempotency_key=idempotency_key)
 
+    def gift_card_balance(self, code: str, pin: str | None = None) -> dict[str, Any]:
+        body = {"code": code, **({"pin": pin} if pin else {})}
+        return self._request("POST", "gift-cards/balance", json=body)
+
     def offline_policy(self) -> dict[str, Any]:
         return self._request("GET", "tills/offline-policy")
 
@@ -234,7 +238,7 @@ class TillClient:
                 continue
             if response.status_code >= 400:
                 raise KassaApiError(response.status_code, _body(response))
-            return dict(response.json())
+            return {} if response.status_code == 204 else dict(response.json())
         raise KassaUnreachable(idempotency_key, last_error, maybe_delivered=connected)
 
 

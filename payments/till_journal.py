@@ -66,7 +66,7 @@ class Entry:
             "offline": self.offline,
             "status": self.status,
             "amount": self.body.get("amount"),
-            "methods": [t.get("method") for t in self.body.get("tenders", [])],
+            "methods": [t.get("method") for t in self.body.get("tenders", [])] or ["refund"],
             "payment": self.payment_id,
             "outcome": self.outcome,
         }
@@ -162,27 +162,83 @@ class Journal:
         policy = self.state("offline_policy")
         if policy is None:
             raise OfflineRefused("No offline policy yet: the till must reach the server once.")
-        methods = sorted({t.get("method", "") for t in body["tenders"]} - set(policy["methods"]))
+        currency = body["amount"]["currency"]
+        allowance = _allowance(policy, currency)
+        allowed = set(policy["methods"]) | ({GIFT_CARD} if allowance else set())
+        used = {t.get("method", "") for t in body.get("tenders", [])}
+        methods = sorted({GIFT_CARD if m == OFFLINE_GIFT_CARD else m for m in used} - allowed)
         if methods:
             raise OfflineRefused(
-                f"Not allowed offline: {', '.join(methods)} (only {', '.join(policy['methods'])})."
+                f"Not allowed offline: {', '.join(methods)} (only {', '.join(sorted(allowed))})."
             )
+        if any(line.get("kind", "item") != "item" for line in body.get("basket", [])):
+            raise OfflineRefused("Gift cards are sold and reloaded online only.")
+        caps = {**policy, **policy.get("currencies", {}).get(currency, {})}
         amount = Decimal(body["amount"]["amount"])
-        if amount > Decimal(policy["max_sale"]):
-            raise OfflineRefused(f"Over the offline cap per sale ({policy['max_sale']}).")
+        if amount > Decimal(caps["max_sale"]):
+            raise OfflineRefused(f"Over the offline cap per sale ({caps['max_sale']} {currency}).")
         unsynced = [e for e in self.entries(status=PENDING) if e.offline]
-        total = sum((Decimal(e.body["amount"]["amount"]) for e in unsynced), Decimal(0))
-        if total + amount > Decimal(policy["max_total"]):
+        same = [e for e in unsynced if e.body["amount"]["currency"] == currency]
+        total = sum((Decimal(e.body["amount"]["amount"]) for e in same), Decimal(0))
+        if total + amount > Decimal(caps["max_total"]):
             raise OfflineRefused(
-                f"Over the till's offline total ({policy['max_total']}; {total} not synced yet)."
+                f"Over the till's offline total ({caps['max_total']} {currency}; "
+                f"{total} not synced yet)."
             )
         oldest = min((datetime.fromisoformat(e.occurred_at) for e in unsynced), default=at)
         if at - oldest > timedelta(hours=int(policy["max_age_hours"])):
             raise OfflineRefused("Offline too long: sync with the server before selling more.")
+        cards = _offline_cards(body)
+        if cards and allowance is not None:
+            taken = sum((_offline_cards(e.body) for e in same), Decimal(0))
+            left = Decimal(allowance["remaining"]["amount"]) - taken
+            if cards > left:
+                raise OfflineRefused(
+                    f"Over this till's offline gift card allowance ({left} {currency} left): "
+                    "take another tender, or sync first."
+                )
+
+
+GIFT_CARD, OFFLINE_GIFT_CARD = "gift_card", "offline_gift_card"
+
+
+def _allowance(policy: dict[str, Any], currency: str) -> dict[str, Any] | None:
+    for allowance in policy.get("allowances", []):
+        if allowance["amount"]["currency"] == currency:
+            return dict(allowance)
+    return None
+
+
+def _offline_cards(body: dict[str, Any]) -> Decimal:
+    """What a sale takes in gift cards offline (a card without an amount takes it all)."""
+    total = Decimal(0)
+    for tender in body.get("tenders", []):
+        if tender.get("method") not in (GIFT_CARD, OFFLINE_GIFT_CARD):
+            continue
+        if "code" not in tender:
+            raise OfflineRefused("Offline, a gift card is taken by its code and PIN only.")
+        if "amount" not in tender and len(body["tenders"]) > 1:
+            raise OfflineRefused("Offline, give the gift card's amount (CODE:PIN@AMOUNT).")
+        total += Decimal(tender.get("amount", body["amount"])["amount"])
+    return total
+
+
+def offline_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The sale as it is replayed: marked offline, each gift card the offline method (the
+    server debits what the card holds and records any shortfall), with its amount."""
+    tenders = [
+        {**t, "method": OFFLINE_GIFT_CARD, "amount": t.get("amount", body["amount"])}
+        if t.get("method") == GIFT_CARD
+        else t
+        for t in body["tenders"]
+    ]
+    return {**body, "offline": True, "tenders": tenders}
 
 
 def _redacted(body: dict[str, Any]) -> dict[str, Any]:
     """A code keeps its last four characters (to tell cards apart), a PIN nothing."""
+    if "tenders" not in body:  # a refund: no secrets
+        return body
     tenders = [
         {**t, **({"code": "…" + str(t["code"])[-4:]} if "code" in t else {})}
         for t in body["tenders"]

@@ -4,7 +4,8 @@ Kassa drives every PaymentIntent itself, so events mostly confirm what it alread
 matter where Stripe acts on its own: an authorisation cancelled or expired at Stripe voids the
 whole payment (never leave a payment with one tender gone), a card's 3-D Secure finished in the
 shop concludes a payment waiting in `requires_action` even if the shop never confirms it, a
-refund made in the Stripe dashboard and a dispute are recorded on the payment for the back office.
+refund made in the Stripe dashboard becomes an external refund (`services.refund_external`) and a
+dispute is recorded on the payment for the back office.
 """
 
 import json
@@ -21,6 +22,7 @@ from payments.errors import InvalidEvent, InvalidSignature
 from payments.events import payment_event_record
 from payments.models import Payment, StripeEvent, Tender
 from payments.services.authentication import payment_authentication_settle
+from payments.services.refund_external import refund_external_record
 from payments.services.void import payment_void
 
 logger = logging.getLogger(__name__)
@@ -63,11 +65,12 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | Non
 
 def _tender_for(obj: dict[str, Any]) -> Tender | None:
     intent_id = obj.get("payment_intent") if obj.get("object") != "payment_intent" else obj["id"]
-    if not intent_id:
-        return None
-    return (
-        Tender.objects.select_related("payment").filter(stripe_payment_intent_id=intent_id).first()
-    )
+    tenders = Tender.objects.select_related("payment")
+    if intent_id:
+        return tenders.filter(stripe_payment_intent_id=intent_id).first()
+    if obj.get("object") == "charge" and obj.get("id"):
+        return tenders.filter(stripe_charge_id=obj["id"]).first()
+    return None
 
 
 def stripe_event_process(*, event: StripeEvent) -> None:
@@ -103,6 +106,9 @@ def _apply(event_type: str, tender: Tender, obj: dict[str, Any]) -> None:
     if event_type in AUTHENTICATION_OUTCOMES and payment.status == Payment.Status.REQUIRES_ACTION:
         # The event says what happened, but Stripe is asked again (the event may be stale).
         payment_authentication_settle(payment=payment, actor=WEBHOOK_ACTOR)
+    if event_type == "charge.refunded" and obj.get("object") == "charge":
+        # A refund made in Stripe's dashboard becomes a Kassa refund, flagged external.
+        refund_external_record(tender=tender, charge_id=obj["id"], actor=WEBHOOK_ACTOR)
     with transaction.atomic():
         if event_type == "charge.dispute.created":
             Tender.objects.filter(pk=tender.pk).update(disputed=True)

@@ -90,6 +90,7 @@ class RefundRow:
     made_at: datetime
     recorded_at: datetime
     sale_made_at: datetime
+    external: bool
 
 
 def _payments_of(
@@ -177,10 +178,11 @@ def refund_rows(
         "refund__created_at",
         "recorded_at",
         "sale_made_at",
+        "refund__external",
     ).order_by("id")
     return [
-        RefundRow(a, r, t, method, _decimal(amount), made_at, recorded_at, sale_made_at)
-        for a, r, t, method, amount, made_at, recorded_at, sale_made_at in values
+        RefundRow(a, r, t, method, _decimal(amount), made_at, recorded_at, sale_made_at, ext)
+        for a, r, t, method, amount, made_at, recorded_at, sale_made_at, ext in values
     ]
 
 

@@ -146,6 +146,7 @@ def _compute_one(
         return None
     _external(settlement, figures, differences)
     _offline(settlement, sales, differences)
+    _external_refunds(refunds, differences)
     _card(settlement, scope, report, figures, differences)
     settlement.timezone = zone
     settlement.differences = differences
@@ -322,6 +323,20 @@ def _offline(
         late_total = sum((s.amount for s in offline if s.payment_id in late), ZERO)
         differences.append(
             {"code": "offline_late", "amount": str(late_total), "detail": f"{len(late)} late"}
+        )
+
+
+def _external_refunds(refunds: list[RefundRow], differences: list[dict[str, str]]) -> None:
+    """Refunds made at Stripe (its dashboard), recorded from the webhook: nobody at the till or
+    in the back office gave them, so they are looked at."""
+    external = [refund for refund in refunds if refund.external]
+    if external:
+        differences.append(
+            {
+                "code": "external_refund",
+                "amount": str(sum((refund.amount for refund in external), ZERO)),
+                "detail": f"{len({refund.refund_id for refund in external})} made at Stripe",
+            }
         )
 
 

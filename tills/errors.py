@@ -1,6 +1,6 @@
 """The tills app's refusals, each with a stable code and its one status."""
 
-from config.errors import Conflict, InvalidRequest, NotFound
+from config.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 
 
 class TillSessionNotFound(NotFound):
@@ -31,3 +31,13 @@ class CashOutExceedsDrawer(InvalidRequest):
 class CurrencyMismatch(InvalidRequest):
     code = "till_currency_mismatch"
     default_detail = "The amount is not in the session's currency."
+
+
+class OfflineValueRefused(Unprocessable):
+    code = "offline_value_refused"
+    default_detail = "Stored value taken offline needs this till's offline allowance."
+
+
+class OfflineFloatShort(Conflict):
+    code = "offline_float_short"
+    default_detail = "The merchant's offline float cannot cover this allowance."

@@ -2,10 +2,12 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from moneyed import Money
 
 from config.actors import ACTOR_PATTERN
 from config.fields import MoneyField
-from merchants.models import ApiKey, Terminal
+from merchants.models import ApiKey, Merchant, Terminal
+from wallet.models import GiftCard, LedgerAccount, Transfer
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default_currency": None}
 
@@ -91,3 +93,109 @@ class CashMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}: {self.reason}"
+
+
+class OfflineFloat(models.Model):
+    """A merchant's offline float in one currency: how much stored value its tills may take
+    offline, all tills together. Its ledger account is an instrument account (never below zero,
+    wallet.models.ledger), funded by the back office; each till's allowance is a hold on it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    account = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "currency"], name="offline_float_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"offline float {self.currency} ({self.merchant})"
+
+
+class OfflineAllowance(models.Model):
+    """What one till may accept in gift cards while offline: reserved while online as a hold on
+    the float (`hold`, replaced whenever a shortfall uses part of it), released or renewed by
+    the till. `used` is what shortfalls took from it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        RELEASED = "released"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    float = models.ForeignKey(OfflineFloat, on_delete=models.PROTECT, related_name="allowances")
+    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(**MONEY)
+    used = MoneyField(**MONEY)
+    hold = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    reserved_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terminal", "float"],
+                condition=Q(status="active"),
+                name="offline_allowance_one_active",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="offline_allowance_positive"),
+            models.CheckConstraint(
+                condition=Q(used__gte=0), name="offline_allowance_used_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.terminal} {self.amount} ({self.status})"
+
+    @property
+    def remaining(self) -> Money:
+        left = self.amount - self.used
+        return left if left.amount > 0 else Money(0, self.amount.currency)
+
+
+class OfflineShortfall(models.Model):
+    """A receivable: the part of an offline gift card sale the card could not pay on replay.
+    The sale stands (the goods left the store); the float paid the gap, and the back office
+    recovers it from the customer or writes it off. The card never goes below zero."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RECOVERED = "recovered"
+        WRITTEN_OFF = "written_off", "written off"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    allowance = models.ForeignKey(
+        OfflineAllowance, on_delete=models.PROTECT, related_name="shortfalls"
+    )
+    # By public id: the shortfall is written while the sale's rows are (FKs are checked at
+    # commit), before they have a primary key.
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.PROTECT, to_field="public_id", related_name="+"
+    )
+    tender = models.OneToOneField(
+        "payments.Tender", on_delete=models.PROTECT, to_field="public_id", related_name="+"
+    )
+    gift_card = models.ForeignKey(
+        GiftCard, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    code_last4 = models.CharField(max_length=4, blank=True)
+    amount = MoneyField(**MONEY)
+    card_paid = MoneyField(**MONEY)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="offline_shortfall_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"shortfall {self.amount} ({self.status})"

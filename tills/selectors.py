@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from moneyed import Money
 
 from payments.models import Payment, RefundAllocation, Tender
-from tills.models import CashMovement, TillSession
+from tills.models import CashMovement, OfflineAllowance, TillSession
 
 CASH = Tender.Method.CASH
 
@@ -98,3 +98,11 @@ def _receipt(payment: Payment | None) -> str | None:
 
 def till_session_get(*, terminal_id: int, public_id: str) -> TillSession | None:
     return TillSession.objects.filter(terminal_id=terminal_id, public_id=public_id).first()
+
+
+def offline_allowances_active(*, terminal_id: int) -> list[OfflineAllowance]:
+    return list(
+        OfflineAllowance.objects.filter(
+            terminal_id=terminal_id, status=OfflineAllowance.Status.ACTIVE
+        ).order_by("pk")
+    )

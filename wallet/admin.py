@@ -437,3 +437,6 @@ class BankCardAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
+
+
+from wallet import admin_liability  # noqa: E402, F401  (registers the liability view)

@@ -3,7 +3,8 @@
 The base set is created once: a points programme, a customer with points and a gift card in
 their wallet. Codes exist only at issue, so, like the demo API keys, the bearer instruments a
 developer types in at a till are rotated on every start: the previous walk-in card is expired
-(its value goes to breakage, as any expiry) and a new card and voucher are printed.
+(its value goes to breakage, as any expiry) and a new card and voucher are printed. The
+liability snapshots of the last days are (re)written from the ledger.
 """
 
 import uuid
@@ -19,6 +20,7 @@ from customers.models import Channel
 from customers.policy import PresentedIdentifier
 from customers.services import customer_identify
 from merchants.models import Merchant, Store
+from wallet.liability import liability_snapshot_write, merchant_zone
 from wallet.models import GiftCard, LoyaltyAccount, LoyaltyProgramme, Transfer
 from wallet.services import (
     gift_card_claim,
@@ -33,6 +35,7 @@ from wallet.services import (
 WALK_IN = "demo:walk-in:"
 DEMO_PIN = "1234"
 DEMO_ACTOR = system_actor("demo")
+DEMO_LIABILITY_DAYS = 4
 
 
 @transaction.atomic
@@ -96,6 +99,10 @@ def seed_demo(*, merchant: Merchant, store: Store) -> list[str]:
     )
     account.account.refresh_from_db()
     owned.gift_card.account.refresh_from_db()
+    # The liability report: the last days as the nightly task writes them, and today so far.
+    today = timezone.now().astimezone(merchant_zone(merchant)).date()
+    for back in range(DEMO_LIABILITY_DAYS):
+        liability_snapshot_write(merchant=merchant, day=today - timedelta(days=back))
     return [
         f"Wallet of {customer} ({customer.public_id}): {int(account.account.available)} "
         f"points, gift card …{owned.gift_card.code_last4} "

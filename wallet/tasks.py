@@ -4,6 +4,7 @@ and returns how many items it changed."""
 from celery import shared_task
 
 from config.actors import system_actor
+from wallet.liability import liability_snapshots_due
 from wallet.services import gift_cards_expire_due, holds_void_expired, loyalty_points_expire_due
 
 
@@ -20,3 +21,8 @@ def wallet_gift_cards_expire_due() -> int:
 @shared_task(name="wallet.loyalty_points_expire_due")
 def wallet_loyalty_points_expire_due() -> int:
     return loyalty_points_expire_due(actor=system_actor("expiry"))
+
+
+@shared_task(name="wallet.liability_snapshots")
+def wallet_liability_snapshots() -> int:
+    return liability_snapshots_due()

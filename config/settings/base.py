@@ -193,6 +193,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_kass
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_kassa_localstripe")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# Real Stripe filters lists by `created`; localstripe answers 400 to it (payments.stripe_reconcile
+# then filters on its side, scanning newest first).
+STRIPE_LIST_CREATED_FILTER = env.bool("STRIPE_LIST_CREATED_FILTER", default=False)
 
 # Celery: eager in-process unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -214,6 +217,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "wallet-loyalty-points-expire": {
         "task": "wallet.loyalty_points_expire_due",
         "schedule": 3600.0,
+    },
+    # wallet: the stored-value liability of each merchant's closed days (idempotent, nightly).
+    "wallet-liability-snapshots": {
+        "task": "wallet.liability_snapshots",
+        "schedule": crontab(hour=0, minute=30),
     },
     # payments: finish or roll back payments and refunds a crash or time-out left half-way.
     "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},
@@ -272,6 +280,7 @@ CELERY_BEAT_SCHEDULE.update(
         # insights: captured payments into purchases; offers retrained every six hours.
         "insights-products-sync": {"task": "insights.products_sync", "schedule": 300.0},
         "insights-offers-train": {"task": "insights.offers_train", "schedule": 6 * 3600.0},
+        "insights-segments-train": {"task": "insights.segments_train", "schedule": 6 * 3600.0},
     }
 )
 

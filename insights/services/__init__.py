@@ -1,10 +1,12 @@
-"""The insights app's services: catalogue, history import, events, offers."""
+"""The insights app's services: catalogue, history import, events, offers, segments, campaigns."""
 
 from insights.services.catalogue import (
     ProductData,
     payment_lines_record,
+    payment_refunds_apply,
     products_sync,
     products_upsert,
+    refunds_sync,
 )
 from insights.services.events import Event, EventsOutcome, events_count, events_record
 from insights.services.history import (
@@ -13,6 +15,7 @@ from insights.services.history import (
     history_import,
 )
 from insights.services.offers import offer_feedback_record, offers_train
+from insights.services.segments import segments_evaluate, segments_learn
 
 __all__ = [
     "Event",
@@ -26,6 +29,10 @@ __all__ = [
     "offer_feedback_record",
     "offers_train",
     "payment_lines_record",
+    "payment_refunds_apply",
     "products_sync",
     "products_upsert",
+    "refunds_sync",
+    "segments_evaluate",
+    "segments_learn",
 ]

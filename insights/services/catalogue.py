@@ -1,13 +1,18 @@
 """Products and purchases from captured payments: basket lines teach what a SKU is, and a
-captured payment with a customer is a purchase of each of its lines.
+captured payment with a customer is a purchase of each of its lines; its refunds take their
+share off those lines.
 
 payments offers no post-capture hook, so `products_sync` (a periodic task) reads captured
-payments past a watermark; line keys make a re-read harmless.
+payments past a watermark, and refunds completed past another; line keys make a re-read
+harmless, and a line's refunded share is set from the payment's total refunded, not added.
+A refund names an amount, not lines, so it is spread over the lines pro rata to their value:
+each line loses that share of its spend and of its quantity, rounded down: an item leaves the
+customer's history only when its line is refunded in full.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -16,9 +21,12 @@ from django.utils import timezone
 from customers.selectors import customer_survivor_id
 from insights.models import Product, Purchase, Watermark
 from merchants.models import Merchant
-from payments.models import Payment
+from payments.gift_card_lines import ITEM
+from payments.models import Payment, Refund
 
 SYNC_WATERMARK = "products_sync"
+REFUNDS_WATERMARK = "refunds_sync"
+CENTS = Decimal("0.01")
 SYNC_BATCH = 500
 SYNC_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Captures commit out of captured_at order by up to a transaction's length; re-read that much.
@@ -69,8 +77,15 @@ def _price(line: dict[str, Any]) -> tuple[Decimal | None, str]:
 
 
 def payment_lines_record(*, payment: Payment) -> int:
-    """The payment's basket as products (always) and purchases (when it names a customer)."""
-    lines = [line for line in payment.basket if isinstance(line, dict) and line.get("sku")]
+    """The payment's basket as products (always) and purchases (when it names a customer).
+
+    A gift card sold or reloaded is stored value, not a product: it teaches nothing of taste.
+    """
+    lines = [
+        line
+        for line in payment.basket
+        if isinstance(line, dict) and line.get("sku") and line.get("kind", ITEM) == ITEM
+    ]
     customer_id = None
     if payment.customer_id is not None and payment.captured_at is not None:
         customer_id = customer_survivor_id(payment.customer_id)
@@ -99,7 +114,57 @@ def payment_lines_record(*, payment: Payment) -> int:
             )
     products_upsert(merchant=payment.merchant, products=products)
     Purchase.objects.bulk_create(purchases, ignore_conflicts=True)
+    if purchases:
+        payment_refunds_apply(payment=payment)
     return len(purchases)
+
+
+def payment_refunds_apply(*, payment: Payment) -> int:
+    """Set each purchase line's refunded share from the payment's refunded total; lines set."""
+    captured = payment.captured_amount.amount
+    if captured <= 0:
+        return 0
+    share = min(payment.refunded_amount.amount / captured, Decimal(1))
+    rows = list(
+        Purchase.objects.filter(
+            merchant_id=payment.merchant_id, line_key__startswith=f"payment:{payment.public_id}:"
+        )
+    )
+    for row in rows:
+        value = (row.unit_price or Decimal(0)) * row.quantity
+        row.refunded_amount = (value * share).quantize(CENTS, rounding=ROUND_HALF_UP)
+        row.refunded_quantity = int((row.quantity * share).to_integral_value(rounding=ROUND_DOWN))
+    Purchase.objects.bulk_update(rows, ["refunded_amount", "refunded_quantity"])
+    return len(rows)
+
+
+def refunds_sync(*, now: datetime | None = None) -> int:
+    """Apply every refund completed since the watermark to its payment's lines; refunds read."""
+    now = now or timezone.now()
+    read = 0
+    while True:
+        with transaction.atomic():
+            mark, _ = Watermark.objects.select_for_update().get_or_create(
+                name=REFUNDS_WATERMARK, defaults={"value": SYNC_EPOCH}
+            )
+            since = mark.value - SYNC_OVERLAP if read == 0 else mark.value
+            batch = list(
+                Refund.objects.select_related("payment")
+                .filter(
+                    status=Refund.Status.SUCCEEDED,
+                    completed_at__gt=since,
+                    completed_at__lte=now,
+                )
+                .order_by("completed_at", "pk")[:SYNC_BATCH]
+            )
+            for payment in {refund.payment_id: refund.payment for refund in batch}.values():
+                payment_refunds_apply(payment=payment)
+            if batch:
+                mark.value = max(mark.value, batch[-1].completed_at or mark.value)
+                mark.save(update_fields=["value"])
+        read += len(batch)
+        if len(batch) < SYNC_BATCH:
+            return read
 
 
 def products_sync(*, now: datetime | None = None) -> int:

@@ -8,7 +8,10 @@ the trainer runs is not undone by it.
 """
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+from statistics import median
 
 from django.db import transaction
 from django.utils import timezone
@@ -74,29 +77,70 @@ def _popular_write(merchant: Merchant, lines: list[Line]) -> None:
         Popular.objects.bulk_create(rows)
 
 
+def _expected_next(
+    purchases: list[Purchase], categories: dict[str, str]
+) -> tuple[datetime | None, list[str]]:
+    """Last order plus the median gap between orders, and the categories most orders had."""
+    orders: dict[str, datetime] = {}
+    in_orders: defaultdict[str, set[str]] = defaultdict(set)
+    for row in purchases:
+        key = row.order_key
+        orders[key] = min(orders.get(key, row.occurred_at), row.occurred_at)
+        if categories.get(row.sku):
+            in_orders[categories[row.sku]].add(key)
+    times = sorted(orders.values())
+    if len(times) < 2:
+        return None, []
+    gap = timedelta(
+        seconds=median((later - earlier).total_seconds() for earlier, later in pairwise(times))
+    )
+    likely = sorted(in_orders, key=lambda name: (-len(in_orders[name]), name))
+    return times[-1] + gap, likely[:FAVOURITE_CATEGORIES]
+
+
 def _profile(purchases: list[Purchase], categories: dict[str, str], now: datetime) -> Profile:
-    spend: defaultdict[str, float] = defaultdict(float)
+    """The customer's features; `purchases` are their lines with something left unrefunded."""
+    spend: defaultdict[str, Decimal] = defaultdict(Decimal)
     liked: Counter[str] = Counter()
     for row in purchases:
         if row.unit_price is not None:
-            spend[row.channel or "unknown"] += float(row.unit_price * row.quantity)
+            spend[row.channel or "unknown"] += row.net_spend
         if categories.get(row.sku):
-            liked[categories[row.sku]] += row.quantity
+            liked[categories[row.sku]] += row.net_quantity
     last = max(row.occurred_at for row in purchases)
+    expected_at, expected_categories = _expected_next(purchases, categories)
     return Profile(
         recency_days=max((now - last).days, 0),
-        frequency=len({row.order_ref or row.occurred_at.isoformat() for row in purchases}),
-        spend_by_channel={channel: round(value, 2) for channel, value in spend.items()},
+        frequency=len({row.order_key for row in purchases}),
+        spend_by_channel={channel: str(value) for channel, value in sorted(spend.items())},
         favourite_categories=[name for name, _ in liked.most_common(FAVOURITE_CATEGORIES)],
+        expected_next_at=expected_at,
+        expected_categories=expected_categories,
     )
+
+
+def _channel_shares(purchases: list[Purchase]) -> dict[str, dict[str, float]]:
+    """Per SKU, the share of its purchased items bought in each channel."""
+    items: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for row in purchases:
+        if row.channel:
+            items[row.sku][row.channel] += row.net_quantity
+    return {
+        sku: {channel: round(n / sum(by.values()), 4) for channel, n in sorted(by.items())}
+        for sku, by in items.items()
+    }
 
 
 def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
     """Recompute popular lists, profiles and offers for the merchant; customers served."""
     now = now or timezone.now()
-    purchases = list(Purchase.objects.filter(merchant=merchant, occurred_at__lte=now))
+    purchases = [
+        row
+        for row in Purchase.objects.filter(merchant=merchant, occurred_at__lte=now)
+        if row.net_quantity > 0
+    ]
     lines = [
-        Line(str(p.customer_id), p.sku, p.occurred_at, p.quantity, p.channel) for p in purchases
+        Line(str(p.customer_id), p.sku, p.occurred_at, p.net_quantity, p.channel) for p in purchases
     ]
     _popular_write(merchant, lines)
     consenting = consenting_customer_ids(merchant=merchant)
@@ -109,6 +153,7 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
     for row in purchases:
         if row.customer_id in consenting:
             own[row.customer_id].append(row)
+    everyone_where = _channel_shares(purchases)
     vectors = repeat_vectors([line for line in lines if int(line.customer) in own], now=now)
     model = TifuKnn(vectors)
     exclusions = exclusions_of(customer_ids=set(own), categories=categories)
@@ -120,12 +165,19 @@ def offers_train(*, merchant: Merchant, now: datetime | None = None) -> int:
             categories=categories,
             limit=OFFERS_PER_CUSTOMER,
         )
-        served += _customer_write(customer_id, _profile(rows, categories, now), offers)
+        where = _channel_shares(rows)
+        shares = {o.sku: where.get(o.sku) or everyone_where.get(o.sku, {}) for o in offers}
+        served += _customer_write(customer_id, _profile(rows, categories, now), offers, shares)
+    # Nothing left to derive from (every purchase refunded): nothing derived is kept.
+    for derived in (Profile, Recommendation):
+        derived.objects.filter(customer__merchant=merchant).exclude(customer_id__in=own).delete()
     return served
 
 
 @transaction.atomic
-def _customer_write(customer_id: int, profile: Profile, offers: list) -> int:
+def _customer_write(
+    customer_id: int, profile: Profile, offers: list, shares: dict[str, dict[str, float]]
+) -> int:
     customer = customers_lock_survivors(customer_ids=[customer_id], allow_erased=True)[customer_id]
     if customer.pk != customer_id or not consent_allows(
         customer=customer, purpose=ConsentPurpose.PERSONALISATION
@@ -134,7 +186,13 @@ def _customer_write(customer_id: int, profile: Profile, offers: list) -> int:
     Recommendation.objects.filter(customer=customer).delete()
     Recommendation.objects.bulk_create(
         [
-            Recommendation(customer=customer, sku=o.sku, score=o.score, reason=o.reason)
+            Recommendation(
+                customer=customer,
+                sku=o.sku,
+                score=o.score,
+                reason=o.reason,
+                channel_shares=shares[o.sku],
+            )
             for o in offers
         ]
     )

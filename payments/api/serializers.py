@@ -14,6 +14,7 @@ from config.limits import (
     MAX_TEXT_LENGTH,
 )
 from customers.api.serializers import IdentifierList
+from payments.gift_card_lines import GIFT_CARD_RELOAD, ITEM, LINE_KINDS, gift_card_lines_of
 from payments.models import Payment, Refund, Tender
 from payments.offline_policy import CLOCK_SKEW
 
@@ -24,7 +25,9 @@ _METHOD_FIELDS = {
     Tender.Method.CARD: (set(), {"bank_card", "payment_method"}),
     Tender.Method.CASH: (set(), set()),
     Tender.Method.EXTERNAL_CARD: ({"reference"}, set()),
+    Tender.Method.OFFLINE_GIFT_CARD: ({"code"}, set()),
 }
+_PIN_METHODS = {Tender.Method.GIFT_CARD, Tender.Method.OFFLINE_GIFT_CARD}
 _INSTRUMENT_FIELDS = {"gift_card", "bank_card", "code", "pin", "payment_method", "points"}
 
 
@@ -82,7 +85,7 @@ class TenderInput(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Give exactly one of: {', '.join(sorted(one_of))}.", code="ambiguous_instrument"
             )
-        allowed = required | one_of | ({"pin"} if attrs["method"] == "gift_card" else set())
+        allowed = required | one_of | ({"pin"} if attrs["method"] in _PIN_METHODS else set())
         allowed |= {"points"} if attrs["method"] == Tender.Method.LOYALTY_POINTS else set()
         extra = (attrs.keys() & _INSTRUMENT_FIELDS) - allowed
         if extra:
@@ -102,6 +105,27 @@ class BasketLineInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, default="")
     quantity = QuantityField()
     unit_price = MoneyField(allow_zero=True)
+    kind = serializers.ChoiceField(
+        choices=LINE_KINDS,
+        required=False,
+        default=ITEM,
+        help_text="`gift_card` sells a new card of `unit_price`; `gift_card_reload` adds "
+        "`unit_price` to `gift_card`. Either is fulfilled once the payment is captured.",
+    )
+    gift_card = serializers.UUIDField(required=False, help_text="The card a reload line tops up.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] != ITEM and (attrs["quantity"] != 1 or attrs["unit_price"].amount <= 0):
+            raise serializers.ValidationError(
+                "A gift card line is one card (quantity 1) with a value above zero.",
+                code="invalid_gift_card_line",
+            )
+        if (attrs["kind"] == GIFT_CARD_RELOAD) != ("gift_card" in attrs):
+            raise serializers.ValidationError(
+                {"gift_card": "A reload line names its card, and only a reload line does."},
+                code="invalid_gift_card_line",
+            )
+        return attrs
 
 
 class PaymentCreateInput(serializers.Serializer):
@@ -248,8 +272,19 @@ class RefundOutput(serializers.Serializer):
     status = serializers.CharField()
     reason = serializers.CharField()
     points_reversed = serializers.IntegerField()
+    external = serializers.BooleanField()
     allocations = AllocationOutput(many=True)
     created_at = serializers.DateTimeField()
+
+
+class GiftCardLineOutput(serializers.Serializer):
+    line = serializers.IntegerField(help_text="The basket line's index.")
+    kind = serializers.CharField()
+    amount = MoneyField()
+    gift_card = serializers.UUIDField(allow_null=True, help_text="Null until captured.")
+    last4 = serializers.CharField(allow_null=True)
+    code = serializers.CharField(allow_null=True, help_text="Only in the answer that issued it.")
+    code_shown = serializers.BooleanField()
 
 
 class _PaymentHeader(serializers.Serializer):
@@ -285,9 +320,19 @@ class PaymentOutput(_PaymentHeader):
     occurred_at = serializers.DateTimeField(allow_null=True)
     offline = serializers.BooleanField()
     offline_late = serializers.BooleanField()
+    gift_cards = serializers.SerializerMethodField()
     authorized_at = serializers.DateTimeField(allow_null=True)
     captured_at = serializers.DateTimeField(allow_null=True)
     voided_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(GiftCardLineOutput(many=True))
+    def get_gift_cards(self, payment: Payment) -> list[dict[str, Any]]:
+        """The cards the basket sold or reloaded (their codes only in the answer that issued
+        them)."""
+        return [
+            {"code": None, "code_shown": False, **line}
+            for line in gift_card_lines_of(payment.basket)
+        ]
 
 
 class PurchaseSummaryRow(serializers.Serializer):

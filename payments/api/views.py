@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -28,6 +29,7 @@ from payments.api.serializers import (
     RefundOutput,
 )
 from payments.errors import ChannelNotAllowed
+from payments.gift_card_lines import gift_card_lines_check
 from payments.models import Payment
 from payments.selectors import (
     customer_purchase_summary,
@@ -39,6 +41,7 @@ from payments.services.authentication import payment_confirm
 from payments.services.capture import payment_capture
 from payments.services.common import PaymentRequest, TenderRequest
 from payments.services.create import payment_create
+from payments.services.gift_card_lines import FulfilledLine
 from payments.services.refund import refund_create
 from payments.services.void import payment_void
 from payments.tasks import stripe_event_process
@@ -85,7 +88,36 @@ def _payment_response(payment: Payment, status: int = 200) -> Response:
     return Response(PaymentOutput(payment).data, status=status)
 
 
-class PaymentCollectionView(APIView):
+def _basket_line(line: dict[str, Any]) -> dict[str, Any]:
+    stored = {**line, "unit_price": money_json(line["unit_price"])}
+    if "gift_card" in line:
+        stored["gift_card"] = str(line["gift_card"])
+    return stored
+
+
+class ShowsIssuedCodes(APIView):
+    """An idempotent payment answer that may carry the codes of gift cards its capture issued.
+
+    Like the wallet's issue (wallet.api.views.CodeIssueView), the recorded answer has no code
+    (`code: null, code_shown: false`); only the request that issued adds it on its way out.
+    """
+
+    issued: list[FulfilledLine] = []
+
+    def with_codes(self, request: Request, handler: Any, *args: Any) -> Response:
+        self.issued = []
+        response: Response = handler(self, request, *args)
+        codes = {item.line: item.code for item in self.issued if item.code}
+        if not codes:
+            return response
+        lines = [
+            {**line, "code": codes.get(line["line"]), "code_shown": line["line"] in codes}
+            for line in response.data["gift_cards"]
+        ]
+        return Response({**response.data, "gift_cards": lines}, status=response.status_code)
+
+
+class PaymentCollectionView(ShowsIssuedCodes):
     allowed_scopes = PAYMENT_SCOPES
     # Read by drf-spectacular too, so the list's schema is the paginated object it answers.
     pagination_class = NewestFirstPagination
@@ -116,8 +148,11 @@ class PaymentCollectionView(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         operation_id="payments_create",
     )
-    @idempotent
     def post(self, request: Request) -> Response:
+        return self.with_codes(request, PaymentCollectionView.create)
+
+    @idempotent
+    def create(self, request: Request) -> Response:
         api_key = request_api_key(request)
         data = PaymentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,6 +164,13 @@ class PaymentCollectionView(APIView):
         if channel != expected:
             raise ChannelNotAllowed(field="channel")
         customer = _customer(api_key, values, channel)
+        basket = [_basket_line(line) for line in values["basket"]]
+        gift_card_lines_check(
+            merchant_id=api_key.merchant_id,
+            basket=basket,
+            methods=[t["method"] for t in values["tenders"]],
+            at=timezone.now(),
+        )
         payment = payment_create(
             api_key=api_key,
             idempotency_key=request.headers[HEADER],
@@ -138,10 +180,7 @@ class PaymentCollectionView(APIView):
                 channel=channel,
                 customer=customer,
                 external_reference=values["external_reference"],
-                basket=[
-                    {**line, "unit_price": money_json(line["unit_price"])}
-                    for line in values["basket"]
-                ],
+                basket=basket,
                 capture=values["capture"],
                 occurred_at=values.get("occurred_at"),
                 offline=values["offline"],
@@ -161,6 +200,7 @@ class PaymentCollectionView(APIView):
                 ],
             ),
         )
+        self.issued = getattr(payment, "issued_gift_cards", [])
         return _payment_response(payment, status=201)
 
 
@@ -173,14 +213,17 @@ class PaymentDetailView(APIView):
         return Response(PaymentOutput(payment).data)
 
 
-class PaymentCaptureView(APIView):
+class PaymentCaptureView(ShowsIssuedCodes):
     allowed_scopes = PAYMENT_SCOPES
 
     @extend_schema(
         request=CaptureInput, responses=PaymentOutput, parameters=[IDEMPOTENCY_PARAMETER]
     )
-    @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
+        return self.with_codes(request, PaymentCaptureView.capture, payment_id)
+
+    @idempotent
+    def capture(self, request: Request, payment_id: str) -> Response:
         api_key = request_api_key(request)
         payment = payment_get_for_api_key(api_key=api_key, public_id=payment_id, details=False)
         data = CaptureInput(data=request.data)
@@ -190,6 +233,7 @@ class PaymentCaptureView(APIView):
             amount=data.validated_data.get("amount"),
             actor=api_key_actor(api_key),
         )
+        self.issued = getattr(payment, "issued_gift_cards", [])
         return _payment_response(payment)
 
 

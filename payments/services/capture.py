@@ -10,12 +10,15 @@ from payments import methods, stripe_gateway
 from payments.errors import (
     AuthorizationExpired,
     CaptureExceedsAuthorized,
+    GiftCardLineRefused,
     PaymentStateConflict,
 )
 from payments.events import payment_event_record
+from payments.gift_card_lines import gift_card_lines_total
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
 from payments.services.common import release_all, release_cards
+from payments.services.gift_card_lines import payment_gift_cards_fulfil
 from payments.services.void import payment_void
 from wallet.errors import HoldExpired, HoldNotPending, RedemptionNotReserved
 from wallet.models import LoyaltyAccount
@@ -53,6 +56,8 @@ def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None
             raise CaptureExceedsAuthorized(
                 field="amount", meta={"authorized": money_json(payment.amount)}
             )
+        if amount != payment.amount and gift_card_lines_total(payment.basket, amount.currency.code):
+            raise GiftCardLineRefused("A payment that sells gift cards is captured whole.")
         tenders = list(payment_tenders(payment))
         expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
         stale = expired or not methods.holds_intact(tenders)
@@ -84,11 +89,14 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
             if tender.method != Tender.Method.CARD or tender.status != Tender.Status.AUTHORIZED:
                 continue
             if tender.captured_amount.amount > 0:
-                stripe_gateway.intent_capture(
+                captured = stripe_gateway.intent_capture(
                     intent_id=tender.stripe_payment_intent_id,
                     amount=tender.captured_amount,
                     tender_ref=str(tender.public_id),
                 )
+                if captured.charge_id and captured.charge_id != tender.stripe_charge_id:
+                    # Kept for reconciliation: balance transactions name the charge.
+                    Tender.objects.filter(pk=tender.pk).update(stripe_charge_id=captured.charge_id)
             else:
                 stripe_gateway.intent_cancel(
                     intent_id=tender.stripe_payment_intent_id, tender_ref=str(tender.public_id)
@@ -124,6 +132,8 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
                 else Tender.Status.VOIDED
             )
         Tender.objects.bulk_update(tenders, ["status", "points"])
+        if payment.basket:
+            payment_gift_cards_fulfil(payment=payment, actor=actor)
         payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
         payment.status = Payment.Status.CAPTURED
         payment.captured_at = timezone.now()

@@ -29,6 +29,7 @@ from payments.services.common import (
     release_cards,
     zero,
 )
+from payments.services.gift_card_lines import payment_gift_cards_fulfil
 
 
 def payment_create(
@@ -248,6 +249,8 @@ def _sell(
     )
     payment.save()
     Tender.objects.bulk_create(tenders)
+    if payment.basket:
+        payment_gift_cards_fulfil(payment=payment, actor=actor)
     _keep_for_response(payment, api_key, tenders)
     payment_event_record(
         payment=payment,

@@ -14,6 +14,7 @@ from payments.errors import (
     RefundExceedsRefundable,
 )
 from payments.events import payment_event_record
+from payments.gift_card_lines import gift_card_lines_total
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Refund, RefundAllocation, Tender
 
@@ -51,6 +52,7 @@ def refund_create(
         if payment.status != Payment.Status.CAPTURED:
             raise PaymentStateConflict(meta={"status": payment.status})
         refundable = payment.captured_amount - payment.refunded_amount
+        refundable -= gift_card_lines_total(payment.basket, payment.amount.currency.code)
         if amount.currency != payment.amount.currency or amount > refundable:
             raise RefundExceedsRefundable(
                 field="amount", meta={"refundable": money_json(refundable)}

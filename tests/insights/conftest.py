@@ -8,6 +8,7 @@ import pytest
 from customers.models import Channel, ConsentPurpose, Customer, Identifier
 from customers.normalisation import identifier_normalise
 from customers.services import consent_record
+from insights.services import history_import
 from insights.synthetic import history_write
 from merchants.models import Merchant
 
@@ -45,3 +46,15 @@ def history_csv(tmp_path: Path) -> Path:
     path = tmp_path / "history.csv"
     history_write(path, customers=40, seed=3)
     return path
+
+
+@pytest.fixture
+def imported(merchant: Merchant, history_csv: Path) -> dict[str, Customer]:
+    """The synthetic history imported, every customer consenting: customer_ref -> customer."""
+    report = history_import(merchant=merchant, lines=history_csv.open(encoding="utf-8"))
+    assert not report.rejected
+    customers = {}
+    for identifier in Identifier.objects.filter(merchant=merchant).select_related("customer"):
+        consent(identifier.customer)
+        customers[identifier.value.upper()] = identifier.customer
+    return customers

@@ -27,7 +27,7 @@ def test_the_synthetic_generator_is_seeded() -> None:
     assert list(history(customers=3, seed=5)) == list(history(customers=3, seed=5))
     assert list(history(customers=3, seed=5)) != list(history(customers=3, seed=6))
     channels = {row["channel"] for row in history(customers=30, seed=5)}
-    assert channels == {"web", "store"}
+    assert channels == {"web", "pos"}
 
 
 def test_the_command_reads_a_history_file(tmp_path: Path) -> None:

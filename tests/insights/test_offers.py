@@ -53,7 +53,7 @@ def test_a_consenting_customer_gets_their_offers_with_reasons(
         assert offer["name"]
     profile = Profile.objects.get(customer=trained)
     assert profile.frequency > 0
-    assert set(profile.spend_by_channel) <= {"web", "store"}
+    assert set(profile.spend_by_channel) <= {"web", "pos"}
     assert profile.favourite_categories
 
 
@@ -140,3 +140,28 @@ def test_clicked_and_redeemed_are_recorded(merchant_api: APIClient, trained: Cus
     price = Product.objects.get(sku=sku).last_price
     assert price is not None
     assert price > Decimal(0)
+
+
+def test_the_channel_asked_for_ranks_what_is_bought_there_first(
+    merchant: Merchant, merchant_api: APIClient, make_customer: Callable[..., Customer]
+) -> None:
+    ann = make_customer("ann")
+    for sku, channel in (("WEB-1", "web"), ("POS-1", "pos")):
+        Product.objects.create(merchant=merchant, sku=sku, name=sku)
+        Purchase.objects.create(
+            merchant=merchant,
+            customer=ann,
+            sku=sku,
+            quantity=1,
+            occurred_at=NOW,
+            channel=channel,
+            order_ref=channel,
+            line_key=sku,
+        )
+    offers_train(merchant=merchant, now=NOW)
+    ranked = {
+        channel: [offer["sku"] for offer in offers(merchant_api, ann, channel=channel)["offers"]]
+        for channel in ("web", "pos")
+    }
+    assert ranked == {"web": ["WEB-1", "POS-1"], "pos": ["POS-1", "WEB-1"]}
+    assert [o["sku"] for o in offers(merchant_api, ann)["offers"]] == ["POS-1", "WEB-1"]

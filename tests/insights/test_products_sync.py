@@ -1,17 +1,20 @@
-"""Captured payments' basket lines become products and (with a customer) purchases."""
+"""Captured payments' basket lines become products and (with a customer) purchases; refunds
+take their share off those purchases."""
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 from djmoney.money import Money
 
 from customers.models import Customer
-from insights.models import Product, Purchase
+from insights.models import Product, Profile, Purchase, Recommendation
+from insights.services import offers_train
 from insights.tasks import products_sync_task
 from merchants.models import ApiKey, Merchant
 from merchants.services import api_key_issue
-from payments.models import Payment
+from payments.models import Payment, Refund
 
 
 def payment(merchant: Merchant, customer: Customer | None, captured: bool, key: str) -> Payment:
@@ -63,3 +66,59 @@ def test_captured_payments_are_read_once_into_products_and_purchases(
     ]
     products_sync_task()  # the overlap re-reads them: nothing twice
     assert Purchase.objects.count() == 2
+
+
+def refund(paid: Payment, amount: str) -> None:
+    """A succeeded refund of `amount`, as the refund service leaves the payment."""
+    Refund.objects.create(
+        payment=paid,
+        amount=Money(amount, "EUR"),
+        status=Refund.Status.SUCCEEDED,
+        completed_at=timezone.now(),
+    )
+    paid.refunded_amount += Money(amount, "EUR")
+    paid.save(update_fields=["refunded_amount"])
+
+
+def test_refunds_take_their_share_off_the_lines_that_feed_the_profile_and_models(
+    merchant: Merchant, make_customer: Callable[..., Customer]
+) -> None:
+    ann = make_customer("ann")
+    paid = payment(merchant, ann, True, "p1")
+    products_sync_task()
+    refund(paid, "2.70")  # half of 5.40
+    products_sync_task()
+    products_sync_task()  # the overlap re-reads the refund: set, not added
+    lines = {row.sku: row for row in Purchase.objects.all()}
+    assert (lines["MILK"].refunded_amount, lines["MILK"].net_quantity) == (Decimal("1.20"), 1)
+    assert (lines["BREAD"].refunded_amount, lines["BREAD"].net_quantity) == (Decimal("1.50"), 1)
+    offers_train(merchant=merchant)
+    profile = Profile.objects.get(customer=ann)
+    assert profile.spend_by_channel == {"web": "2.70"}
+
+    refund(paid, "2.70")  # the rest: the basket leaves the history
+    products_sync_task()
+    assert [row.net_quantity for row in Purchase.objects.all()] == [0, 0]
+    offers_train(merchant=merchant)
+    assert not Profile.objects.filter(customer=ann).exists()
+    assert not Recommendation.objects.filter(customer=ann).exists()
+
+
+def test_a_gift_card_sold_in_the_basket_is_not_a_product(
+    merchant: Merchant, make_customer: Callable[..., Customer]
+) -> None:
+    ann = make_customer("ann")
+    paid = payment(merchant, ann, True, "gift")
+    paid.basket = [
+        *paid.basket,
+        {
+            "kind": "gift_card",
+            "sku": "GIFT-CARD",
+            "quantity": 1,
+            "unit_price": {"amount": "25.00", "currency": "EUR"},
+        },
+    ]
+    paid.save(update_fields=["basket"])
+    products_sync_task()
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}
+    assert set(Purchase.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}

@@ -43,3 +43,27 @@ def test_a_refund_made_directly_at_stripe_is_a_difference(day: Day, stripe) -> N
     assert "card_unmatched" in differences
     assert differences["card_unmatched"]["detail"] == "0 Kassa, 1 Stripe"
     assert web.card_gross.amount == Decimal("10.00")  # 35.00 - 20.00 - 5.00, as Stripe has it
+
+
+def test_a_dashboard_refund_recorded_from_the_webhook_stays_a_difference(
+    day: Day, stripe, django_capture_on_commit_callbacks
+) -> None:
+    from tests.payments.test_external_refunds import charge_refunded, delivered
+
+    card = Tender.objects.get(payment__public_id=day.web_sale["id"], method="card")
+    stripe.v1.refunds.create(
+        params={"payment_intent": card.stripe_payment_intent_id, "amount": 500}
+    )
+    card.refresh_from_db()
+    delivered(charge_refunded(stripe, card), django_capture_on_commit_callbacks)
+    (web,) = settlement_compute(
+        merchant=day.shop.merchant, store=None, business_day=day.business_day
+    )
+    differences = {d["code"]: d for d in web.differences}
+    assert web.card_gross == web.lines.get(method="card").net  # Kassa has it now: 35 - 25
+    assert not {"card_variance", "card_unmatched"} & differences.keys()
+    assert differences["external_refund"] == {
+        "code": "external_refund",
+        "amount": "5.00",
+        "detail": "1 made at Stripe",
+    }

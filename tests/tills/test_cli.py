@@ -12,7 +12,18 @@ from payments.till_cli import NOT_CONFIGURED, UNREACHABLE
 from tests.tills.conftest import Run
 
 SCRIPT = Path(sys.executable).parent / "kassa-till"
-COMMANDS = ["configure", "status", "identify", "wallet", "sale", "refund", "sync", "journal"]
+COMMANDS = [
+    "configure",
+    "status",
+    "identify",
+    "wallet",
+    "sale",
+    "refund",
+    "sync",
+    "journal",
+    "gift-card",
+    "allowance",
+]
 SESSION_ACTIONS = ["open", "cash-in", "cash-out", "close"]
 
 
@@ -34,7 +45,10 @@ def test_help_lists_every_command_and_the_exit_codes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[c] for c in [*COMMANDS, "session"]] + [["session", a] for a in SESSION_ACTIONS],
+    [[c] for c in [*COMMANDS, "session"]]
+    + [["session", a] for a in SESSION_ACTIONS]
+    + [["gift-card", a] for a in ("sell", "reload", "balance")]
+    + [["allowance", a] for a in ("reserve", "release")],
     ids=lambda argv: " ".join(argv),
 )
 def test_every_command_has_help(argv: list[str], tmp_path: Path) -> None:

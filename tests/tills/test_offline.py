@@ -9,18 +9,24 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from moneyed import Money
 
+from config.actors import system_actor
 from config.embedded import free_port
 from merchants.authentication import api_key_cache_clear
 from merchants.services import api_key_revoke
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.till_cli import POLICY, REFUSED_BY_SERVER, SYNC_REFUSALS, UNREACHABLE, main
 from payments.till_client import KassaUnreachable, TillClient
 from tests.payments.conftest import available
 from tests.tills.conftest import Run, Till, configure
 from tests.wallet.factories import issue_card
+from tills.models import OfflineShortfall
+from tills.offline_value import offline_float_fund
+from wallet.models import GiftCard
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ACTOR = system_actor("test")
 
 
 def stopped_server() -> str:
@@ -57,22 +63,29 @@ def go_offline(run: Run, till: Till, live_server) -> None:
 def test_server_stopped_mid_shift_sales_replay_exactly_once(
     live_server, till: Till, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gift = fund_float_and_card(till, "50.00")
     configure(run, till, live_server.url)
     code, online = run("sale", "--amount", "10.00", "--cash", "--reference", "R1")
     assert code == 0
     assert online["offline"] is False
+    assert run("allowance", "reserve", "100.00")[0] == 0
     configure(run, till, stopped_server())
 
     code, cash = run("sale", "--amount", "12.50", "--cash", "--reference", "R2")
     assert (code, cash["offline"]) == (0, True)
     code, card = run("sale", "--amount", "30.00", "--external-card", "TRM-77", "--reference", "R3")
     assert (code, card["offline"]) == (0, True)
+    code, gc = run("sale", "--amount", "20.00", "--gift-card", f"{gift}:1234", "--reference", "R4")
+    assert (code, gc.get("offline")) == (0, True), gc
     code, over = run("sale", "--amount", "250.00", "--cash")
     assert code == POLICY
-    assert "Over the offline cap per sale (200.00)" in over["error"]
+    assert "Over the offline cap per sale (200.00 EUR)" in over["error"]
     code, saved = run("sale", "--amount", "5.00", "--saved-card", str(uuid.uuid4()))
     assert code == POLICY
     assert "Not allowed offline: card" in saved["error"]
+    code, beyond = run("sale", "--amount", "90.00", "--gift-card", f"{gift}:1234")
+    assert code == POLICY
+    assert "Over this till's offline gift card allowance (80.00 EUR left)" in beyond["error"]
     assert Payment.objects.count() == 1
 
     configure(run, till, live_server.url)
@@ -85,18 +98,20 @@ def test_server_stopped_mid_shift_sales_replay_exactly_once(
         "synced",
         "synced",
         "pending",
+        "pending",
+        "refused_offline",
         "refused_offline",
         "refused_offline",
     ]
     code, synced = run("sync")
     assert code == 0
     assert synced["pending"] == 0
-    assert [item["status"] for item in synced["replayed"]] == ["synced"]
+    assert [item["status"] for item in synced["replayed"]] == ["synced", "synced"]
 
     entries = {e.body.get("external_reference"): e for e in till.journal().entries()}
     payments = {p.external_reference: p for p in Payment.objects.all()}
-    assert sorted(payments) == ["R1", "R2", "R3"]  # each exactly once
-    for reference in ("R2", "R3"):
+    assert sorted(payments) == ["R1", "R2", "R3", "R4"]  # each exactly once
+    for reference in ("R2", "R3", "R4"):
         payment, entry = payments[reference], entries[reference]
         assert payment.offline is True
         assert payment.offline_late is False
@@ -107,9 +122,73 @@ def test_server_stopped_mid_shift_sales_replay_exactly_once(
     assert payments["R1"].offline is False
     assert payments["R3"].captured_amount.amount == Decimal("30.00")
     assert [t.method for t in payments["R3"].tenders.all()] == ["external_card"]
+    assert [t.method for t in payments["R4"].tenders.all()] == ["offline_gift_card"]
+    assert available(GiftCard.objects.get()) == Decimal("30.00")  # debited once, on replay
+    assert not OfflineShortfall.objects.exists()
     code, again = run("sync")  # nothing left: a further sync sends nothing
     assert (code, again["replayed"]) == (0, [])
-    assert Payment.objects.count() == 3
+    assert Payment.objects.count() == 4
+
+
+def fund_float_and_card(till: Till, value: str) -> str:
+    """The merchant's offline float, and a card with PIN 1234 holding `value`: its code."""
+    merchant = till.store.merchant
+    offline_float_fund(merchant=merchant, amount=Money("500.00", "EUR"), actor=ACTOR)
+    return issue_card(merchant, value, pin="1234").code
+
+
+def test_an_offline_card_sale_short_on_replay_is_a_shortfall_not_a_negative_card(
+    live_server, till: Till, run: Run
+) -> None:
+    code_ = fund_float_and_card(till, "10.00")
+    configure(run, till, live_server.url)
+    code, reserved = run("allowance", "reserve", "100.00")
+    assert (code, reserved["remaining"]) == (0, {"amount": "100.00", "currency": "EUR"})
+    configure(run, till, stopped_server())
+    code, sale = run(
+        "sale", "--amount", "30.00", "--gift-card", f"{code_}:1234", "--reference", "S1"
+    )
+    assert (code, sale["offline"]) == (0, True)
+    configure(run, till, live_server.url)
+    code, synced = run("sync")
+    assert code == 0, synced
+    payment = Payment.objects.get()
+    assert (payment.offline, payment.captured_amount.amount) == (True, Decimal("30.00"))
+    card = GiftCard.objects.get()
+    assert available(card) == Decimal("0.00")
+    card.account.refresh_from_db()
+    assert card.account.balance == Decimal("0.00")  # never below zero
+    shortfall = OfflineShortfall.objects.get()
+    assert (shortfall.amount.amount, shortfall.card_paid.amount) == (
+        Decimal("20.00"),
+        Decimal("10.00"),
+    )
+    assert shortfall.payment_id == payment.public_id
+    policy = till.journal().state("offline_policy")  # refreshed after the replay
+    assert policy["allowances"][0]["remaining"]["amount"] == "80.00"
+    code, released = run("allowance", "release")
+    assert (code, released["status"]) == (0, "released")
+    code, status = run("status")
+    assert status["offline_policy"]["allowances"] == []
+
+
+def test_an_offline_card_sale_over_the_cap_is_refused_clearly(
+    live_server, till: Till, run: Run, settings
+) -> None:
+    settings.KASSA_TILL_OFFLINE = {"max_sale": "50.00"}
+    code_ = fund_float_and_card(till, "100.00")
+    configure(run, till, live_server.url)
+    assert run("allowance", "reserve", "100.00")[0] == 0
+    configure(run, till, stopped_server())
+    code, over = run("sale", "--amount", "60.00", "--gift-card", f"{code_}:1234")
+    assert code == POLICY
+    assert over["error"] == ("Server unreachable, and Over the offline cap per sale (50.00 EUR).")
+    code, no_pin_amount = run(
+        "sale", "--amount", "20.00", "--gift-card", f"{code_}:1234", "--cash", "@5.00"
+    )
+    assert code == POLICY
+    assert "give the gift card's amount (CODE:PIN@AMOUNT)" in no_pin_amount["error"]
+    assert not Payment.objects.exists()
 
 
 def test_the_per_till_offline_total_is_capped(live_server, till: Till, run: Run) -> None:
@@ -182,7 +261,7 @@ def test_the_readable_output_says_what_happened(
 ) -> None:
     go_offline(run, till, live_server)
     assert main(["sale", "--amount", "7.00", "--cash"]) == 0
-    assert "Recorded OFFLINE: 7.00 EUR (journal #1)" in capsys.readouterr().out
+    assert "Sale recorded OFFLINE: 7.00 EUR (journal #1)" in capsys.readouterr().out
     configure(run, till, live_server.url)
     assert main(["sync"]) == 0
     out = capsys.readouterr().out
@@ -266,3 +345,32 @@ def test_a_sale_the_server_may_have_received_stays_pending_until_sync(
     assert payment.offline is False
     card.gift_card.refresh_from_db()
     assert available(card.gift_card) == Decimal("45.00")  # paid once
+
+
+def test_a_refund_is_journaled_and_replayed_exactly_once(
+    live_server, till: Till, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(run, till, live_server.url)
+    code, sale = run("sale", "--amount", "20.00", "--cash", "--reference", "R1")
+    assert code == 0
+    payment = sale["sale"]["id"]
+    configure(run, till, stopped_server())
+    code, stored = run("refund", payment, "--amount", "5.00", "--reason", "broken")
+    assert (code, stored["offline"], stored["refund"]["status"]) == (0, True, "pending")
+    code, over = run("refund", payment, "--amount", "250.00")
+    assert code == POLICY
+    assert "Over the offline cap per sale (200.00 EUR)" in over["error"]
+    assert not Refund.objects.exists()
+
+    configure(run, till, live_server.url)
+    crash_after_sends(monkeypatch, sends=1)  # the refund reached the server, the till died
+    with pytest.raises(RuntimeError, match="till killed"):
+        run("sync")
+    monkeypatch.undo()
+    monkeypatch.setenv("KASSA_TILL_HOME", str(till.home))
+    code, synced = run("sync")
+    assert (code, [item["status"] for item in synced["replayed"]]) == (0, ["synced"])
+    refund = Refund.objects.get()  # once, though it was sent twice
+    assert (refund.amount.amount, refund.reason) == (Decimal("5.00"), "broken")
+    assert synced["replayed"][0]["payment"] == str(refund.public_id)
+    assert run("sync")[1]["replayed"] == []

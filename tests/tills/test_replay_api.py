@@ -32,7 +32,15 @@ def test_the_offline_policy_for_a_terminal_key(till: Till) -> None:
         "max_sale": "200.00",
         "max_total": "1000.00",
         "max_age_hours": 72,
+        "currencies": {},
+        "allowances": [],
     }
+
+
+def test_caps_per_currency(till: Till, settings) -> None:
+    settings.KASSA_TILL_OFFLINE = {"currencies": {"JPY": {"max_sale": "20000"}}}
+    policy = till.api.get("/api/v1/tills/offline-policy").json()
+    assert policy["currencies"] == {"JPY": {"max_sale": "20000.00", "max_total": "1000.00"}}
 
 
 def test_the_policy_comes_from_settings(till: Till, settings) -> None:

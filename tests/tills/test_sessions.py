@@ -37,7 +37,7 @@ def test_a_shift_through_the_cli_expected_cash_variance_and_z_report(
     assert run("sale", "--amount", "30.00", *split)[0] == 0
     code, refund = run("refund", r1["sale"]["id"], "--amount", "5.00", "--reason", "broken")
     assert code == 0
-    assert refund["status"] == "succeeded"
+    assert refund["refund"]["status"] == "succeeded"
     assert run("session", "cash-in", "50.00", "--reason", "change from the safe")[0] == 0
     assert run("session", "cash-out", "40.00", "--reason", "bank drop")[0] == 0
 

@@ -1,12 +1,14 @@
 """Property-based: random sequences of issue / reload / hold / post / void / refund / expire /
 adjust. After every step the ledger checks out (balances = sums of entries, every transfer
-sums to zero, nothing negative) and every card matches a plain-Python model of it."""
+sums to zero, nothing negative), every card matches a plain-Python model of it, and so does the
+stored-value liability report."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,6 +25,7 @@ from config.errors import KassaError
 from tests.factories import MerchantFactory
 from tests.wallet.factories import ACTOR
 from wallet.ledger import ledger_verify
+from wallet.liability import liability_as_of
 from wallet.models import GiftCard, Transfer
 from wallet.services import (
     gift_card_expire,
@@ -214,6 +217,15 @@ class LedgerMachine(RuleBasedStateMachine):
             account.refresh_from_db()
             assert (account.balance, account.held) == (card.balance, card.held)
             assert account.available >= 0
+
+    @invariant()
+    def liability_is_what_the_cards_hold(self) -> None:
+        """The stored-value liability report, from entries, agrees with the plain model."""
+        if not self.all_cards:
+            return
+        [liability] = liability_as_of(merchant=self.merchant, day=timezone.localdate())
+        assert liability.gift_card_outstanding.amount == sum(c.balance for c in self.all_cards)
+        assert liability.gift_card_held.amount == sum(c.held for c in self.all_cards)
 
 
 @pytest.mark.django_db

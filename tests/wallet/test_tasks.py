@@ -105,6 +105,7 @@ def test_beat_schedules_every_wallet_task() -> None:
         "wallet.holds_void_expired",
         "wallet.gift_cards_expire_due",
         "wallet.loyalty_points_expire_due",
+        "wallet.liability_snapshots",
     }
     assert wallet_tasks <= scheduled
 

@@ -5,11 +5,37 @@ from config.limits import MAX_TEXT_LENGTH
 from tills.models import CashMovement
 
 
+class CapsOutput(serializers.Serializer):
+    max_sale = serializers.DecimalField(max_digits=14, decimal_places=2)
+    max_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AllowanceOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    amount = MoneyField()
+    remaining = MoneyField(allow_zero=True)
+    used = MoneyField(allow_zero=True)
+    created_at = serializers.DateTimeField()
+
+
 class OfflinePolicyOutput(serializers.Serializer):
     methods = serializers.ListField(child=serializers.CharField())
     max_sale = serializers.DecimalField(max_digits=14, decimal_places=2)
     max_total = serializers.DecimalField(max_digits=14, decimal_places=2)
     max_age_hours = serializers.IntegerField()
+    currencies = serializers.DictField(child=CapsOutput(), help_text="Caps per currency.")
+    allowances = AllowanceOutput(
+        many=True, help_text="This till's active allowances: gift cards offline, within them."
+    )
+
+
+class AllowanceReserveInput(serializers.Serializer):
+    amount = MoneyField()
+
+
+class AllowanceReleaseInput(serializers.Serializer):
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
 
 
 class SessionOpenInput(serializers.Serializer):

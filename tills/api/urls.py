@@ -4,6 +4,16 @@ from tills.api import views
 
 urlpatterns = [
     path("tills/offline-policy", views.OfflinePolicyView.as_view(), name="till-offline-policy"),
+    path(
+        "tills/offline-allowance",
+        views.AllowanceView.as_view(),
+        name="till-offline-allowance",
+    ),
+    path(
+        "tills/offline-allowance/release",
+        views.AllowanceReleaseView.as_view(),
+        name="till-offline-allowance-release",
+    ),
     path("till-sessions", views.SessionCollectionView.as_view(), name="till-sessions"),
     path(
         "till-sessions/<uuid:session_id>",

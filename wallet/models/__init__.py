@@ -4,6 +4,7 @@ from wallet.models.bank_cards import BankCard, StripeCustomer
 from wallet.models.gift_cards import GiftCard
 from wallet.models.guessing import CodeAttemptWindow
 from wallet.models.ledger import Entry, LedgerAccount, Transfer
+from wallet.models.liability import LiabilitySnapshot
 from wallet.models.loyalty import LoyaltyAccount, LoyaltyLot, LoyaltyProgramme
 from wallet.models.vouchers import Channel, Voucher, VoucherRedemption
 
@@ -14,6 +15,7 @@ __all__ = [
     "Entry",
     "GiftCard",
     "LedgerAccount",
+    "LiabilitySnapshot",
     "LoyaltyAccount",
     "LoyaltyLot",
     "LoyaltyProgramme",

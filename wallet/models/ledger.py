@@ -56,6 +56,7 @@ class LedgerAccount(models.Model):
         POINTS_EXPENSE = "points_expense", "points expense"
         VOUCHER_FUNDING = "voucher_funding", "voucher funding (marketing)"
         ADJUSTMENTS = "adjustments", "manual adjustments"
+        OFFLINE_FLOAT = "offline_float", "offline float (tills' stored value allowance)"
 
     SYSTEM_KINDS = SYSTEM_KINDS
 

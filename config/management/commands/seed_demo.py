@@ -10,11 +10,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from customers import demo as customers_demo
+from insights import demo as insights_demo
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.selectors import api_key_authenticate
 from merchants.services import api_key_issue, api_key_revoke
 from portal import demo as portal_demo
 from reconciliation import demo as reconciliation_demo
+from tills import demo as tills_demo
 from wallet import demo as wallet_demo
 
 DEMO_MERCHANT = "Demo Retail"
@@ -85,7 +87,14 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(f"Back office: /admin/  user 'admin'  password {password!r}")
-        for app_demo in (customers_demo, wallet_demo, portal_demo, reconciliation_demo):
+        for app_demo in (
+            customers_demo,
+            wallet_demo,
+            portal_demo,
+            tills_demo,
+            insights_demo,
+            reconciliation_demo,
+        ):
             for line in app_demo.seed_demo(merchant=merchant, store=store):
                 self.stdout.write(line)
 

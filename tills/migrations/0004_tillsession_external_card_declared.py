@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tills', '0002_cash_movements_append_only'),
+        ('tills', '0003_offline_stored_value'),
     ]
 
     operations = [

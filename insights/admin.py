@@ -1,0 +1,193 @@
+"""Back office for customer knowledge: segments (rules written here, learned clusters shown),
+profiles with the expected next purchase, and campaigns with their report against the holdout.
+Memberships, profiles and campaign draws are written by services only."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
+from config.errors import KassaError
+from insights.models import Campaign, CampaignMember, Profile, Segment, SegmentMember
+from insights.selectors import campaign_report
+from insights.services import segments_evaluate, segments_learn
+from insights.services.campaigns import campaign_launch
+from merchants.models import Merchant
+
+
+class SegmentMemberInline(ReadOnlyInline):
+    model = SegmentMember
+    fields = ("customer",)
+    max_num = 0
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "rules_text", "members_", "evaluated_at", "merchant")
+    list_filter = ("kind", "merchant")
+    search_fields = ("name",)
+    fields = (
+        "merchant",
+        "name",
+        "channels",
+        "within_days",
+        "min_spend",
+        "min_orders",
+        "max_recency_days",
+        "category",
+        "kind",
+        "rules_text",
+        "evaluated_at",
+    )
+    readonly_fields = ("kind", "rules_text", "evaluated_at")
+    inlines = (SegmentMemberInline,)
+    actions = ["evaluate", "learn"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description="members", ordering="member_count")
+    def members_(self, obj: Segment) -> int:
+        return getattr(obj, "member_count", 0)
+
+    @admin.display(description="rules")
+    def rules_text(self, obj: Segment) -> str:
+        return obj.rules_text
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        learned = obj is not None and obj.kind == Segment.Kind.CLUSTER
+        return not learned and super().has_change_permission(request, obj)
+
+    @admin.action(description="Evaluate the rule segments of these merchants now")
+    def evaluate(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
+        for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
+            written = segments_evaluate(merchant=merchant)
+            self.message_user(
+                request, f"{len(written)} rule segments evaluated, {sum(written.values())} members."
+            )
+
+    @admin.action(description="Learn the clusters of these merchants' customers now")
+    def learn(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
+        for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
+            learned = segments_learn(merchant=merchant)
+            self.message_user(
+                request,
+                f"{len(learned.describe)} clusters of {len(learned.labels)} customers"
+                f" (silhouette {learned.silhouette}).",
+            )
+
+
+@admin.register(Profile)
+class ProfileAdmin(ReadOnlyAdmin):
+    list_display = (
+        "customer",
+        "recency_days",
+        "frequency",
+        "spend_by_channel",
+        "favourite_categories",
+        "expected_next_at",
+        "expected_categories",
+    )
+    search_fields = ("customer__public_id",)
+    fields = (*list_display, "segments_", "computed_at")
+    readonly_fields = fields
+
+    @admin.display(description="segments")
+    def segments_(self, obj: Profile) -> str:
+        names = SegmentMember.objects.filter(customer_id=obj.customer_id).values_list(
+            "segment__name", flat=True
+        )
+        return ", ".join(sorted(names)) or "-"
+
+
+class CampaignMemberInline(ReadOnlyInline):
+    model = CampaignMember
+    fields = ("customer", "holdout", "voucher")
+    max_num = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "segment", "holdout_percent", "launched_at", "merchant")
+    list_filter = ("merchant",)
+    fields = (
+        "merchant",
+        "name",
+        "segment",
+        "currency",
+        "amount",
+        "percent",
+        "minimum_basket",
+        "channels",
+        "valid_days",
+        "holdout_percent",
+        "seed",
+        "launched_at",
+        "report",
+    )
+    readonly_fields = ("launched_at", "report")
+    inlines = (CampaignMemberInline,)
+    actions = ["launch"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.launched_at is not None:
+            return self.fields  # the draw and the vouchers are made: the terms are history
+        return self.readonly_fields
+
+    @admin.action(description="Launch: draw the holdout and issue the vouchers")
+    def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset.order_by("pk"):
+            try:
+                launched = campaign_launch(campaign=campaign)
+            except KassaError as error:
+                self.message_user(request, f"{campaign}: {error.detail}", messages.ERROR)
+                continue
+            self.message_user(request, f"{launched}: launched at {launched.launched_at:%c}.")
+
+    @admin.display(description="report against the holdout")
+    def report(self, obj: Campaign) -> SafeString | str:
+        report = None if obj.pk is None else campaign_report(campaign=obj)
+        if report is None:
+            return "Not launched yet."
+
+        def interval(low: Decimal | None, high: Decimal | None, spec: str = "") -> str:
+            return "-" if low is None or high is None else f"[{low:{spec}}, {high:{spec}}]"
+
+        rows = [
+            ("customers", report.targeted, report.holdout, "", ""),
+            ("used the voucher", f"{report.redemption_rate:.2%}", "-", "", ""),
+            (
+                "bought in the window",
+                f"{report.buying.targeted:.2%}",
+                f"{report.buying.holdout:.2%}",
+                f"{report.buying.difference:+.2%}",
+                interval(report.buying.low, report.buying.high, "+.2%"),
+            ),
+            (
+                f"revenue per customer ({report.currency})",
+                report.revenue.targeted,
+                report.revenue.holdout,
+                f"{report.revenue.difference:+}",
+                interval(report.revenue.low, report.revenue.high),
+            ),
+        ]
+        body = format_html_join(
+            "",
+            "<tr><th scope='row'>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            rows,
+        )
+        return format_html(
+            "<p>From {} to {}.</p><table id='campaign-report'>"
+            "<caption>Targeted against holdout</caption>"
+            "<thead><tr><th scope='col'>measure</th><th scope='col'>targeted</th>"
+            "<th scope='col'>holdout</th><th scope='col'>difference</th>"
+            "<th scope='col'>95% interval</th></tr></thead><tbody>{}</tbody></table>",
+            f"{report.since:%Y-%m-%d}",
+            f"{report.until:%Y-%m-%d}",
+            body,
+        )
