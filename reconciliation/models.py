@@ -66,6 +66,9 @@ class Settlement(models.Model):
     offline_count = models.PositiveIntegerField(default=0)
     offline_late_count = models.PositiveIntegerField(default=0)
     offline_total = MoneyField(null=True, blank=True, **MONEY)
+    # Offline gift card sales the card could not pay on replay (tills.OfflineShortfall).
+    shortfalls_count = models.PositiveIntegerField(default=0)
+    shortfalls_open = MoneyField(null=True, blank=True, **MONEY)
     # Stripe balance transactions matched to this row's card tenders and refunds.
     card_gross = MoneyField(null=True, blank=True, **MONEY)
     card_fee = MoneyField(null=True, blank=True, **MONEY)

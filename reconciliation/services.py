@@ -40,7 +40,7 @@ from reconciliation.selectors import (
     same_or_null,
 )
 from reconciliation.stripe_figures import stripe_report
-from tills.models import TillSession
+from tills.models import OfflineShortfall, TillSession
 
 ZERO = Decimal("0.00")
 CARD = Tender.Method.CARD
@@ -314,6 +314,7 @@ def _external(settlement: Settlement, figures: _Figures, differences: list[dict[
 def _offline(
     settlement: Settlement, sales: list[SaleRow], differences: list[dict[str, str]]
 ) -> None:
+    """Offline sales replayed for the day; a gift card shortfall still open is a difference."""
     offline = [sale for sale in sales if sale.offline]
     late = {sale.payment_id for sale in offline if sale.offline_late}
     settlement.offline_count = len({sale.payment_id for sale in offline})
@@ -323,6 +324,21 @@ def _offline(
         late_total = sum((s.amount for s in offline if s.payment_id in late), ZERO)
         differences.append(
             {"code": "offline_late", "amount": str(late_total), "detail": f"{len(late)} late"}
+        )
+    shortfalls = OfflineShortfall.objects.filter(
+        tender__pk__in=[sale.tender_id for sale in offline], amount_currency=settlement.currency
+    )
+    settlement.shortfalls_count = shortfalls.count()
+    still_open = (
+        shortfalls.filter(status=OfflineShortfall.Status.OPEN).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
+    settlement.shortfalls_open = Money(still_open, settlement.currency)
+    if still_open:
+        differences.append(
+            {"code": "offline_shortfall", "amount": str(still_open), "detail": "still open"}
         )
 
 

@@ -70,6 +70,8 @@ class OfflineOutput(serializers.Serializer):
     count = serializers.IntegerField(source="offline_count")
     late_count = serializers.IntegerField(source="offline_late_count")
     total = MoneyField(source="offline_total", allow_zero=True, allow_null=True)
+    shortfalls = serializers.IntegerField(source="shortfalls_count")
+    shortfalls_open = MoneyField(allow_zero=True, allow_null=True)
 
 
 class UnmatchedOutput(serializers.Serializer):

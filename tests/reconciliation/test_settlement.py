@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, transaction
 from django.db.models import Sum
+from django.utils import timezone
+from moneyed import Money
 
 from payments.models import Payment, RefundAllocation, Tender
 from reconciliation.errors import (
@@ -19,6 +21,9 @@ from reconciliation.models import Settlement, SettlementLine
 from reconciliation.selectors import day_window
 from reconciliation.services import settlement_close, settlement_compute, settlement_reconcile
 from tests.reconciliation.conftest import Day, money, post
+from tests.wallet.factories import issue_card
+from tills.models import OfflineShortfall
+from tills.offline_value import offline_float_fund, offline_shortfall_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +248,35 @@ def test_the_nightly_task_computes_yesterday_in_each_store_zone(day: Day) -> Non
     start, end = day_window(zone="UTC", business_day=yesterday)
     for made in Payment.objects.filter(terminal=day.till2).values_list("created_at", flat=True):
         assert start <= made < end
+
+
+def test_an_offline_gift_card_shortfall_is_counted_and_open_ones_are_differences(
+    day: Day,
+) -> None:
+    offline_float_fund(merchant=day.shop.merchant, amount=Money("500.00", "EUR"), actor=ACTOR)
+    post(day.till2_api, "tills/offline-allowance", {"amount": money("100.00")})
+    card = issue_card(day.shop.merchant, "10.00", pin="1234")
+    post(
+        day.till2_api,
+        "payments",
+        {
+            "amount": money("30.00"),
+            "tenders": [{"method": "offline_gift_card", "code": card.code, "pin": "1234"}],
+            "capture": True,
+            "offline": True,
+            "occurred_at": timezone.now().isoformat(),
+        },
+    )
+    t2 = by_till(compute(day))["T2"]
+    assert lines(t2)["offline_gift_card"] == ("30.00", "0.00", "30.00")
+    assert (t2.offline_count, t2.shortfalls_count, t2.shortfalls_open.amount) == (2, 1, 20)
+    assert {"code": "offline_shortfall", "amount": "20.00", "detail": "still open"} in (
+        t2.differences
+    )
+    offline_shortfall_resolve(
+        shortfall=OfflineShortfall.objects.get(),
+        status=OfflineShortfall.Status.RECOVERED,
+        actor=ACTOR,
+    )
+    t2 = by_till(compute(day))["T2"]
+    assert (t2.shortfalls_count, t2.shortfalls_open.amount, t2.differences) == (1, 0, [])
