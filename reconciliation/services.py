@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
+from config.errors import KassaError
 from merchants.models import Merchant, Store
 from payments.models import Tender
 from reconciliation import selectors
@@ -68,7 +69,12 @@ def settlement_compute(
     merchant's web shop. Rows already reconciled are returned unchanged."""
     zone = day_zone(store)
     start, end = day_window(zone=zone, business_day=business_day)
-    report = stripe_report(merchant=merchant, since=start, until=end) if match_stripe else None
+    report, stripe_error = None, ""
+    if match_stripe:
+        try:
+            report = stripe_report(merchant=merchant, since=start, until=end)
+        except KassaError as error:  # Stripe out of reach: the rest is still worth computing
+            stripe_error = error.code
     keys = selectors.settlement_keys(
         merchant=merchant, store=store, business_day=business_day, start=start, end=end
     )
@@ -89,6 +95,7 @@ def settlement_compute(
             business_day=business_day,
             zone=zone,
             report=report,
+            stripe_error=stripe_error,
         )
         for terminal_id, currency in sorted(keys, key=lambda key: (key[0] or 0, key[1]))
     ]
@@ -105,6 +112,7 @@ def _compute_one(
     business_day: date,
     zone: str,
     report: Any | None,
+    stripe_error: str = "",
 ) -> Settlement | None:
     """One till's (or the web shop's) row, written under a lock on its store (or merchant):
     two computes of one store's day take turns. A row with nothing to show is not created."""
@@ -148,6 +156,8 @@ def _compute_one(
     _offline(settlement, sales, differences)
     _external_refunds(refunds, differences)
     _card(settlement, scope, report, figures, differences)
+    if stripe_error and _day_net(figures, CARD):
+        differences.append({"code": "card_not_matched", "amount": "", "detail": stripe_error})
     settlement.timezone = zone
     settlement.differences = differences
     settlement.computed_at = now

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from config.embedded import free_port
 from payments.models import Tender
 from reconciliation.services import settlement_compute
 from tests.reconciliation.conftest import Day
@@ -67,3 +68,18 @@ def test_a_dashboard_refund_recorded_from_the_webhook_stays_a_difference(
         "amount": "5.00",
         "detail": "1 made at Stripe",
     }
+
+
+def test_stripe_out_of_reach_leaves_the_card_figures_unmatched_as_a_difference(
+    day: Day, settings, localstripe
+) -> None:
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    (web,) = settlement_compute(
+        merchant=day.shop.merchant, store=None, business_day=day.business_day
+    )
+    settings.STRIPE_API_BASE = localstripe.api_base
+    assert web.card_gross is None
+    assert web.lines.get(method="card").net.amount == Decimal("15.00")
+    assert {"code": "card_not_matched", "amount": "", "detail": "card_processor_unavailable"} in (
+        web.differences
+    )
