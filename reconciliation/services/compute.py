@@ -1,0 +1,253 @@
+"""Settlements: compute a store's business day per till and currency, close it, reconcile it.
+
+Compute is idempotent: it rewrites the open or closed rows of the day from the payments, refunds
+and till sessions (and Stripe's report, fetched before the transaction: it is a network call).
+A reconciled row is locked; a sale or refund that reaches its day afterwards (a late capture,
+an offline replay, a refund asked for after the reconciliation) is claimed once, as an
+adjustment line, by the next open settlement of the same till and currency. A refund given on
+an open day for a sale of a locked day is an adjustment line of that open day too.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from moneyed import Money
+
+from config.errors import KassaError
+from merchants.models import Merchant, Store
+from reconciliation import selectors
+from reconciliation.models import Settlement, SettlementAdjustment, SettlementLine
+from reconciliation.selectors import (
+    RefundRow,
+    SaleRow,
+    Scope,
+    day_window,
+    day_zone,
+    local_day,
+    same_or_null,
+)
+from reconciliation.services.figures import (
+    CARD,
+    Figures,
+    card_figures,
+    cash_figures,
+    day_net,
+    external_figures,
+    external_refund_figures,
+    offline_figures,
+    orphan_currencies,
+    stripe_alone,
+)
+from reconciliation.stripe_figures import stripe_report
+
+
+def settlement_compute(
+    *, merchant: Merchant, store: Store | None, business_day: date, match_stripe: bool = True
+) -> list[Settlement]:
+    """Compute (or recompute) every till's settlement of the store's day; `store=None` is the
+    merchant's web shop. Rows already reconciled are returned unchanged."""
+    zone = day_zone(store)
+    start, end = day_window(zone=zone, business_day=business_day)
+    report, stripe_error = None, ""
+    if match_stripe:
+        try:
+            report = stripe_report(merchant=merchant, since=start, until=end)
+        except KassaError as error:  # Stripe out of reach: the rest is still worth computing
+            stripe_error = error.code
+    keys = selectors.settlement_keys(
+        merchant=merchant, store=store, business_day=business_day, start=start, end=end
+    )
+    if report is not None:  # Stripe's transactions alone show on their till's row, or the web's
+        keys |= selectors.tender_keys(
+            merchant=merchant,
+            store=store,
+            tender_ids={i["tender_id"] for i in report.unmatched_stripe if i.get("tender_id")},
+        )
+        if store is None:
+            keys |= {(None, currency) for currency in orphan_currencies(report)}
+    rows = [
+        _compute_one(
+            merchant=merchant,
+            store=store,
+            terminal_id=terminal_id,
+            currency=currency,
+            business_day=business_day,
+            zone=zone,
+            report=report,
+            stripe_error=stripe_error,
+        )
+        for terminal_id, currency in sorted(keys, key=lambda key: (key[0] or 0, key[1]))
+    ]
+    return [row for row in rows if row is not None]
+
+
+@transaction.atomic
+def _compute_one(
+    *,
+    merchant: Merchant,
+    store: Store | None,
+    terminal_id: int | None,
+    currency: str,
+    business_day: date,
+    zone: str,
+    report: Any | None,
+    stripe_error: str = "",
+) -> Settlement | None:
+    """One till's (or the web shop's) row, written under a lock on its store (or merchant):
+    two computes of one store's day take turns. A row with nothing to show is not created."""
+    if store is not None:
+        Store.objects.select_for_update(of=("self",)).order_by("pk").get(pk=store.pk)
+    else:
+        Merchant.objects.select_for_update(of=("self",)).order_by("pk").get(pk=merchant.pk)
+    now = timezone.now()
+    key = {
+        "merchant": merchant,
+        "store": store,
+        "terminal_id": terminal_id,
+        "business_day": business_day,
+        "currency": currency,
+    }
+    existing = Settlement.objects.filter(**key).first()
+    if existing is not None and existing.is_locked:
+        return existing
+    settlement = existing or Settlement(**key)
+    start, end = day_window(zone=zone, business_day=business_day)
+    scope = Scope(merchant=merchant, store=store, terminal_id=terminal_id, currency=currency)
+    sales = selectors.sale_rows(scope=scope, made=(start, end))
+    refunds = selectors.refund_rows(scope=scope, made=(start, end))
+    figures = Figures()
+    locked = _locked_days(settlement)
+    _add_day(figures, sales, refunds, locked, zone)
+    _add_late(figures, settlement, scope, locked, start, end, zone)
+    differences: list[dict[str, str]] = []
+    cash_figures(settlement, differences, start, end)
+    stripe_only = any(
+        key == (terminal_id, currency)
+        for key in selectors.tender_keys(
+            merchant=merchant,
+            store=store,
+            tender_ids={i["tender_id"] for i in stripe_alone(report) if i.get("tender_id")},
+        )
+    ) or (store is None and currency in orphan_currencies(report))
+    if existing is None and not figures.lines and not settlement.sessions_count and not stripe_only:
+        return None
+    external_figures(settlement, figures, differences)
+    offline_figures(settlement, sales, differences)
+    external_refund_figures(refunds, differences)
+    card_figures(settlement, scope, report, figures, differences)
+    if stripe_error and day_net(figures, CARD):
+        differences.append({"code": "card_not_matched", "amount": "", "detail": stripe_error})
+    settlement.timezone = zone
+    settlement.differences = differences
+    settlement.computed_at = now
+    settlement.save()
+
+    settlement.lines.all().delete()
+    settlement.adjustments.all().delete()
+    SettlementLine.objects.bulk_create(
+        SettlementLine(
+            settlement=settlement,
+            method=method,
+            kind=SettlementLine.Kind.ADJUSTMENT if adjusts else SettlementLine.Kind.DAY,
+            adjusts_id=adjusts,
+            sales=Money(line.sales, currency),
+            refunds=Money(line.refunds, currency),
+            net=Money(line.sales - line.refunds, currency),
+            sales_count=line.sales_count,
+            refunds_count=line.refunds_count,
+        )
+        for (method, adjusts), line in sorted(
+            figures.lines.items(), key=lambda item: (item[0][1] or 0, item[0][0])
+        )
+    )
+    SettlementAdjustment.objects.bulk_create(
+        SettlementAdjustment(
+            settlement=settlement, adjusts_id=adjusts, tender_id=tender, refund_allocation_id=alloc
+        )
+        for adjusts, tender, alloc in figures.claims
+    )
+    return settlement
+
+
+def _locked_days(settlement: Settlement) -> dict[date, Settlement]:
+    """The same till's and currency's reconciled days before this one."""
+    rows = Settlement.objects.filter(
+        same_or_null("store_id", settlement.store_id)
+        & same_or_null("terminal_id", settlement.terminal_id),
+        merchant_id=settlement.merchant_id,
+        currency=settlement.currency,
+        business_day__lt=settlement.business_day,
+        status__in=Settlement.LOCKED,
+    )
+    return {row.business_day: row for row in rows}
+
+
+def _add_day(
+    figures: Figures,
+    sales: list[SaleRow],
+    refunds: list[RefundRow],
+    locked: dict[date, Settlement],
+    zone: str,
+) -> None:
+    for sale in sales:
+        line = figures.lines[(sale.method, None)]
+        line.sales += sale.amount
+        line.sales_count += 1
+    for refund in refunds:
+        sold_on = locked.get(local_day(refund.sale_made_at, zone))
+        line = figures.lines[(refund.method, sold_on.pk if sold_on else None)]
+        line.refunds += refund.amount
+        line.refunds_count += 1
+
+
+def _add_late(
+    figures: Figures,
+    settlement: Settlement,
+    scope: Scope,
+    locked: dict[date, Settlement],
+    start: datetime,
+    end: datetime,
+    zone: str,
+) -> None:
+    """Sales and refunds of locked days recorded after those days were last computed."""
+    if not locked:
+        return
+    since = start - selectors.LATE_LOOKBACK
+    tenders, allocations = selectors.claimed_elsewhere(settlement=settlement)
+    for sale in selectors.sale_rows(scope=scope, made_before=start, created_since=since):
+        day = locked.get(local_day(sale.made_at, zone))
+        if day is None or sale.recorded_at <= day.computed_at or sale.recorded_at >= end:
+            continue
+        if sale.tender_id in tenders:
+            continue
+        line = figures.lines[(sale.method, day.pk)]
+        line.sales += sale.amount
+        line.sales_count += 1
+        figures.claims.append((day.pk, sale.tender_id, None))
+    for refund in selectors.refund_rows(scope=scope, made_before=start, created_since=since):
+        day = locked.get(local_day(refund.made_at, zone))
+        if day is None or refund.recorded_at <= day.computed_at or refund.recorded_at >= end:
+            continue
+        if refund.allocation_id in allocations:
+            continue
+        line = figures.lines[(refund.method, day.pk)]
+        line.refunds += refund.amount
+        line.refunds_count += 1
+        figures.claims.append((day.pk, None, refund.allocation_id))
+
+
+def settlements_compute_day(*, merchant: Merchant, business_day: date | None = None) -> int:
+    """Every store's day (yesterday in each store's zone unless given) and the web shop's."""
+    count = 0
+    stores: Iterable[Store | None] = [*merchant.stores.order_by("pk"), None]
+    for store in stores:
+        day = business_day or _yesterday(day_zone(store))
+        count += len(settlement_compute(merchant=merchant, store=store, business_day=day))
+    return count
+
+
+def _yesterday(zone: str) -> date:
+    return local_day(timezone.now(), zone) - timedelta(days=1)
