@@ -10,7 +10,6 @@ an open day for a sale of a locked day is an adjustment line of that open day to
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +17,7 @@ from moneyed import Money
 
 from config.errors import KassaError
 from merchants.models import Merchant, Store
+from payments.stripe_reconcile import StripeMatchReport, stripe_balance_match
 from reconciliation import selectors
 from reconciliation.models import Settlement, SettlementAdjustment, SettlementLine
 from reconciliation.selectors import (
@@ -41,7 +41,6 @@ from reconciliation.services.figures import (
     orphan_currencies,
     stripe_alone,
 )
-from reconciliation.stripe_figures import stripe_report
 
 
 def settlement_compute(
@@ -51,10 +50,11 @@ def settlement_compute(
     merchant's web shop. Rows already reconciled are returned unchanged."""
     zone = day_zone(store)
     start, end = day_window(zone=zone, business_day=business_day)
-    report, stripe_error = None, ""
+    report: StripeMatchReport | None = None
+    stripe_error = ""
     if match_stripe:
         try:
-            report = stripe_report(merchant=merchant, since=start, until=end)
+            report = stripe_balance_match(merchant=merchant, since=start, until=end)
         except KassaError as error:  # Stripe out of reach: the rest is still worth computing
             stripe_error = error.code
     keys = selectors.settlement_keys(
@@ -93,7 +93,7 @@ def _compute_one(
     currency: str,
     business_day: date,
     zone: str,
-    report: Any | None,
+    report: StripeMatchReport | None,
     stripe_error: str = "",
 ) -> Settlement | None:
     """One till's (or the web shop's) row, written under a lock on its store (or merchant):

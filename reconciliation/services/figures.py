@@ -12,6 +12,7 @@ from django.db.models import Sum
 from moneyed import Money
 
 from payments.models import Tender
+from payments.stripe_reconcile import StripeMatchReport
 from reconciliation import selectors
 from reconciliation.models import Settlement
 from reconciliation.selectors import RefundRow, SaleRow, Scope
@@ -150,7 +151,7 @@ def external_refund_figures(refunds: list[RefundRow], differences: list[dict[str
 def card_figures(
     settlement: Settlement,
     scope: Scope,
-    report: Any | None,
+    report: StripeMatchReport | None,
     figures: Figures,
     differences: list[dict[str, str]],
 ) -> None:
@@ -234,10 +235,10 @@ def _stripe_currency(item: dict[str, Any]) -> str:
     return str(item.get("currency", "")).upper()
 
 
-def stripe_alone(report: Any | None) -> list[dict[str, Any]]:
+def stripe_alone(report: StripeMatchReport | None) -> list[dict[str, Any]]:
     return list(report.unmatched_stripe) if report is not None else []
 
 
-def orphan_currencies(report: Any | None) -> set[str]:
+def orphan_currencies(report: StripeMatchReport | None) -> set[str]:
     """Currencies of Stripe's transactions that name no Kassa tender at all."""
     return {_stripe_currency(i) for i in stripe_alone(report) if not i.get("tender_id")} - {""}
