@@ -64,32 +64,61 @@ Kind = Transfer.Kind
 
 def system_account(*, merchant_id: int, kind: str, unit: str) -> LedgerAccount:
     """The merchant's system account of `kind` in `unit`, created on first use."""
-    account, _ = LedgerAccount.objects.get_or_create(
-        merchant_id=merchant_id,
-        kind=kind,
-        unit=unit,
-        is_system=True,
-        defaults={"name": f"{LedgerAccount.Kind(kind).label} {unit}"},
-    )
-    return account
+    return system_accounts(merchant_id=merchant_id, wanted=[(kind, unit)])[(kind, unit)]
+
+
+_CREATE_SYSTEM = """
+INSERT INTO wallet_ledgeraccount (merchant_id, kind, unit, is_system, name, debits_pending,
+    debits_posted, credits_pending, credits_posted, created_at)
+SELECT %s, kind, unit, true, name, 0, 0, 0, 0, %s
+FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[]) AS v(kind, unit, name)
+ON CONFLICT DO NOTHING
+RETURNING *
+"""
 
 
 def system_accounts(
     *, merchant_id: int, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], LedgerAccount]:
-    """Several system accounts of one merchant, {(kind, unit): account}, in one query (the
-    missing ones are created)."""
+    """Several system accounts of one merchant, {(kind, unit): account}: one query once they
+    exist; the missing ones are created by one `INSERT … ON CONFLICT DO NOTHING RETURNING` (a
+    concurrent first use is no error, so no savepoint; what it skipped is read back)."""
     keys = set(wanted)
-    found = {
+    found = _system_accounts_found(merchant_id, keys)
+    missing = sorted(keys - found.keys())
+    if missing:
+        names = [f"{LedgerAccount.Kind(kind).label} {unit}" for kind, unit in missing]
+        created = LedgerAccount.objects.raw(
+            _CREATE_SYSTEM,
+            [
+                merchant_id,
+                timezone.now(),
+                [kind for kind, _ in missing],
+                [unit for _, unit in missing],
+                names,
+            ],
+        )
+        found.update(((account.kind, account.unit), account) for account in created)
+        if skipped := keys - found.keys():  # created meanwhile by a concurrent first use
+            found.update(_system_accounts_found(merchant_id, skipped))
+    return found
+
+
+def _system_accounts_found(
+    merchant_id: int, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerAccount]:
+    if not keys:
+        return {}
+    return {
         (account.kind, account.unit): account
         for account in LedgerAccount.objects.filter(
-            merchant_id=merchant_id, is_system=True, kind__in={k for k, _ in keys}
+            merchant_id=merchant_id,
+            is_system=True,
+            kind__in={kind for kind, _ in keys},
+            unit__in={unit for _, unit in keys},
         )
         if (account.kind, account.unit) in keys
     }
-    for kind, unit in keys - found.keys():
-        found[(kind, unit)] = system_account(merchant_id=merchant_id, kind=kind, unit=unit)
-    return found
 
 
 def instrument_account_open(*, merchant_id: int, kind: str, unit: str, name: str) -> LedgerAccount:

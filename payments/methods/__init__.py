@@ -84,13 +84,9 @@ def charge_all(
 ) -> None:
     """Take every tender's value, and (a sale captured at once) the points it earns, in one
     set-based ledger write: each instrument account locked once, in pk order, by its UPDATE.
-    Vouchers reserve their use under the voucher's lock first (its limits)."""
-    units = {(LedgerAccount.Kind.REDEMPTION_CLEARING, t.amount.currency.code) for t in tenders}
-    units |= {
-        (LedgerAccount.Kind.REDEMPTION_CLEARING, t.loyalty_account.programme.unit)
-        for t in tenders
-        if t.loyalty_account is not None
-    }
+    Then each method re-checks under those locks (`locked`): vouchers record their use under
+    the voucher's lock (its limits), after the accounts, as the canonical order has it."""
+    units = {unit for tender in tenders for unit in method_for(tender.method).systems(tender)}
     if earning is not None:
         units.add((LedgerAccount.Kind.POINTS_EXPENSE, earning.programme.unit))
     ctx.systems.update(system_accounts(merchant_id=ctx.merchant_id, wanted=units))
@@ -102,11 +98,15 @@ def charge_all(
     except InsufficientFunds as error:
         for tender, tender_moves in planned:
             if any(m.debit.pk == getattr(error, "account_id", None) for m in tender_moves):
-                error.field = f"tenders[{tender.sequence - 1}].amount"
+                error.field = ctx.field_of(tender, "amount")
         raise
+    by_method: dict[str, list[Tender]] = {}
     for tender, tender_moves in planned:
         written = [next(transfers) for _ in tender_moves]
         method_for(tender.method).charged(tender, written, ctx)
+        by_method.setdefault(tender.method, []).append(tender)
+    for name, of_method in by_method.items():
+        method_for(name).locked(of_method, ctx)
     if earn is not None and payment is not None and earning is not None:
         payment.loyalty_earn_transfer = next(transfers)
         payment.points_earned = int(earn.amount)

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
+from config.errors import KassaError
 from customers.models import Strength
 from payments.errors import InstrumentNotFound
 from payments.methods.base import (
@@ -66,6 +67,9 @@ class _LedgerInstrument(TenderMethod):
     def value(self, tender: Tender) -> Decimal:
         """What the tender takes off the account, in the account's unit."""
         raise NotImplementedError
+
+    def systems(self, tender: Tender) -> list[tuple[str, str]]:
+        return [(LedgerAccount.Kind.REDEMPTION_CLEARING, self.account(tender).unit)]
 
     def locks(self, tender: Tender) -> list[int]:
         return [self.account(tender).pk]
@@ -141,6 +145,19 @@ class GiftCardMethod(_LedgerInstrument):
     def account(self, tender: Tender) -> LedgerAccount:
         assert tender.gift_card is not None
         return tender.gift_card.account
+
+    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
+        """A card blocked (or expired) after `resolve` read it: its status changes under its
+        account's lock, which the write now holds, so this read sees the last word."""
+        cards = GiftCard.objects.in_bulk([t.gift_card_id for t in tenders])
+        now = timezone.now()
+        for tender in tenders:
+            card = cards[tender.gift_card_id]
+            try:
+                gift_card_check_usable(gift_card=card, at=now)
+            except KassaError as error:
+                error.field = ctx.field_of(tender, error.field)
+                raise
 
     def value(self, tender: Tender) -> Decimal:
         return tender.amount.amount
@@ -269,6 +286,7 @@ class VoucherMethod(TenderMethod):
             basket_total=ctx.request.amount,
             channel=ctx.request.channel,
             customer=ctx.request.customer,
+            check_limits=False,  # counted once, under the voucher's lock (`locked`)
         )
         source = self.source(ctx, index, tender, currency=voucher.currency, cap=discount)
         return ResolvedTender(source, tender, voucher=voucher)
@@ -277,27 +295,53 @@ class VoucherMethod(TenderMethod):
         super().bind(tender, resolved)
         tender.voucher = resolved.voucher
 
+    def systems(self, tender: Tender) -> list[tuple[str, str]]:
+        unit = tender.amount.currency.code
+        return [
+            (LedgerAccount.Kind.VOUCHER_FUNDING, unit),
+            (LedgerAccount.Kind.REDEMPTION_CLEARING, unit),
+        ]
+
     def charge(self, tender: Tender, ctx: ChargeContext) -> list[Move]:
         assert tender.voucher is not None
-        redemption = wallet.voucher_reserve(
-            voucher=tender.voucher,
-            customer=ctx.customer,
-            amount=tender.amount,
-            reference=reference_of(tender),
-            expires_at=ctx.hold_until,
-            channel=ctx.channel,
-            actor=ctx.actor,
-        )
-        tender.wallet_transfer = redemption.hold
-        tender.voucher_redemption = (
-            wallet.voucher_redemption_consume(redemption=redemption, actor=ctx.actor)
-            if ctx.at_once
-            else redemption
-        )
-        return []
+        unit = tender.amount.currency.code
+        return [
+            wallet.voucher_use_move(
+                voucher=tender.voucher,
+                amount=tender.amount,
+                funding=ctx.system(LedgerAccount.Kind.VOUCHER_FUNDING, unit),
+                clearing=ctx.system(LedgerAccount.Kind.REDEMPTION_CLEARING, unit),
+                reference=reference_of(tender),
+                expires_at=ctx.hold_until,
+                at_once=ctx.at_once,
+                actor=ctx.actor,
+            )
+        ]
 
-    def charged(self, tender: Tender, transfers: list[Transfer], ctx: ChargeContext) -> None:
-        super().charged(tender, [], ctx)
+    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
+        """Each use re-checked against its voucher's limits under the voucher's lock, then
+        recorded (reserved, or consumed when charged at once)."""
+        uses = []
+        for tender in tenders:
+            assert tender.voucher is not None
+            assert tender.wallet_transfer is not None
+            uses.append(
+                wallet.VoucherUse(
+                    voucher=tender.voucher,
+                    transfer=tender.wallet_transfer,
+                    reference=reference_of(tender),
+                )
+            )
+        try:
+            redemptions = wallet.voucher_uses_record(
+                uses=uses, customer=ctx.customer, channel=ctx.channel
+            )
+        except KassaError as error:
+            if len(tenders) == 1:
+                error.field = ctx.field_of(tenders[0], error.field)
+            raise
+        for tender, redemption in zip(tenders, redemptions, strict=True):
+            tender.voucher_redemption = redemption
 
     def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
         if amount.amount <= 0:

@@ -41,18 +41,22 @@ from wallet.services.loyalty import (
 )
 from wallet.services.vouchers import (
     IssuedVoucher,
+    VoucherUse,
     voucher_disable,
     voucher_issue,
     voucher_redemption_consume,
     voucher_redemption_reinstate,
     voucher_redemption_release,
     voucher_reserve,
+    voucher_use_move,
+    voucher_uses_record,
 )
 
 __all__ = [
     "EarnReversal",
     "IssuedGiftCard",
     "IssuedVoucher",
+    "VoucherUse",
     "bank_card_attach",
     "bank_card_remove",
     "bank_card_set_default",
@@ -90,4 +94,6 @@ __all__ = [
     "voucher_redemption_reinstate",
     "voucher_redemption_release",
     "voucher_reserve",
+    "voucher_use_move",
+    "voucher_uses_record",
 ]
