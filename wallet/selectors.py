@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -207,12 +207,13 @@ def voucher_evaluate(
 
 
 def loyalty_account_primary(
-    *, customer: Customer, programme: LoyaltyProgramme
+    *, customer: Customer | int, programme: LoyaltyProgramme | Subquery
 ) -> LoyaltyAccount | None:
-    """The account that earns: the oldest open one (a merge can leave a customer with two)."""
+    """The account that earns: the oldest open one (a merge can leave a customer with two).
+    `customer` and `programme` may be ids or a subquery, to find it in one query."""
     return (
         LoyaltyAccount.objects.select_related("account", "programme")
-        .filter(customer=customer, programme=programme, closed_at__isnull=True)
+        .filter(Q(programme=programme), customer=customer, closed_at__isnull=True)
         .order_by("created_at", "pk")
         .first()
     )

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, Sum
+from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -184,18 +184,16 @@ def loyalty_earn_account(
 ) -> LoyaltyAccount | None:
     """The customer's primary account in the payment's currency (a points tender already
     carries it), where the points of this payment are earned."""
-    customer = customer or payment.customer
-    if customer is None:
+    customer_id = customer.pk if customer is not None else payment.customer_id
+    if customer_id is None:
         return None
     for tender in tenders or []:
         if tender.loyalty_account is not None:
             return tender.loyalty_account
     programme = LoyaltyProgramme.objects.filter(
         merchant_id=payment.merchant_id, currency=payment.amount.currency.code
-    ).first()
-    if programme is None:
-        return None
-    return loyalty_account_primary(customer=customer, programme=programme)
+    ).values("pk")[:1]
+    return loyalty_account_primary(customer=customer_id, programme=Subquery(programme))
 
 
 def loyalty_earn(

@@ -15,7 +15,7 @@ from payments.errors import (
 from payments.events import payment_event_record
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
-from payments.services.common import release_all, release_cards
+from payments.services.common import keep_for_response, release_all, release_cards
 from payments.services.void import payment_void
 from wallet.errors import HoldExpired, HoldNotPending, RedemptionNotReserved
 from wallet.models import LoyaltyAccount
@@ -73,12 +73,14 @@ def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None
     if stale:
         voided = payment_void(payment=payment, reason="authorization_expired", actor=actor)
         raise AuthorizationExpired(meta={"payment": str(voided.public_id), "status": voided.status})
-    return finish_capture(payment, actor=actor)
+    return finish_capture(payment, actor=actor, tenders=tenders)
 
 
-def finish_capture(payment: Payment, *, actor: str) -> Payment:
-    """Stripe first (outside locks), then settle the ledger; re-runnable after a crash."""
-    tenders = list(payment_tenders(payment))
+def finish_capture(payment: Payment, *, actor: str, tenders: list[Tender] | None = None) -> Payment:
+    """Stripe first (outside locks), then settle the ledger; re-runnable after a crash.
+    `tenders`: the payment's as the capture just wrote them (else read)."""
+    if tenders is None:
+        tenders = list(payment_tenders(payment))
     try:
         for tender in tenders:
             if tender.method != Tender.Method.CARD or tender.status != Tender.Status.AUTHORIZED:
@@ -97,7 +99,7 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
         # The authorisation is gone at Stripe (expired or cancelled): nothing can be captured,
         # so the whole payment is released rather than captured in part.
         return _void_after_failed_capture(payment, error, actor=actor)
-    earning = methods.loyalty_earn_account(payment)
+    earning = methods.loyalty_earn_account(payment, tenders)
     try:
         return _settle_capture(payment, earning, actor=actor)
     except (HoldNotPending, HoldExpired, RedemptionNotReserved) as error:
@@ -109,7 +111,11 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
 def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: str) -> Payment:
     """Capture's last transaction: post the wallet holds, earn the points, mark it captured."""
     with transaction.atomic():
-        payment = lock_payment(payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("customer", "store", "terminal")
+            .get(pk=payment.pk)
+        )
         if payment.status != Payment.Status.CAPTURING:
             return payment
         tenders = list(payment_tenders(payment))
@@ -142,6 +148,7 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
             actor=actor,
             data={"points_earned": payment.points_earned, **money_json(payment.captured_amount)},
         )
+    keep_for_response(payment, tenders, [])  # a payment being captured has no refunds yet
     return payment
 
 

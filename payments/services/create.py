@@ -25,6 +25,7 @@ from payments.services.common import (
     AUTHORIZATION_TTL,
     HOLD_GRACE,
     PaymentRequest,
+    keep_for_response,
     release_all,
     release_cards,
     zero,
@@ -89,12 +90,7 @@ def capture_if_requested(payment: Payment, *, actor: str) -> Payment:
 
 def _keep_for_response(payment: Payment, api_key: ApiKey, tenders: list[Tender]) -> None:
     """Attach what the response shows, so it is built without reading the payment back."""
-    cache = {}
-    for name, rows in (("tenders", tenders), ("refunds", [])):
-        queryset = getattr(payment, name).all()
-        queryset._result_cache, queryset._prefetch_done = rows, True
-        cache[name] = queryset
-    payment._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    keep_for_response(payment, tenders, [])
     if api_key.terminal is not None:
         payment.terminal = api_key.terminal
         payment.store = api_key.terminal.store
