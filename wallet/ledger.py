@@ -272,12 +272,17 @@ def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
     return transfers
 
 
-def _lock_open_holds(holds: Sequence[Transfer]) -> dict[int, LedgerAccount]:
-    """Lock the holds' instrument accounts (pk order), then check every hold is still open;
-    returns the accounts. Holds between system accounts are serialised on their own rows."""
-    accounts = lock_ledger_accounts(
-        pk for hold in holds for pk in (hold.debit_account_id, hold.credit_account_id)
-    )
+def _lock_open_holds(
+    holds: Sequence[Transfer], locked: dict[int, LedgerAccount] | None = None
+) -> dict[int, LedgerAccount]:
+    """Lock the holds' instrument accounts (pk order; `locked`: the caller already did, these
+    are the rows), then check every hold is still open; returns the accounts. Holds between
+    system accounts are serialised on their own rows."""
+    accounts = locked
+    if accounts is None:
+        accounts = lock_ledger_accounts(
+            pk for hold in holds for pk in (hold.debit_account_id, hold.credit_account_id)
+        )
     for hold in holds:
         if all(accounts[pk].is_system for pk in (hold.debit_account_id, hold.credit_account_id)):
             lock_transfer(hold.pk)
@@ -326,16 +331,26 @@ def hold_resolution(
 
 
 def holds_resolve(
-    resolutions: Sequence[tuple[Transfer, Decimal | None]], *, actor: str, reason: str = ""
+    resolutions: Sequence[tuple[Transfer, Decimal | None]],
+    *,
+    actor: str,
+    reason: str = "",
+    also: Sequence[Move] = (),
+    locked: dict[int, LedgerAccount] | None = None,
 ) -> list[Transfer]:
-    """Post (amount) or void (None) several holds at once: one lock, one check, one write."""
+    """Post (amount) or void (None; `reason` says why) several holds at once, with `also`
+    other moves in the same write: one lock, one check, one write. `locked`: the accounts,
+    when the caller locked them already (in the canonical order, with others)."""
     holds = [hold for hold, _ in resolutions]
-    accounts = _lock_open_holds(holds)
+    accounts = _lock_open_holds(holds, locked) if holds else {}
     return ledger_write(
         [
-            hold_resolution(hold, accounts, post=amount, actor=actor, reason=reason)
+            hold_resolution(
+                hold, accounts, post=amount, actor=actor, reason=reason if amount is None else ""
+            )
             for hold, amount in resolutions
         ]
+        + list(also)
     )
 
 

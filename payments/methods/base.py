@@ -15,6 +15,7 @@ till's terminal) move nothing in the ledger. `register` adds a method; `method_f
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from moneyed import Money
@@ -170,7 +171,19 @@ class TenderMethod:
         per method with all of the payment's tenders of that method."""
 
     def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        """At capture: post what is captured of the hold (nothing captured: release it)."""
+        """At capture, a method that writes on its own: post what is captured of its hold
+        (nothing captured: release it). Stored-value methods give `settlements` instead."""
+
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture, for all of the payment's tenders of this method: the holds to post (the
+        amount) or void (None), which the engine writes with every other method's in one
+        ledger write. `holds`: the tenders' wallet transfers, with their resolutions. By
+        default each tender settles on its own (`settle`) and nothing is left to write."""
+        for tender in tenders:
+            self.settle(tender, amount=tender.captured_amount, actor=actor)
+        return []
 
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         """Void the tender's hold or reservation; a no-op when there is none (any more)."""

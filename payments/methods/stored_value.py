@@ -36,6 +36,7 @@ from wallet.selectors import (
     voucher_evaluate,
     voucher_find,
 )
+from wallet.services.common import money_amount as wallet_money_amount
 
 if TYPE_CHECKING:
     from payments.services.common import TenderRequest
@@ -94,22 +95,30 @@ class _LedgerInstrument(TenderMethod):
         """The part of the hold a capture of `amount` posts."""
         return amount.amount
 
-    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        if amount.amount <= 0:
-            self.release(tender, reason="not captured", actor=actor)
-            return
-        hold = _hold_of(tender)
-        if hold is None or hold.state == "posted":
-            return
-        if hold.state == "voided":
-            raise HoldNotPending(field=f"tender {tender.sequence}")
-        holds_resolve([(hold, self.posted_amount(tender, amount))], actor=actor)
-
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         hold = _hold_of(tender)
         if hold is None or hold.state != "pending":
             return
         holds_resolve([(hold, None)], actor=actor, reason=reason)
+
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture: post what each tender captures of its hold, void the hold of one that
+        captures nothing (a hold already posted is left: a re-run)."""
+        resolutions: list[tuple[Transfer, Decimal | None]] = []
+        for tender in tenders:
+            hold = holds.get(tender.wallet_transfer_id or 0)
+            captured = tender.captured_amount
+            if hold is None or hold.state == "posted":
+                continue
+            if hold.state == "voided":
+                if captured.amount > 0:
+                    raise HoldNotPending(field=f"tender {tender.sequence}")
+                continue
+            post = self.posted_amount(tender, captured) if captured.amount > 0 else None
+            resolutions.append((hold, post))
+        return resolutions
 
 
 @register
@@ -343,15 +352,46 @@ class VoucherMethod(TenderMethod):
         for tender, redemption in zip(tenders, redemptions, strict=True):
             tender.voucher_redemption = redemption
 
-    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        if amount.amount <= 0:
-            self.release(tender, reason="not captured", actor=actor)
-            return
-        redemption = _redemption(tender)
-        if redemption.status == Redemption.Status.RESERVED:
-            wallet.voucher_redemption_consume(redemption=redemption, amount=amount, actor=actor)
-        elif redemption.status != Redemption.Status.CONSUMED:
-            raise RedemptionNotReserved(meta={"status": redemption.status})
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture: each use consumed (its hold posted for what is captured) or, if nothing
+        is, released; the uses locked (after their vouchers) and marked in one go."""
+        ids = [t.voucher_redemption_id for t in tenders if t.voucher_redemption_id]
+        uses = {
+            use.pk: use
+            for use in Redemption.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        resolutions: list[tuple[Transfer, Decimal | None]] = []
+        marked: dict[str, list[int]] = {
+            Redemption.Status.CONSUMED: [],
+            Redemption.Status.RELEASED: [],
+        }
+        for tender in tenders:
+            if not tender.voucher_redemption_id:
+                continue
+            use = uses[tender.voucher_redemption_id]
+            hold = holds[use.hold_id]
+            captured = tender.captured_amount
+            if captured.amount <= 0:
+                if use.status == Redemption.Status.RESERVED:
+                    if hold.state == "pending":
+                        resolutions.append((hold, None))
+                    marked[Redemption.Status.RELEASED].append(use.pk)
+                continue
+            if use.status == Redemption.Status.CONSUMED:
+                continue
+            if use.status != Redemption.Status.RESERVED:
+                raise RedemptionNotReserved(meta={"status": use.status})
+            resolutions.append((hold, wallet_money_amount(captured, currency=hold.unit)))
+            marked[Redemption.Status.CONSUMED].append(use.pk)
+        now = timezone.now()
+        for status, pks in marked.items():
+            if pks:
+                Redemption.objects.filter(pk__in=pks).update(status=status, updated_at=now)
+        return resolutions
 
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         if not tender.voucher_redemption_id:

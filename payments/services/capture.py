@@ -119,18 +119,14 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
         if payment.status != Payment.Status.CAPTURING:
             return payment
         tenders = list(payment_tenders(payment))
-        methods.lock_wallet_rows(tenders, earning=earning)
+        methods.settle_all(tenders, payment=payment, earning=earning, actor=actor)
         for tender in tenders:
-            methods.method_for(tender.method).settle(
-                tender, amount=tender.captured_amount, actor=actor
-            )
             tender.status = (
                 Tender.Status.CAPTURED
                 if tender.captured_amount.amount > 0
                 else Tender.Status.VOIDED
             )
         Tender.objects.bulk_update(tenders, ["status", "points"])
-        payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
         payment.status = Payment.Status.CAPTURED
         payment.captured_at = timezone.now()
         payment.save(
