@@ -77,13 +77,49 @@ RETURNING *
 """
 
 
+# System accounts, once committed, never change (they keep no counters) nor go (PROTECT), so
+# each process remembers their ids, learnt only when the transaction that read or created them
+# commits (a rolled-back creation is never remembered). Short of that, one query per sale.
+_SYSTEM_IDS: dict[tuple[int, str, str], tuple[int, str]] = {}
+
+
+def system_accounts_cache_clear() -> None:
+    _SYSTEM_IDS.clear()
+
+
 def system_accounts(
     *, merchant_id: int, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], LedgerAccount]:
-    """Several system accounts of one merchant, {(kind, unit): account}: one query once they
-    exist; the missing ones are created by one `INSERT … ON CONFLICT DO NOTHING RETURNING` (a
-    concurrent first use is no error, so no savepoint; what it skipped is read back)."""
+    """Several system accounts of one merchant, {(kind, unit): account}: from the per-process
+    memory, else one query once they exist; the missing ones are created by one `INSERT … ON
+    CONFLICT DO NOTHING RETURNING` (a concurrent first use is no error, so no savepoint; what
+    it skipped is read back). Each call hands out its own instances."""
     keys = set(wanted)
+    remembered = {}
+    for kind, unit in keys:
+        if (hit := _SYSTEM_IDS.get((merchant_id, kind, unit))) is not None:
+            remembered[(kind, unit)] = LedgerAccount(
+                pk=hit[0],
+                merchant_id=merchant_id,
+                kind=kind,
+                unit=unit,
+                is_system=True,
+                name=hit[1],
+            )
+    if keys <= remembered.keys():
+        return remembered
+    found = _system_accounts_read(merchant_id, keys - remembered.keys())
+    transaction.on_commit(
+        lambda: _SYSTEM_IDS.update(
+            ((merchant_id, a.kind, a.unit), (a.pk, a.name)) for a in found.values()
+        )
+    )
+    return remembered | found
+
+
+def _system_accounts_read(
+    merchant_id: int, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerAccount]:
     found = _system_accounts_found(merchant_id, keys)
     missing = sorted(keys - found.keys())
     if missing:
