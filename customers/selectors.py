@@ -41,12 +41,19 @@ def customer_access_strength(*, api_key: ApiKey, customer: Customer) -> Strength
     """How far this key may go with this customer; None when it may not reach them at all.
 
     Merchant and staff keys hold the whole wallet: the web shop signs its own customers in.
+    A till's grant is read once per customer object (one request: the payment's customer is
+    checked when it is named, then by each tender that spends from its wallet).
     """
     if customer.merchant_id != api_key.merchant_id or customer.erased_at is not None:
         return None
     if api_key.scope != ApiKey.Scope.TERMINAL:
         return Strength.WALLET
-    grant = CustomerAccessGrant.objects.filter(api_key=api_key, customer=customer).first()
+    grants: dict[int, CustomerAccessGrant | None] = customer.__dict__.setdefault("_grants", {})
+    if api_key.pk not in grants:
+        grants[api_key.pk] = CustomerAccessGrant.objects.filter(
+            api_key=api_key, customer=customer
+        ).first()
+    grant = grants[api_key.pk]
     return None if grant is None else grant.strength_at(timezone.now())
 
 

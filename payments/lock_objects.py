@@ -14,5 +14,5 @@ def lock_payment(payment_id: int) -> Payment:
 def payment_tenders(payment: Payment) -> QuerySet[Tender]:
     """In plan order, with the instruments the engine and `lock_wallet_rows` read."""
     return payment.tenders.select_related(
-        "gift_card", "loyalty_account__programme", "bank_card"
+        "gift_card__account", "loyalty_account__programme", "loyalty_account__account", "bank_card"
     ).order_by("sequence")

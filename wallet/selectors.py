@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -148,7 +148,7 @@ def voucher_uses(*, voucher: Voucher, customer: Customer | None = None) -> int:
 
 
 def voucher_check_limits(*, voucher: Voucher, customer: Customer | None) -> None:
-    """Advisory unless the caller holds the voucher's row lock (voucher_reserve does)."""
+    """Advisory unless the caller holds the voucher's row lock (`voucher_uses_record` does)."""
     if voucher.max_uses_total is not None and voucher_uses(voucher=voucher) >= (
         voucher.max_uses_total
     ):
@@ -173,9 +173,12 @@ def voucher_evaluate(
     channel: str,
     customer: Customer | None,
     at: datetime | None = None,
+    check_limits: bool = True,
 ) -> Money:
     """The money off this voucher grants on this basket (see wallet.pricing for rounding), or
-    the coded reason it grants nothing. Limits are re-checked under lock by voucher_reserve."""
+    the coded reason it grants nothing. Limits are re-checked under lock when a use is recorded
+    (`voucher_uses_record`); a caller about to record one may leave them to that
+    (`check_limits=False`), which counts the uses once instead of twice."""
     if basket_total.currency.code != voucher.currency:
         raise CurrencyMismatch(
             f"The voucher is in {voucher.currency}.",
@@ -190,7 +193,8 @@ def voucher_evaluate(
             field="basket_total",
             meta={"minimum": {"amount": str(voucher.minimum_basket), "currency": voucher.currency}},
         )
-    voucher_check_limits(voucher=voucher, customer=customer)
+    if check_limits:
+        voucher_check_limits(voucher=voucher, customer=customer)
     return voucher_discount(
         kind=voucher.kind,
         amount=voucher.amount,
@@ -203,12 +207,13 @@ def voucher_evaluate(
 
 
 def loyalty_account_primary(
-    *, customer: Customer, programme: LoyaltyProgramme
+    *, customer: Customer | int, programme: LoyaltyProgramme | Subquery
 ) -> LoyaltyAccount | None:
-    """The account that earns: the oldest open one (a merge can leave a customer with two)."""
+    """The account that earns: the oldest open one (a merge can leave a customer with two).
+    `customer` and `programme` may be ids or a subquery, to find it in one query."""
     return (
         LoyaltyAccount.objects.select_related("account", "programme")
-        .filter(customer=customer, programme=programme, closed_at__isnull=True)
+        .filter(Q(programme=programme), customer=customer, closed_at__isnull=True)
         .order_by("created_at", "pk")
         .first()
     )

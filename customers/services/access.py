@@ -36,6 +36,7 @@ def customer_access_grant(
     if strength >= Strength.WALLET:
         grant.wallet_strong_until = now + STRONG_PRESENTATION_TTL
     grant.save(update_fields=["loyalty_strong_until", "wallet_strong_until"])
+    customer.__dict__.pop("_grants", None)  # the strength read before this no longer holds
     return grant
 
 

@@ -1,11 +1,12 @@
 """Tender methods (one class each, in a registry) and what the engine does with all of a
 payment's tenders at once: resolve, lock, charge set-based, and the loyalty earn."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, Sum
+from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
 
@@ -27,7 +28,7 @@ from payments.methods.base import (
 from payments.models import Payment, Refund, Tender
 from wallet import services as wallet
 from wallet.errors import CodeAttemptsLocked, InsufficientFunds
-from wallet.ledger import Move, ledger_write, system_accounts
+from wallet.ledger import Move, holds_resolve, ledger_write, system_accounts
 from wallet.lock_objects import lock_ledger_accounts, lock_vouchers
 from wallet.models import LedgerAccount, LoyaltyAccount, LoyaltyLot, LoyaltyProgramme, Transfer
 from wallet.pricing import points_earned, points_to_reverse
@@ -84,38 +85,92 @@ def charge_all(
 ) -> None:
     """Take every tender's value, and (a sale captured at once) the points it earns, in one
     set-based ledger write: each instrument account locked once, in pk order, by its UPDATE.
-    Vouchers reserve their use under the voucher's lock first (its limits)."""
-    units = {(LedgerAccount.Kind.REDEMPTION_CLEARING, t.amount.currency.code) for t in tenders}
-    units |= {
-        (LedgerAccount.Kind.REDEMPTION_CLEARING, t.loyalty_account.programme.unit)
-        for t in tenders
-        if t.loyalty_account is not None
-    }
+    Then each method re-checks under those locks (`locked`): vouchers record their use under
+    the voucher's lock (its limits), after the accounts, as the canonical order has it."""
+    units = {unit for tender in tenders for unit in method_for(tender.method).systems(tender)}
     if earning is not None:
         units.add((LedgerAccount.Kind.POINTS_EXPENSE, earning.programme.unit))
     ctx.systems.update(system_accounts(merchant_id=ctx.merchant_id, wanted=units))
     planned = [(tender, method_for(tender.method).charge(tender, ctx)) for tender in tenders]
     moves = [move for _, tender_moves in planned for move in tender_moves]
-    earn = _earn_move(payment, tenders, earning, ctx) if payment is not None else None
+    earn = None
+    if payment is not None:
+        earn = _earn_move(
+            payment,
+            tenders,
+            earning,
+            expense=ctx.system,
+            actor=ctx.actor,
+            captured=not ctx.at_once,
+        )
     try:
         transfers = iter(ledger_write([*moves, *([earn] if earn else [])]))
     except InsufficientFunds as error:
         for tender, tender_moves in planned:
             if any(m.debit.pk == getattr(error, "account_id", None) for m in tender_moves):
-                error.field = f"tenders[{tender.sequence - 1}].amount"
+                error.field = ctx.field_of(tender, "amount")
         raise
+    by_method: dict[str, list[Tender]] = {}
     for tender, tender_moves in planned:
         written = [next(transfers) for _ in tender_moves]
         method_for(tender.method).charged(tender, written, ctx)
+        by_method.setdefault(tender.method, []).append(tender)
+    for name, of_method in by_method.items():
+        method_for(name).locked(of_method, ctx)
     if earn is not None and payment is not None and earning is not None:
-        payment.loyalty_earn_transfer = next(transfers)
-        payment.points_earned = int(earn.amount)
-        LoyaltyLot.objects.create(
-            account=earning,
-            transfer=payment.loyalty_earn_transfer,
-            points=payment.points_earned,
-            expires_at=_lot_expiry(earning.programme),
-        )
+        _earned(payment, earning, next(transfers))
+
+
+def _earned(payment: Payment, earning: LoyaltyAccount, transfer: Transfer) -> None:
+    """Record a points earn written with the payment's other moves: its lot, and the payment."""
+    payment.loyalty_earn_transfer = transfer
+    payment.points_earned = int(transfer.amount)
+    LoyaltyLot.objects.create(
+        account=earning,
+        transfer=transfer,
+        points=payment.points_earned,
+        expires_at=_lot_expiry(earning.programme),
+    )
+
+
+def settle_all(
+    tenders: list[Tender], *, payment: Payment, earning: LoyaltyAccount | None, actor: str
+) -> None:
+    """At capture: post (or void) every tender's hold and earn the points in one set-based
+    ledger write, under one lock of every wallet row in the canonical order (instrument
+    accounts by pk, then vouchers, then their uses and holds)."""
+    hold_ids = [t.wallet_transfer_id for t in tenders if t.wallet_transfer_id]
+    holds = Transfer.objects.select_related("resolution").in_bulk(hold_ids)
+    account_ids = [pk for t in tenders for pk in method_for(t.method).locks(t)]
+    account_ids += [pk for h in holds.values() for pk in (h.debit_account_id, h.credit_account_id)]
+    if earning is not None:
+        account_ids.append(earning.account_id)
+    accounts = lock_ledger_accounts(account_ids)
+    lock_vouchers(t.voucher_id for t in tenders if t.voucher_id)
+    by_method: dict[str, list[Tender]] = {}
+    for tender in tenders:
+        by_method.setdefault(tender.method, []).append(tender)
+    resolutions = [
+        resolution
+        for name, of_method in by_method.items()
+        for resolution in method_for(name).settlements(of_method, holds=holds, actor=actor)
+    ]
+
+    def expense(kind: str, unit: str) -> LedgerAccount:
+        return system_accounts(merchant_id=payment.merchant_id, wanted=[(kind, unit)])[(kind, unit)]
+
+    earn = _earn_move(payment, tenders, earning, expense=expense, actor=actor, captured=True)
+    if earning is not None and earn is not None:
+        accounts.setdefault(earning.account_id, earning.account)
+    written = holds_resolve(
+        resolutions,
+        actor=actor,
+        reason="not captured",
+        also=[earn] if earn is not None else [],
+        locked=accounts,
+    )
+    if earn is not None and earning is not None:
+        _earned(payment, earning, written[-1])
 
 
 def _lot_expiry(programme: LoyaltyProgramme) -> datetime | None:
@@ -125,9 +180,17 @@ def _lot_expiry(programme: LoyaltyProgramme) -> datetime | None:
 
 
 def _earn_move(
-    payment: Payment, tenders: list[Tender], earning: LoyaltyAccount | None, ctx: ChargeContext
+    payment: Payment,
+    tenders: list[Tender],
+    earning: LoyaltyAccount | None,
+    *,
+    expense: Callable[[str, str], LedgerAccount],
+    actor: str,
+    captured: bool,
 ) -> Move | None:
-    spend = _spend(payment, tenders, captured=not ctx.at_once)
+    """The points what the customer paid with money earns (points expense -> account), if
+    any: a closed account earns nothing."""
+    spend = _spend(payment, tenders, captured=captured)
     if earning is None or earning.closed_at is not None or spend.amount <= 0:
         return None
     points = points_earned(spend=spend, earn_rate=earning.programme.earn_rate)
@@ -135,12 +198,12 @@ def _earn_move(
         return None
     return Move(
         kind=Transfer.Kind.POSTED,
-        debit=ctx.system(LedgerAccount.Kind.POINTS_EXPENSE, earning.programme.unit),
+        debit=expense(LedgerAccount.Kind.POINTS_EXPENSE, earning.programme.unit),
         credit=earning.account,
         amount=Decimal(points),
         code=Transfer.Code.EARN,
         reference=f"payment:{payment.public_id}",
-        actor=ctx.actor,
+        actor=actor,
     )
 
 
@@ -184,36 +247,16 @@ def loyalty_earn_account(
 ) -> LoyaltyAccount | None:
     """The customer's primary account in the payment's currency (a points tender already
     carries it), where the points of this payment are earned."""
-    customer = customer or payment.customer
-    if customer is None:
+    customer_id = customer.pk if customer is not None else payment.customer_id
+    if customer_id is None:
         return None
     for tender in tenders or []:
         if tender.loyalty_account is not None:
             return tender.loyalty_account
     programme = LoyaltyProgramme.objects.filter(
         merchant_id=payment.merchant_id, currency=payment.amount.currency.code
-    ).first()
-    if programme is None:
-        return None
-    return loyalty_account_primary(customer=customer, programme=programme)
-
-
-def loyalty_earn(
-    payment: Payment, tenders: list[Tender], account: LoyaltyAccount | None, *, actor: str
-) -> int:
-    """Points for what the customer paid with money, at a capture after authorisation."""
-    if account is None:
-        return 0
-    spend = _spend(payment, tenders)
-    if spend.amount <= 0:
-        return 0
-    earn = wallet.loyalty_earn(
-        account=account, spend=spend, reference=f"payment:{payment.public_id}", actor=actor
-    )
-    if earn is None:
-        return 0
-    payment.loyalty_earn_transfer = earn
-    return int(earn.amount)
+    ).values("pk")[:1]
+    return loyalty_account_primary(customer=customer_id, programme=Subquery(programme))
 
 
 def loyalty_reverse(payment: Payment, refund_row: Refund, *, actor: str) -> int:

@@ -5,14 +5,17 @@ instrument (`resolve`), says where the planner puts it (`rank`, `remainder`, `ti
 `stored_value`), which presentation strength spending it needs, whether it earns points, and
 moves value: `charge` (a hold until `hold_until`, or at once for a sale captured on the spot)
 returns ledger moves the engine writes together with every other tender's in one set-based
-write (`wallet.ledger.ledger_write`); `settle`, `release` and `refund` act at capture, void and
-refund. Methods without stored value (card, cash, the till's terminal) move nothing in the
-ledger. `register` adds a method; `method_for` finds it.
+write (`wallet.ledger.ledger_write`), between the system accounts `systems` names; `locked`
+then re-checks under the locks that write took (a gift card blocked meanwhile) and records
+what depends on it (a voucher's use, under the voucher's lock); `settle`, `release` and
+`refund` act at capture, void and refund. Methods without stored value (card, cash, the
+till's terminal) move nothing in the ledger. `register` adds a method; `method_for` finds it.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from moneyed import Money
@@ -81,6 +84,12 @@ class ChargeContext:
     hold_until: datetime | None  # None: charged at once (a sale captured on the spot)
     actor: str
     systems: dict[tuple[str, str], LedgerAccount] = field(default_factory=dict)
+    request_index: dict[int, int] = field(default_factory=dict)  # tender sequence -> index
+
+    def field_of(self, tender: Tender, inner: str | None = None) -> str:
+        """A refusal's field for `tender`, as the request numbered it (`tenders[i].inner`)."""
+        index = self.request_index.get(tender.sequence, tender.sequence - 1)
+        return f"tenders[{index}]" + (f".{inner}" if inner else "")
 
     def system(self, kind: str, unit: str) -> LedgerAccount:
         """The merchant's system account, from those the engine read up front."""
@@ -133,6 +142,11 @@ class TenderMethod:
         tender.external_reference = resolved.request.reference
         tender.stripe_payment_method_id = resolved.request.payment_method or ""
 
+    def systems(self, tender: Tender) -> list[tuple[str, str]]:
+        """The merchant's system accounts (kind, unit) `charge` moves value between, all
+        payments' tenders' read in one query up front."""
+        return []
+
     def locks(self, tender: Tender) -> list[int]:
         """The instrument ledger accounts `charge` will move (to lock before the voucher rows)."""
         return []
@@ -151,8 +165,25 @@ class TenderMethod:
         elif not self.authorised_at_stripe:
             tender.status = Tender.Status.AUTHORIZED
 
+    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
+        """Once the charges are written, under the instrument locks the write took: re-check
+        what may have changed since `resolve` and record what the write implies. Called once
+        per method with all of the payment's tenders of that method."""
+
     def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        """At capture: post what is captured of the hold (nothing captured: release it)."""
+        """At capture, a method that writes on its own: post what is captured of its hold
+        (nothing captured: release it). Stored-value methods give `settlements` instead."""
+
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture, for all of the payment's tenders of this method: the holds to post (the
+        amount) or void (None), which the engine writes with every other method's in one
+        ledger write. `holds`: the tenders' wallet transfers, with their resolutions. By
+        default each tender settles on its own (`settle`) and nothing is left to write."""
+        for tender in tenders:
+            self.settle(tender, amount=tender.captured_amount, actor=actor)
+        return []
 
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         """Void the tender's hold or reservation; a no-op when there is none (any more)."""

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
+from config.errors import KassaError
 from customers.models import Strength
 from payments.errors import InstrumentNotFound
 from payments.methods.base import (
@@ -35,6 +36,7 @@ from wallet.selectors import (
     voucher_evaluate,
     voucher_find,
 )
+from wallet.services.common import money_amount as wallet_money_amount
 
 if TYPE_CHECKING:
     from payments.services.common import TenderRequest
@@ -67,6 +69,9 @@ class _LedgerInstrument(TenderMethod):
         """What the tender takes off the account, in the account's unit."""
         raise NotImplementedError
 
+    def systems(self, tender: Tender) -> list[tuple[str, str]]:
+        return [(LedgerAccount.Kind.REDEMPTION_CLEARING, self.account(tender).unit)]
+
     def locks(self, tender: Tender) -> list[int]:
         return [self.account(tender).pk]
 
@@ -90,22 +95,30 @@ class _LedgerInstrument(TenderMethod):
         """The part of the hold a capture of `amount` posts."""
         return amount.amount
 
-    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        if amount.amount <= 0:
-            self.release(tender, reason="not captured", actor=actor)
-            return
-        hold = _hold_of(tender)
-        if hold is None or hold.state == "posted":
-            return
-        if hold.state == "voided":
-            raise HoldNotPending(field=f"tender {tender.sequence}")
-        holds_resolve([(hold, self.posted_amount(tender, amount))], actor=actor)
-
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         hold = _hold_of(tender)
         if hold is None or hold.state != "pending":
             return
         holds_resolve([(hold, None)], actor=actor, reason=reason)
+
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture: post what each tender captures of its hold, void the hold of one that
+        captures nothing (a hold already posted is left: a re-run)."""
+        resolutions: list[tuple[Transfer, Decimal | None]] = []
+        for tender in tenders:
+            hold = holds.get(tender.wallet_transfer_id or 0)
+            captured = tender.captured_amount
+            if hold is None or hold.state == "posted":
+                continue
+            if hold.state == "voided":
+                if captured.amount > 0:
+                    raise HoldNotPending(field=f"tender {tender.sequence}")
+                continue
+            post = self.posted_amount(tender, captured) if captured.amount > 0 else None
+            resolutions.append((hold, post))
+        return resolutions
 
 
 @register
@@ -141,6 +154,19 @@ class GiftCardMethod(_LedgerInstrument):
     def account(self, tender: Tender) -> LedgerAccount:
         assert tender.gift_card is not None
         return tender.gift_card.account
+
+    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
+        """A card blocked (or expired) after `resolve` read it: its status changes under its
+        account's lock, which the write now holds, so this read sees the last word."""
+        cards = GiftCard.objects.in_bulk([t.gift_card_id for t in tenders])
+        now = timezone.now()
+        for tender in tenders:
+            card = cards[tender.gift_card_id]
+            try:
+                gift_card_check_usable(gift_card=card, at=now)
+            except KassaError as error:
+                error.field = ctx.field_of(tender, error.field)
+                raise
 
     def value(self, tender: Tender) -> Decimal:
         return tender.amount.amount
@@ -269,6 +295,7 @@ class VoucherMethod(TenderMethod):
             basket_total=ctx.request.amount,
             channel=ctx.request.channel,
             customer=ctx.request.customer,
+            check_limits=False,  # counted once, under the voucher's lock (`locked`)
         )
         source = self.source(ctx, index, tender, currency=voucher.currency, cap=discount)
         return ResolvedTender(source, tender, voucher=voucher)
@@ -277,37 +304,94 @@ class VoucherMethod(TenderMethod):
         super().bind(tender, resolved)
         tender.voucher = resolved.voucher
 
+    def systems(self, tender: Tender) -> list[tuple[str, str]]:
+        unit = tender.amount.currency.code
+        return [
+            (LedgerAccount.Kind.VOUCHER_FUNDING, unit),
+            (LedgerAccount.Kind.REDEMPTION_CLEARING, unit),
+        ]
+
     def charge(self, tender: Tender, ctx: ChargeContext) -> list[Move]:
         assert tender.voucher is not None
-        redemption = wallet.voucher_reserve(
-            voucher=tender.voucher,
-            customer=ctx.customer,
-            amount=tender.amount,
-            reference=reference_of(tender),
-            expires_at=ctx.hold_until,
-            channel=ctx.channel,
-            actor=ctx.actor,
-        )
-        tender.wallet_transfer = redemption.hold
-        tender.voucher_redemption = (
-            wallet.voucher_redemption_consume(redemption=redemption, actor=ctx.actor)
-            if ctx.at_once
-            else redemption
-        )
-        return []
+        unit = tender.amount.currency.code
+        return [
+            wallet.voucher_use_move(
+                voucher=tender.voucher,
+                amount=tender.amount,
+                funding=ctx.system(LedgerAccount.Kind.VOUCHER_FUNDING, unit),
+                clearing=ctx.system(LedgerAccount.Kind.REDEMPTION_CLEARING, unit),
+                reference=reference_of(tender),
+                expires_at=ctx.hold_until,
+                at_once=ctx.at_once,
+                actor=ctx.actor,
+            )
+        ]
 
-    def charged(self, tender: Tender, transfers: list[Transfer], ctx: ChargeContext) -> None:
-        super().charged(tender, [], ctx)
+    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
+        """Each use re-checked against its voucher's limits under the voucher's lock, then
+        recorded (reserved, or consumed when charged at once)."""
+        uses = []
+        for tender in tenders:
+            assert tender.voucher is not None
+            assert tender.wallet_transfer is not None
+            uses.append(
+                wallet.VoucherUse(
+                    voucher=tender.voucher,
+                    transfer=tender.wallet_transfer,
+                    reference=reference_of(tender),
+                )
+            )
+        try:
+            redemptions = wallet.voucher_uses_record(
+                uses=uses, customer=ctx.customer, channel=ctx.channel
+            )
+        except KassaError as error:
+            if len(tenders) == 1:
+                error.field = ctx.field_of(tenders[0], error.field)
+            raise
+        for tender, redemption in zip(tenders, redemptions, strict=True):
+            tender.voucher_redemption = redemption
 
-    def settle(self, tender: Tender, *, amount: Money, actor: str) -> None:
-        if amount.amount <= 0:
-            self.release(tender, reason="not captured", actor=actor)
-            return
-        redemption = _redemption(tender)
-        if redemption.status == Redemption.Status.RESERVED:
-            wallet.voucher_redemption_consume(redemption=redemption, amount=amount, actor=actor)
-        elif redemption.status != Redemption.Status.CONSUMED:
-            raise RedemptionNotReserved(meta={"status": redemption.status})
+    def settlements(
+        self, tenders: list[Tender], *, holds: dict[int, Transfer], actor: str
+    ) -> list[tuple[Transfer, Decimal | None]]:
+        """At capture: each use consumed (its hold posted for what is captured) or, if nothing
+        is, released; the uses locked (after their vouchers) and marked in one go."""
+        ids = [t.voucher_redemption_id for t in tenders if t.voucher_redemption_id]
+        uses = {
+            use.pk: use
+            for use in Redemption.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        resolutions: list[tuple[Transfer, Decimal | None]] = []
+        marked: dict[str, list[int]] = {
+            Redemption.Status.CONSUMED: [],
+            Redemption.Status.RELEASED: [],
+        }
+        for tender in tenders:
+            if not tender.voucher_redemption_id:
+                continue
+            use = uses[tender.voucher_redemption_id]
+            hold = holds[use.hold_id]
+            captured = tender.captured_amount
+            if captured.amount <= 0:
+                if use.status == Redemption.Status.RESERVED:
+                    if hold.state == "pending":
+                        resolutions.append((hold, None))
+                    marked[Redemption.Status.RELEASED].append(use.pk)
+                continue
+            if use.status == Redemption.Status.CONSUMED:
+                continue
+            if use.status != Redemption.Status.RESERVED:
+                raise RedemptionNotReserved(meta={"status": use.status})
+            resolutions.append((hold, wallet_money_amount(captured, currency=hold.unit)))
+            marked[Redemption.Status.CONSUMED].append(use.pk)
+        now = timezone.now()
+        for status, pks in marked.items():
+            if pks:
+                Redemption.objects.filter(pk__in=pks).update(status=status, updated_at=now)
+        return resolutions
 
     def release(self, tender: Tender, *, reason: str, actor: str) -> None:
         if not tender.voucher_redemption_id:

@@ -17,7 +17,7 @@ from payments.events import payment_event_record
 from payments.gift_card_lines import gift_card_lines_total
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
-from payments.services.common import release_all, release_cards
+from payments.services.common import keep_for_response, release_all, release_cards
 from payments.services.gift_card_lines import payment_gift_cards_fulfil
 from payments.services.void import payment_void
 from wallet.errors import HoldExpired, HoldNotPending, RedemptionNotReserved
@@ -78,12 +78,14 @@ def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None
     if stale:
         voided = payment_void(payment=payment, reason="authorization_expired", actor=actor)
         raise AuthorizationExpired(meta={"payment": str(voided.public_id), "status": voided.status})
-    return finish_capture(payment, actor=actor)
+    return finish_capture(payment, actor=actor, tenders=tenders)
 
 
-def finish_capture(payment: Payment, *, actor: str) -> Payment:
-    """Stripe first (outside locks), then settle the ledger; re-runnable after a crash."""
-    tenders = list(payment_tenders(payment))
+def finish_capture(payment: Payment, *, actor: str, tenders: list[Tender] | None = None) -> Payment:
+    """Stripe first (outside locks), then settle the ledger; re-runnable after a crash.
+    `tenders`: the payment's as the capture just wrote them (else read)."""
+    if tenders is None:
+        tenders = list(payment_tenders(payment))
     try:
         for tender in tenders:
             if tender.method != Tender.Method.CARD or tender.status != Tender.Status.AUTHORIZED:
@@ -105,7 +107,7 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
         # The authorisation is gone at Stripe (expired or cancelled): nothing can be captured,
         # so the whole payment is released rather than captured in part.
         return _void_after_failed_capture(payment, error, actor=actor)
-    earning = methods.loyalty_earn_account(payment)
+    earning = methods.loyalty_earn_account(payment, tenders)
     try:
         return _settle_capture(payment, earning, actor=actor)
     except (HoldNotPending, HoldExpired, RedemptionNotReserved) as error:
@@ -117,15 +119,16 @@ def finish_capture(payment: Payment, *, actor: str) -> Payment:
 def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: str) -> Payment:
     """Capture's last transaction: post the wallet holds, earn the points, mark it captured."""
     with transaction.atomic():
-        payment = lock_payment(payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("customer", "store", "terminal")
+            .get(pk=payment.pk)
+        )
         if payment.status != Payment.Status.CAPTURING:
             return payment
         tenders = list(payment_tenders(payment))
-        methods.lock_wallet_rows(tenders, earning=earning)
+        methods.settle_all(tenders, payment=payment, earning=earning, actor=actor)
         for tender in tenders:
-            methods.method_for(tender.method).settle(
-                tender, amount=tender.captured_amount, actor=actor
-            )
             tender.status = (
                 Tender.Status.CAPTURED
                 if tender.captured_amount.amount > 0
@@ -134,7 +137,6 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
         Tender.objects.bulk_update(tenders, ["status", "points"])
         if payment.basket:
             payment_gift_cards_fulfil(payment=payment, actor=actor)
-        payment.points_earned = methods.loyalty_earn(payment, tenders, earning, actor=actor)
         payment.status = Payment.Status.CAPTURED
         payment.captured_at = timezone.now()
         payment.save(
@@ -152,6 +154,7 @@ def _settle_capture(payment: Payment, earning: LoyaltyAccount | None, *, actor: 
             actor=actor,
             data={"points_earned": payment.points_earned, **money_json(payment.captured_amount)},
         )
+    keep_for_response(payment, tenders, [])  # a payment being captured has no refunds yet
     return payment
 
 

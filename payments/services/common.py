@@ -56,6 +56,17 @@ def zero(currency: str) -> Money:
     return Money(0, currency)
 
 
+def keep_for_response(payment: Payment, tenders: list[Tender], refunds: list[Any]) -> None:
+    """Attach the tenders and refunds the engine holds, so the response is built from them
+    instead of reading the payment back (`payments.api.views._payment_response`)."""
+    cache = {}
+    for name, rows in (("tenders", tenders), ("refunds", refunds)):
+        queryset = getattr(payment, name).all()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        cache[name] = queryset
+    payment._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+
+
 def release_cards(tenders: Iterable[Tender]) -> list[str]:
     """Give every card tender back at Stripe: cancel its authorisation, or, where Stripe already
     captured it (a capture refused part-way), refund it in full. Returns the refunded tenders."""

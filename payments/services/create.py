@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.actors import api_key_actor
@@ -16,7 +16,7 @@ from merchants.models import ApiKey
 from payments import methods, stripe_gateway
 from payments.errors import PaymentFailed
 from payments.events import payment_event_record
-from payments.lock_objects import lock_payment, payment_tenders
+from payments.lock_objects import payment_tenders
 from payments.models import Payment, Tender
 from payments.offline_policy import is_late
 from payments.planning import PlannedTender, plan_tenders
@@ -25,6 +25,7 @@ from payments.services.common import (
     AUTHORIZATION_TTL,
     HOLD_GRACE,
     PaymentRequest,
+    keep_for_response,
     release_all,
     release_cards,
     zero,
@@ -72,8 +73,9 @@ def payment_create(
         return capture_if_requested(existing, actor=actor)
     if payment.status == Payment.Status.CAPTURED:
         return payment
-    _authorize_cards(payment)
-    return capture_if_requested(conclude(payment, actor=actor), actor=actor)
+    tenders = list(payment.tenders.all())  # kept in memory by `_hold`
+    _authorize_cards(payment, tenders)
+    return capture_if_requested(conclude(payment, actor=actor, tenders=tenders), actor=actor)
 
 
 def capture_if_requested(payment: Payment, *, actor: str) -> Payment:
@@ -89,12 +91,7 @@ def capture_if_requested(payment: Payment, *, actor: str) -> Payment:
 
 def _keep_for_response(payment: Payment, api_key: ApiKey, tenders: list[Tender]) -> None:
     """Attach what the response shows, so it is built without reading the payment back."""
-    cache = {}
-    for name, rows in (("tenders", tenders), ("refunds", [])):
-        queryset = getattr(payment, name).all()
-        queryset._result_cache, queryset._prefetch_done = rows, True
-        cache[name] = queryset
-    payment._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    keep_for_response(payment, tenders, [])
     if api_key.terminal is not None:
         payment.terminal = api_key.terminal
         payment.store = api_key.terminal.store
@@ -154,6 +151,11 @@ def _new_tenders(
     return tenders
 
 
+def _request_index(plan: list[PlannedTender]) -> dict[int, int]:
+    """Tender sequence (plan order) -> the tender's index in the request, for refusals."""
+    return {sequence: planned.source.index for sequence, planned in enumerate(plan, start=1)}
+
+
 def _with_locked_customer(request: PaymentRequest) -> PaymentRequest:
     """Lock the payment's customer first (the canonical order starts there), so a merge running
     meanwhile either finishes before and the payment goes to the survivor, or waits for it."""
@@ -200,9 +202,11 @@ def _hold(
             channel=request.channel,
             hold_until=expires_at + HOLD_GRACE,
             actor=actor,
+            request_index=_request_index(plan),
         ),
     )
     Tender.objects.bulk_create(tenders)
+    _keep_for_response(payment, api_key, tenders)
     payment_event_record(
         payment=payment,
         type="payment.held",
@@ -243,6 +247,7 @@ def _sell(
             channel=request.channel,
             hold_until=None,
             actor=actor,
+            request_index=_request_index(plan),
         ),
         payment=payment,
         earning=methods.loyalty_earn_account(payment, tenders),
@@ -280,10 +285,15 @@ def can_authenticate(payment: Payment) -> bool:
     return payment.channel == Payment.Channel.WEB
 
 
-def _authorize_cards(payment: Payment) -> None:
+def _authorize_cards(payment: Payment, tenders: list[Tender] | None = None) -> None:
     """Stripe authorisations, outside any transaction; stops at the first refusal. A card that
-    needs 3-D Secure is left waiting (`requires_action`) and the next one is authorised."""
-    for tender in payment_tenders(payment).filter(method=Tender.Method.CARD):
+    needs 3-D Secure is left waiting (`requires_action`) and the next one is authorised.
+    `tenders`: the payment's, as just written (else read); kept in step with their rows."""
+    if tenders is None:
+        tenders = list(payment_tenders(payment))
+    for tender in tenders:
+        if tender.method != Tender.Method.CARD:
+            continue
         try:
             if not tender.stripe_payment_intent_id:
                 intent = stripe_gateway.intent_create(
@@ -301,6 +311,8 @@ def _authorize_cards(payment: Payment) -> None:
                 can_authenticate=can_authenticate(payment),
             )
         except KassaError as error:
+            tender.status = Tender.Status.FAILED
+            tender.failure_code, tender.failure_detail = error.code, str(error.detail)
             Tender.objects.filter(pk=tender.pk).update(
                 status=Tender.Status.FAILED, failure_code=error.code, failure_detail=error.detail
             )
@@ -311,20 +323,27 @@ def _authorize_cards(payment: Payment) -> None:
 def record_intent(tender: Tender, state: stripe_gateway.IntentState) -> None:
     """A card tender's outcome at Stripe: authorised, or waiting for the cardholder."""
     if state.requires_action:
+        tender.status, tender.stripe_client_secret = (
+            Tender.Status.REQUIRES_ACTION,
+            state.client_secret,
+        )
         Tender.objects.filter(pk=tender.pk).update(
             status=Tender.Status.REQUIRES_ACTION, stripe_client_secret=state.client_secret
         )
     else:
+        tender.status = Tender.Status.AUTHORIZED
         Tender.objects.filter(pk=tender.pk).update(status=Tender.Status.AUTHORIZED)
 
 
-def conclude(payment: Payment, *, actor: str) -> Payment:
+def conclude(payment: Payment, *, actor: str, tenders: list[Tender] | None = None) -> Payment:
     """Outcome phase: authorise the whole payment, or roll every tender back and raise.
 
     The capture a request asked for is not part of it (`capture_if_requested`). Cards waiting
-    for 3-D Secure (and none failed) leave the payment `requires_action`.
+    for 3-D Secure (and none failed) leave the payment `requires_action`. `tenders`: the
+    payment's, as just written (else read).
     """
-    tenders = list(payment_tenders(payment))
+    if tenders is None:
+        tenders = list(payment_tenders(payment))
     failed = next((t for t in tenders if t.status == Tender.Status.FAILED), None)
     waiting = any(t.status == Tender.Status.REQUIRES_ACTION for t in tenders)
     if failed is None and waiting:
@@ -342,19 +361,43 @@ def conclude(payment: Payment, *, actor: str) -> Payment:
     )
 
 
+_ADVANCE = """
+WITH moved AS (
+    UPDATE payments_payment SET status = %(to)s, updated_at = %(now)s,
+        authorized_at = COALESCE(%(authorized_at)s, authorized_at)
+    WHERE id = %(id)s AND status = ANY(%(unfinished)s) AND status <> %(to)s
+    RETURNING id
+)
+INSERT INTO payments_paymentevent (payment_id, tender_id, type, actor, data, created_at)
+SELECT id, NULL, %(type)s, %(actor)s, '{}'::jsonb, %(now)s FROM moved
+RETURNING id
+"""
+
+
 def _advance(payment: Payment, *, to: str, actor: str) -> Payment:
-    """Move an unfinished payment on (lock, then check: a concurrent conclusion wins)."""
-    with transaction.atomic():
-        payment = lock_payment(payment.pk)
-        if payment.status not in (Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION):
-            return payment
-        if payment.status == to:
-            return payment
-        payment.status = to
-        if to == Payment.Status.AUTHORIZED:
-            payment.authorized_at = timezone.now()
-        payment.save(update_fields=["status", "authorized_at", "updated_at"])
-        payment_event_record(payment=payment, type=f"payment.{to}", actor=actor)
+    """Move an unfinished payment on and record it, in one statement: the conditional UPDATE
+    is the lock and the check (a concurrent conclusion wins: this one then finds the payment
+    it left), the event is inserted only for the row it moved."""
+    now = timezone.now()
+    authorized_at = now if to == Payment.Status.AUTHORIZED else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ADVANCE,
+            {
+                "to": to,
+                "now": now,
+                "authorized_at": authorized_at,
+                "id": payment.pk,
+                "unfinished": [Payment.Status.AUTHORIZING, Payment.Status.REQUIRES_ACTION],
+                "type": f"payment.{to}",
+                "actor": actor,
+            },
+        )
+        moved = cursor.fetchone() is not None
+    if not moved:
+        return Payment.objects.get(pk=payment.pk)
+    payment.status, payment.updated_at = to, now
+    payment.authorized_at = authorized_at or payment.authorized_at
     return payment
 
 

@@ -19,15 +19,16 @@ from wallet.models import Entry, LedgerAccount, LiabilitySnapshot, Transfer
 from wallet.selectors import account_balance
 from wallet.services import (
     gift_card_hold,
-    gift_card_redeem,
+    gift_card_post,
     gift_card_refund,
     gift_card_reload,
     gift_cards_expire_due,
     instrument_adjust,
     loyalty_account_open,
     loyalty_earn,
-    loyalty_points_burn,
     loyalty_points_expire_due,
+    loyalty_points_hold,
+    loyalty_points_post,
     voucher_redemption_consume,
     voucher_reserve,
 )
@@ -60,14 +61,20 @@ def history(at):
     at(datetime(2026, 1, 10, 10, 0, tzinfo=UTC))
     card = issue_card(merchant, "50.00").gift_card
     gift_card_reload(gift_card=card, amount=eur("20.00"), reference="reload-1", actor=ACTOR)
-    sale = gift_card_redeem(gift_card=card, amount=eur("15.00"), reference="sale-1", actor=ACTOR)
+    held = gift_card_hold(
+        gift_card=card, amount=eur("15.00"), reference="sale-1", expires_at=None, actor=ACTOR
+    )
+    sale = gift_card_post(transfer=held, actor=ACTOR)
     expiring = issue_card(merchant, "30.00").gift_card
     programme = LoyaltyProgrammeFactory.create(merchant=merchant, points_validity_days=30)
     loyalty = loyalty_account_open(
         programme=programme, customer=CustomerFactory.create(merchant=merchant)
     )
     loyalty_earn(account=loyalty, spend=eur("100.00"), reference="earn-1", actor=ACTOR)
-    loyalty_points_burn(account=loyalty, points=20, reference="burn-1", actor=ACTOR)
+    burn = loyalty_points_hold(
+        account=loyalty, points=20, reference="burn-1", expires_at=None, actor=ACTOR
+    )
+    loyalty_points_post(transfer=burn, actor=ACTOR)
     voucher = issue_voucher(merchant, amount=eur("5.00"), max_uses_total=10).voucher
     used = voucher_reserve(
         voucher=voucher, customer=None, amount=eur("5.00"), reference="v-1", actor=ACTOR

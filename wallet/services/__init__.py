@@ -18,7 +18,6 @@ from wallet.services.gift_cards import (
     gift_card_hold,
     gift_card_issue,
     gift_card_post,
-    gift_card_redeem,
     gift_card_refund,
     gift_card_reload,
     gift_card_unblock,
@@ -31,7 +30,6 @@ from wallet.services.loyalty import (
     loyalty_earn,
     loyalty_earn_reverse,
     loyalty_points_adjust,
-    loyalty_points_burn,
     loyalty_points_expire,
     loyalty_points_hold,
     loyalty_points_post,
@@ -41,18 +39,22 @@ from wallet.services.loyalty import (
 )
 from wallet.services.vouchers import (
     IssuedVoucher,
+    VoucherUse,
     voucher_disable,
     voucher_issue,
     voucher_redemption_consume,
     voucher_redemption_reinstate,
     voucher_redemption_release,
     voucher_reserve,
+    voucher_use_move,
+    voucher_uses_record,
 )
 
 __all__ = [
     "EarnReversal",
     "IssuedGiftCard",
     "IssuedVoucher",
+    "VoucherUse",
     "bank_card_attach",
     "bank_card_remove",
     "bank_card_set_default",
@@ -63,7 +65,6 @@ __all__ = [
     "gift_card_hold",
     "gift_card_issue",
     "gift_card_post",
-    "gift_card_redeem",
     "gift_card_refund",
     "gift_card_reload",
     "gift_card_unblock",
@@ -76,7 +77,6 @@ __all__ = [
     "loyalty_earn",
     "loyalty_earn_reverse",
     "loyalty_points_adjust",
-    "loyalty_points_burn",
     "loyalty_points_expire",
     "loyalty_points_expire_due",
     "loyalty_points_hold",
@@ -90,4 +90,6 @@ __all__ = [
     "voucher_redemption_reinstate",
     "voucher_redemption_release",
     "voucher_reserve",
+    "voucher_use_move",
+    "voucher_uses_record",
 ]

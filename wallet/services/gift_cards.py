@@ -316,22 +316,6 @@ def gift_card_hold(
     )
 
 
-@transaction.atomic
-def gift_card_redeem(*, gift_card: GiftCard, amount: Money, reference: str, actor: str) -> Transfer:
-    """Take `amount` off the card at once (posted): a sale captured on the spot, where a hold
-    would only be posted in the same transaction. Refunds reverse it like a posted hold."""
-    account, clearing, value, unit = _redemption_accounts(gift_card, amount)
-    return transfer_create(
-        debit=account,
-        credit=clearing,
-        amount=value,
-        unit=unit,
-        code=Transfer.Code.REDEMPTION,
-        reference=reference,
-        actor=actor,
-    )
-
-
 def _gift_card_transfer(transfer: Transfer) -> Transfer:
     """`transfer` if it moved value out of a gift card (a redemption hold or its posting)."""
     if transfer.debit_account.kind != LedgerAccount.Kind.GIFT_CARD:

@@ -261,23 +261,6 @@ def loyalty_points_hold(
     )
 
 
-@transaction.atomic
-def loyalty_points_burn(
-    *, account: LoyaltyAccount, points: int, reference: str, actor: str
-) -> Transfer:
-    """Pay with points at once (posted): a sale captured on the spot."""
-    ledger, clearing, amount, unit = _burn_accounts(account, points)
-    return transfer_create(
-        debit=ledger,
-        credit=clearing,
-        amount=amount,
-        unit=unit,
-        code=Transfer.Code.BURN,
-        reference=reference,
-        actor=actor,
-    )
-
-
 def _burn_accounts(
     account: LoyaltyAccount, points: int
 ) -> tuple[LedgerAccount, LedgerAccount, Decimal, str]:

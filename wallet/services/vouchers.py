@@ -30,9 +30,10 @@ from wallet.errors import (
     VoucherValueInvalid,
 )
 from wallet.ledger import (
+    Move,
+    ledger_write,
     reversible_transfer,
-    system_account,
-    transfer_hold,
+    system_accounts,
     transfer_post,
     transfer_reverse,
     transfer_void,
@@ -136,6 +137,74 @@ def voucher_disable(*, voucher: Voucher) -> Voucher:
     return locked
 
 
+@dataclass(frozen=True)
+class VoucherUse:
+    """One use of a voucher whose value `voucher_use_move` took and `ledger_write` wrote:
+    `transfer` is its hold (pending: reserved) or, for a sale captured at once, its posting."""
+
+    voucher: Voucher
+    transfer: Transfer
+    reference: str
+
+
+def voucher_use_move(
+    *,
+    voucher: Voucher,
+    amount: Money,
+    funding: LedgerAccount,
+    clearing: LedgerAccount,
+    reference: str,
+    expires_at: datetime | None,
+    at_once: bool,
+    actor: str,
+) -> Move:
+    """The ledger move that takes one use's value (voucher funding -> redemption clearing):
+    pending until consume, release or `expires_at`, or posted at once. Between system accounts,
+    so it locks nothing; the voucher's own checks are `voucher_uses_record`'s, under its lock."""
+    return Move(
+        kind=Transfer.Kind.POSTED if at_once else Transfer.Kind.PENDING,
+        debit=funding,
+        credit=clearing,
+        amount=money_amount(amount, currency=voucher.currency),
+        code=Transfer.Code.VOUCHER,
+        reference=reference,
+        expires_at=None if at_once else expires_at,
+        actor=actor,
+    )
+
+
+def voucher_uses_record(
+    *, uses: list[VoucherUse], customer: Customer | None, channel: str | None
+) -> list[VoucherRedemption]:
+    """Record written uses: lock their vouchers (pk order, after the ledger accounts), re-check
+    status, validity, customer, limits and the fixed amount under that lock, then insert each
+    use (reserved, or consumed when its value was posted at once). Must run in the transaction
+    that wrote the transfers, so a refusal rolls them back."""
+    locked = lock_vouchers(use.voucher.pk for use in uses)
+    now = timezone.now()
+    redemptions = []
+    for use in uses:
+        voucher = locked[use.voucher.pk]
+        value = use.transfer.amount
+        voucher_check_usable(voucher=voucher, customer=customer, channel=channel, at=now)
+        voucher_check_limits(voucher=voucher, customer=customer)
+        fixed = voucher.amount if voucher.kind == Voucher.Kind.FIXED else None
+        if fixed is not None and value > fixed:
+            raise VoucherAmountTooHigh(field="amount")
+        consumed = use.transfer.kind == Transfer.Kind.POSTED
+        redemptions.append(
+            VoucherRedemption.objects.create(
+                voucher=voucher,
+                customer=customer,
+                amount=value,
+                hold=use.transfer,
+                reference=use.reference,
+                status=Status.CONSUMED if consumed else Status.RESERVED,
+            )
+        )
+    return redemptions
+
+
 @transaction.atomic
 def voucher_reserve(
     *,
@@ -147,38 +216,27 @@ def voucher_reserve(
     channel: str | None = None,
     actor: str,
 ) -> VoucherRedemption:
-    """Reserve one use worth `amount` (what `voucher_evaluate` granted) for a payment.
-
-    Re-checks status, validity, customer and limits under the voucher's row lock, then holds
-    the value (voucher funding -> redemption clearing) until consume, release or `expires_at`.
-    """
-    locked = lock_vouchers([voucher.pk])[voucher.pk]
-    value = money_amount(amount, currency=locked.currency)
-    voucher_check_usable(voucher=locked, customer=customer, channel=channel, at=timezone.now())
-    voucher_check_limits(voucher=locked, customer=customer)
-    if locked.kind == Voucher.Kind.FIXED and locked.amount is not None and value > locked.amount:
-        raise VoucherAmountTooHigh(field="amount")
-    hold = transfer_hold(
-        debit=system_account(
-            merchant_id=locked.merchant_id,
-            kind=LedgerAccount.Kind.VOUCHER_FUNDING,
-            unit=locked.currency,
-        ),
-        credit=system_account(
-            merchant_id=locked.merchant_id,
-            kind=LedgerAccount.Kind.REDEMPTION_CLEARING,
-            unit=locked.currency,
-        ),
-        amount=value,
-        unit=locked.currency,
+    """Reserve one use worth `amount` (what `voucher_evaluate` granted) for a payment: the
+    value held (`voucher_use_move`), then the use re-checked and recorded under the voucher's
+    row lock (`voucher_uses_record`), the path the payments engine takes for many at once."""
+    funding, clearing = (LedgerAccount.Kind.VOUCHER_FUNDING, LedgerAccount.Kind.REDEMPTION_CLEARING)
+    systems = system_accounts(
+        merchant_id=voucher.merchant_id,
+        wanted=[(funding, voucher.currency), (clearing, voucher.currency)],
+    )
+    move = voucher_use_move(
+        voucher=voucher,
+        amount=amount,
+        funding=systems[(funding, voucher.currency)],
+        clearing=systems[(clearing, voucher.currency)],
         reference=reference,
         expires_at=expires_at,
-        code=Transfer.Code.VOUCHER,
+        at_once=False,
         actor=actor,
     )
-    return VoucherRedemption.objects.create(
-        voucher=locked, customer=customer, amount=value, hold=hold, reference=reference
-    )
+    (hold,) = ledger_write([move])
+    use = VoucherUse(voucher=voucher, transfer=hold, reference=reference)
+    return voucher_uses_record(uses=[use], customer=customer, channel=channel)[0]
 
 
 def _set(redemption: VoucherRedemption, status: str) -> VoucherRedemption:
