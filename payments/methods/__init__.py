@@ -12,7 +12,7 @@ from moneyed import Money
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments.errors import PaymentRejected
-from payments.methods import external, offline, stored_value  # noqa: F401  (registers them)
+from payments.methods import external, stored_value  # noqa: F401  (registers them)
 from payments.methods.base import (
     ChargeContext,
     ResolveContext,

@@ -7,14 +7,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
 from config.actors import system_actor
-from payments.models import Payment
+from payments.models import Payment, Tender
 from tests.tills.conftest import Till
 from tests.wallet.factories import issue_card
 from tills.models import OfflineAllowance, OfflineFloat, OfflineShortfall
-from tills.offline_value import offline_float_fund, offline_shortfall_resolve
+from tills.offline_value import (
+    offline_float_fund,
+    offline_shortfall_record,
+    offline_shortfall_resolve,
+)
+from wallet.guessing import FAILURES_PER_API_KEY, code_attempt_failed
+from wallet.models import CodeAttemptWindow
 
 pytestmark = pytest.mark.django_db
 ACTOR = system_actor("test")
@@ -213,3 +221,93 @@ def test_the_back_office_lists_and_resolves_shortfalls(
     )
     assert again.status == OfflineShortfall.Status.WRITTEN_OFF  # resolved once
     assert admin_client.get("/admin/tills/offlineallowance/").status_code == 200
+
+
+def test_a_made_up_tender_above_the_per_sale_cap_is_refused(
+    till: Till, allowance: dict[str, Any], settings
+) -> None:
+    settings.KASSA_TILL_OFFLINE = {"currencies": {"EUR": {"max_sale": "50.00"}}}
+    answer = replay(till, "50.01", "AAAA-BBBB-CCCC-WXYZ", pin=None)
+    assert (answer.status_code, answer.json()["code"]) == (422, "offline_value_refused")
+    assert answer.json()["meta"] == {"max_sale": "50.00", "currency": "EUR"}
+    assert not Payment.objects.exists()
+    assert float_available(till) == Decimal("900.00")
+
+
+def test_a_shortfall_above_what_is_left_of_the_allowance_is_refused_whole(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    card = issue_card(till.store.merchant, "10.00", pin="1234")
+    assert replay(till, "60.00", card.code).status_code == 201  # 50.00 short: 50.00 left
+    answer = replay(till, "50.01", "AAAA-BBBB-CCCC-WXYZ", pin=None)
+    assert (answer.status_code, answer.json()["code"]) == (422, "offline_value_refused")
+    assert answer.json()["meta"] == {"shortfall": "50.01", "remaining": "50.00"}
+    assert (Payment.objects.count(), OfflineShortfall.objects.count()) == (1, 1)
+    state = OfflineAllowance.objects.get()
+    assert (state.remaining, state.hold.amount if state.hold else None) == (
+        Money("50.00", "EUR"),
+        Decimal("50.00"),
+    )
+    assert float_available(till) == Decimal("900.00")
+
+
+def test_a_released_allowance_is_not_used(till: Till, allowance: dict[str, Any]) -> None:
+    assert post(till, "tills/offline-allowance/release", {"currency": "EUR"}).status_code == 200
+    answer = replay(till, "15.00", "AAAA-BBBB-CCCC-WXYZ", pin=None)
+    assert (answer.status_code, answer.json()["code"]) == (422, "offline_value_refused")
+    assert not OfflineShortfall.objects.exists()
+    assert float_available(till) == Decimal("1000.00")
+
+
+def test_a_card_in_another_currency_pays_nothing_its_tender_is_a_shortfall(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    card = issue_card(till.store.merchant, "50.00", "GBP", pin="1234")
+    answer = replay(till, "30.00", card.code)
+    assert answer.status_code == 201, answer.json()
+    card.gift_card.account.refresh_from_db()
+    assert card.gift_card.account.balance == Decimal("50.00")
+    shortfall = OfflineShortfall.objects.get()
+    assert (shortfall.gift_card, shortfall.amount, shortfall.card_paid) == (
+        card.gift_card,
+        Money("30.00", "EUR"),
+        Money("0.00", "EUR"),
+    )
+
+
+def test_a_till_locked_out_for_guessing_still_replays_its_offline_sales(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    replay(till, "1.00", "AAAA-BBBB-CCCC-WXYZ", pin=None)  # an unknown code still counts
+    assert CodeAttemptWindow.objects.get(key=f"key:{till.key.pk}").failures == 1
+    for _ in range(FAILURES_PER_API_KEY):
+        code_attempt_failed(api_key_id=till.key.pk, client_ip=None)
+    card = issue_card(till.store.merchant, "50.00", pin="1234")
+    answer = replay(till, "30.00", card.code)
+    assert answer.status_code == 201, answer.json()
+    # Locked out, the card is not looked up: the tender is a shortfall within the allowance.
+    card.gift_card.account.refresh_from_db()
+    assert card.gift_card.account.balance == Decimal("50.00")
+    assert OfflineShortfall.objects.get(payment_id=answer.json()["id"]).amount == Money(
+        "30.00", "EUR"
+    )
+
+
+def test_a_shortfall_locks_the_float_account_before_the_allowance(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    card = issue_card(till.store.merchant, "50.00", pin="1234")
+    paid = replay(till, "10.00", card.code).json()
+    tender = Tender.objects.select_related("payment").get(payment__public_id=paid["id"])
+    with CaptureQueriesContext(connection) as queries:
+        offline_shortfall_record(
+            allowance=OfflineAllowance.objects.get(),
+            tender=tender,
+            gift_card=None,
+            code_last4="",
+            shortfall=Decimal("1.00"),
+            actor=ACTOR,
+        )
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert "wallet_ledgeraccount" in locks[0]
+    assert any("tills_offlineallowance" in sql for sql in locks[1:])
