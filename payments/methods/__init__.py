@@ -12,6 +12,7 @@ from moneyed import Money
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments.errors import PaymentRejected
+from payments.gift_card_lines import gift_card_reload_accounts
 from payments.methods import external, stored_value  # noqa: F401  (registers them)
 from payments.methods.base import (
     ChargeContext,
@@ -65,12 +66,22 @@ def resolve_tenders(
     return resolved
 
 
-def lock_wallet_rows(tenders: list[Tender], *, earning: LoyaltyAccount | None = None) -> None:
-    """Lock every wallet row these tenders (and a points earn) touch, in the canonical order
-    (instrument ledger accounts by pk, then vouchers by pk)."""
+def lock_wallet_rows(
+    tenders: list[Tender],
+    *,
+    earning: LoyaltyAccount | None = None,
+    payment: Payment | None = None,
+) -> None:
+    """Lock every wallet row these tenders (and a points earn, and the cards `payment`'s basket
+    reloads) touch, in the canonical order (instrument ledger accounts by pk, then vouchers by
+    pk)."""
     account_ids = [pk for t in tenders for pk in method_for(t.method).locks(t)]
     if earning is not None:
         account_ids.append(earning.account_id)
+    if payment is not None and payment.basket:
+        account_ids += gift_card_reload_accounts(
+            merchant_id=payment.merchant_id, basket=payment.basket
+        )
     lock_ledger_accounts(account_ids)
     lock_vouchers(t.voucher_id for t in tenders if t.voucher_id)
 
@@ -84,7 +95,10 @@ def charge_all(
 ) -> None:
     """Take every tender's value, and (a sale captured at once) the points it earns, in one
     set-based ledger write: each instrument account locked once, in pk order, by its UPDATE.
-    Vouchers reserve their use under the voucher's lock first (its limits)."""
+    Vouchers reserve their use under the voucher's lock first (its limits). A sale that
+    reloads gift cards locks their accounts first, with the others, in the canonical order."""
+    if payment is not None and payment.basket:
+        lock_wallet_rows(tenders, earning=earning, payment=payment)
     units = {(LedgerAccount.Kind.REDEMPTION_CLEARING, t.amount.currency.code) for t in tenders}
     units |= {
         (LedgerAccount.Kind.REDEMPTION_CLEARING, t.loyalty_account.programme.unit)
