@@ -311,3 +311,32 @@ def test_a_shortfall_locks_the_float_account_before_the_allowance(
     locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
     assert "wallet_ledgeraccount" in locks[0]
     assert any("tills_offlineallowance" in sql for sql in locks[1:])
+
+
+def test_a_retried_release_replays_its_answer_and_never_releases_a_renewed_allowance(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    key = str(uuid.uuid4())
+
+    def release() -> Any:
+        return till.api.post(
+            "/api/v1/tills/offline-allowance/release",
+            {"currency": "EUR"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+
+    first = release()
+    assert (first.status_code, first.json()["id"]) == (200, allowance["id"])
+    renewed = post(till, "tills/offline-allowance", {"amount": eur("50.00")})
+    assert renewed.status_code == 201
+    retried = release()  # the answer to the first release was lost: the till retries
+    assert (retried.status_code, retried.json()["id"]) == (200, allowance["id"])
+    assert OfflineAllowance.objects.get(status="active").public_id == uuid.UUID(
+        renewed.json()["id"]
+    )
+    assert float_available(till) == Decimal("950.00")
+    keyless = till.api.post(
+        "/api/v1/tills/offline-allowance/release", {"currency": "EUR"}, format="json"
+    )
+    assert (keyless.status_code, keyless.json()["code"]) == (400, "idempotency_key_required")
