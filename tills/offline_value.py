@@ -22,6 +22,7 @@ from merchants.models import ApiKey, Merchant
 from payments.models import Tender
 from tills.errors import OfflineFloatShort, OfflineValueRefused
 from tills.models import OfflineAllowance, OfflineFloat, OfflineShortfall
+from wallet.errors import ReasonRequired
 from wallet.ledger import (
     check_amount,
     instrument_account_open,
@@ -232,14 +233,20 @@ def offline_shortfall_record(
 
 @transaction.atomic
 def offline_shortfall_resolve(
-    *, shortfall: OfflineShortfall, status: str, actor: str
+    *, shortfall: OfflineShortfall, status: str, reason: str, actor: str
 ) -> OfflineShortfall:
-    """The back office recovered the receivable, or wrote it off; an open one only."""
+    """The back office recovered the receivable, or wrote it off, saying why (kept on the row
+    with who and when); an open one only. Only the receivable's status changes: the money
+    recovered is taken outside Kassa and is not posted to the ledger."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired(field="reason")
     locked = OfflineShortfall.objects.select_for_update(of=("self",)).get(pk=shortfall.pk)
     if locked.status != OfflineShortfall.Status.OPEN:
         return locked
     locked.status = status
     locked.resolved_by = actor
     locked.resolved_at = timezone.now()
-    locked.save(update_fields=["status", "resolved_by", "resolved_at"])
+    locked.resolution_reason = reason
+    locked.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_reason"])
     return locked

@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
@@ -21,11 +25,13 @@ from tills.offline_value import (
     offline_shortfall_record,
     offline_shortfall_resolve,
 )
+from wallet.errors import ReasonRequired
 from wallet.guessing import FAILURES_PER_API_KEY, code_attempt_failed
 from wallet.models import CodeAttemptWindow
 
 pytestmark = pytest.mark.django_db
 ACTOR = system_actor("test")
+SHORTFALLS = "/admin/tills/offlineshortfall/"
 
 
 def eur(amount: str) -> dict[str, str]:
@@ -200,27 +206,67 @@ def test_a_refund_goes_back_to_the_card_up_to_what_it_paid(
     assert card.gift_card.account.available == Decimal("10.00")
 
 
-def test_the_back_office_lists_and_resolves_shortfalls(
-    till: Till, allowance: dict[str, Any], admin_client
+def _office(*codenames: str) -> Client:
+    user = User.objects.create_user(f"office-{uuid.uuid4().hex[:8]}", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="tills", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _act(client: Client, action: str, shortfall: OfflineShortfall, **form: str) -> Any:
+    return client.post(SHORTFALLS, {"action": action, ACTION_CHECKBOX_NAME: [shortfall.pk], **form})
+
+
+def test_the_back_office_lists_and_resolves_shortfalls_with_a_reason(
+    till: Till, allowance: dict[str, Any]
 ) -> None:
     card = issue_card(till.store.merchant, "10.00", pin="1234")
     replay(till, "30.00", card.code)
-    page = admin_client.get("/admin/tills/offlineshortfall/")
+    office = _office("view_offlineshortfall", "change_offlineshortfall", "view_offlineallowance")
+    page = office.get(SHORTFALLS)
     assert page.status_code == 200
     assert "20.00" in page.content.decode()
     shortfall = OfflineShortfall.objects.get()
-    admin_client.post(
-        "/admin/tills/offlineshortfall/",
-        {"action": "write_off", "_selected_action": [shortfall.pk]},
-    )
+    asked = _act(office, "write_off", shortfall)
+    assert "reason" in asked.content.decode()  # the confirmation page, nothing done yet
+    _act(office, "write_off", shortfall, post="yes", reason=" ")
     shortfall.refresh_from_db()
-    assert shortfall.status == OfflineShortfall.Status.WRITTEN_OFF
+    assert shortfall.status == OfflineShortfall.Status.OPEN  # no reason, no write-off
+    _act(office, "write_off", shortfall, post="yes", reason="customer unreachable")
+    shortfall.refresh_from_db()
+    assert (shortfall.status, shortfall.resolution_reason) == (
+        OfflineShortfall.Status.WRITTEN_OFF,
+        "customer unreachable",
+    )
     assert shortfall.resolved_by.startswith("user:")
+    history = LogEntry.objects.get(object_id=str(shortfall.pk))
+    assert "customer unreachable" in history.get_change_message()
     again = offline_shortfall_resolve(
-        shortfall=shortfall, status=OfflineShortfall.Status.RECOVERED, actor=ACTOR
+        shortfall=shortfall, status=OfflineShortfall.Status.RECOVERED, reason="paid", actor=ACTOR
     )
     assert again.status == OfflineShortfall.Status.WRITTEN_OFF  # resolved once
-    assert admin_client.get("/admin/tills/offlineallowance/").status_code == 200
+    assert office.get("/admin/tills/offlineallowance/").status_code == 200
+
+
+def test_who_may_only_look_at_shortfalls_cannot_resolve_them(
+    till: Till, allowance: dict[str, Any]
+) -> None:
+    replay(till, "15.00", "AAAA-BBBB-CCCC-WXYZ", pin=None)
+    shortfall = OfflineShortfall.objects.get()
+    reader = _office("view_offlineshortfall")
+    page = reader.get(SHORTFALLS).content.decode()
+    assert "write_off" not in page
+    assert "mark_recovered" not in page
+    _act(reader, "write_off", shortfall, post="yes", reason="just because")
+    shortfall.refresh_from_db()
+    assert shortfall.status == OfflineShortfall.Status.OPEN
+    with pytest.raises(ReasonRequired):
+        offline_shortfall_resolve(
+            shortfall=shortfall, status=OfflineShortfall.Status.RECOVERED, reason="", actor=ACTOR
+        )
 
 
 def test_a_made_up_tender_above_the_per_sale_cap_is_refused(
