@@ -10,9 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from moneyed import Money
 
 from payments.errors import GiftCardLineRefused
+from payments.models import Payment
 from wallet.models import GiftCard
 from wallet.selectors import gift_card_check_usable
 
@@ -54,6 +56,27 @@ def gift_card_lines_total(basket: list[dict[str, Any]], currency: str) -> Money:
         Decimal(0),
     )
     return Money(total, currency)
+
+
+def gift_card_reload_accounts(*, merchant_id: int, basket: list[dict[str, Any]]) -> list[int]:
+    """The ledger accounts of the cards the basket reloads (to lock with the other rows)."""
+    cards = [line["gift_card"] for line in basket if line.get("kind") == GIFT_CARD_RELOAD]
+    if not cards:
+        return []
+    return list(
+        GiftCard.objects.filter(merchant_id=merchant_id, public_id__in=cards).values_list(
+            "account_id", flat=True
+        )
+    )
+
+
+def gift_card_reloads_check(payment: Payment) -> None:
+    """At capture, before any money is taken: each card the payment reloads is still usable
+    (a card blocked or expired since the authorisation refuses the capture, nothing taken)."""
+    if payment.basket:
+        gift_card_lines_check(
+            merchant_id=payment.merchant_id, basket=payment.basket, methods=[], at=timezone.now()
+        )
 
 
 def gift_card_lines_check(

@@ -1,9 +1,17 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from config.actors import user_actor
-from config.admin import ReadOnlyAdmin, ReadOnlyInline
+from config.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReasonForm,
+    confirmed_action,
+    confirming_data,
+)
 from tills.models import (
     CashMovement,
     OfflineAllowance,
@@ -79,23 +87,62 @@ class OfflineShortfallAdmin(ReadOnlyAdmin):
         "payment",
         "allowance",
         "resolved_by",
+        "resolution_reason",
     )
     list_filter = ("status", "allowance__terminal__store")
     list_select_related = ("allowance__terminal", "payment")
     actions = ["mark_recovered", "write_off"]
 
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        """Who may mark shortfalls recovered or written off: `change_offlineshortfall`."""
+        return request.user.has_perm("tills.change_offlineshortfall")
+
     def _resolve(
-        self, request: HttpRequest, queryset: QuerySet[OfflineShortfall], status: str
-    ) -> None:
+        self, request: HttpRequest, queryset: QuerySet[OfflineShortfall], *, status: str
+    ) -> TemplateResponse | None:
+        """Each open shortfall through its service, behind a confirmation page with a mandatory
+        reason; the reason, who and when are kept on the row and in the admin history."""
         actor = user_actor(request.user)
-        for shortfall in queryset:
-            offline_shortfall_resolve(shortfall=shortfall, status=status, actor=actor)
-            self.log_change(request, shortfall, f"shortfall {status}")
 
-    @admin.action(description="Mark the selected shortfalls recovered")
-    def mark_recovered(self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]) -> None:
-        self._resolve(request, queryset, OfflineShortfall.Status.RECOVERED)
+        def resolve(shortfall: OfflineShortfall, form: forms.Form) -> str:
+            reason = form.cleaned_data["reason"]
+            done = offline_shortfall_resolve(
+                shortfall=shortfall, status=status, reason=reason, actor=actor
+            )
+            if (done.status, done.resolved_by, done.resolution_reason) != (status, actor, reason):
+                return f"already {done.get_status_display()}, left as it was."
+            return f"{done.get_status_display()}: {reason}"
 
-    @admin.action(description="Write the selected shortfalls off")
-    def write_off(self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]) -> None:
-        self._resolve(request, queryset, OfflineShortfall.Status.WRITTEN_OFF)
+        label = OfflineShortfall.Status(status).label
+        return confirmed_action(
+            self,
+            request,
+            queryset.order_by("pk"),
+            action="mark_recovered" if status == OfflineShortfall.Status.RECOVERED else "write_off",
+            title=f"Shortfalls {label}",
+            explanation=(
+                "Each open shortfall is marked as said, with your reason, name and the time. "
+                "Only the receivable's status changes: money recovered from the customer is "
+                "taken outside Kassa and not posted to the ledger. A shortfall already resolved "
+                "stays as it is."
+            ),
+            confirm_label="Confirm",
+            form=ReasonForm(confirming_data(request)),
+            details=lambda shortfall: [
+                f"{shortfall.get_status_display()}, {shortfall.amount}, card "
+                f"…{shortfall.code_last4 or '?'}, payment {shortfall.payment_id}"
+            ],
+            apply=resolve,
+        )
+
+    @admin.action(description="Mark the selected shortfalls recovered…", permissions=["resolve"])
+    def mark_recovered(
+        self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]
+    ) -> TemplateResponse | None:
+        return self._resolve(request, queryset, status=OfflineShortfall.Status.RECOVERED)
+
+    @admin.action(description="Write the selected shortfalls off…", permissions=["resolve"])
+    def write_off(
+        self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]
+    ) -> TemplateResponse | None:
+        return self._resolve(request, queryset, status=OfflineShortfall.Status.WRITTEN_OFF)

@@ -189,6 +189,7 @@ class OfflineShortfall(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     resolved_by = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

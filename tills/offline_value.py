@@ -7,7 +7,8 @@ allowance; on replay the card pays what it holds, and what it cannot pay is a sh
 float pays the gap (the hold shrinks by as much), and the back office recovers or writes off
 the receivable. The sale stands and the card never goes below zero.
 
-Lock order: ledger accounts (by pk), then the allowance row, as wallet.lock_objects requires.
+Lock order: ledger accounts (by pk), then the allowance row, as wallet.lock_objects requires;
+every function here takes them in that order.
 """
 
 from decimal import Decimal
@@ -21,6 +22,7 @@ from merchants.models import ApiKey, Merchant
 from payments.models import Tender
 from tills.errors import OfflineFloatShort, OfflineValueRefused
 from tills.models import OfflineAllowance, OfflineFloat, OfflineShortfall
+from wallet.errors import ReasonRequired
 from wallet.ledger import (
     check_amount,
     instrument_account_open,
@@ -163,50 +165,54 @@ def offline_shortfall_record(
 ) -> OfflineShortfall:
     """The float pays what the card could not: the allowance's hold is voided, the gap posted
     from the float to redemption clearing, and what is left of the allowance held again. Call
-    it in the sale's transaction with the float's account locked (methods.offline)."""
+    it in the sale's transaction (methods: tills.tender_method). A shortfall above what is left
+    of the active allowance, or of the float, is refused whole (`offline_value_refused`): the
+    sale rolls back and the back office settles it by hand."""
     currency = allowance.amount.currency.code
-    allowance = OfflineAllowance.objects.select_for_update(of=("self",)).get(pk=allowance.pk)
     account = lock_ledger_accounts([allowance.float.account_id])[allowance.float.account_id]
-    active = allowance.status == OfflineAllowance.Status.ACTIVE
-    if active and allowance.hold is not None and allowance.hold.state == "pending":
+    allowance = (
+        OfflineAllowance.objects.select_for_update(of=("self",))
+        .select_related("float", "hold")
+        .get(pk=allowance.pk)
+    )
+    if allowance.status != OfflineAllowance.Status.ACTIVE:
+        raise OfflineValueRefused(
+            "This till's offline allowance was released: the offline sale is refused, the "
+            "back office must settle it."
+        )
+    if shortfall > allowance.remaining.amount:
+        raise OfflineValueRefused(
+            f"The card cannot pay {shortfall} {currency} of this offline sale, more than is "
+            "left of the till's offline allowance: the sale is refused, the back office must "
+            "settle it.",
+            meta={"shortfall": str(shortfall), "remaining": str(allowance.remaining.amount)},
+        )
+    if allowance.hold is not None and allowance.hold.state == "pending":
         transfer_void(transfer=allowance.hold, reason="offline shortfall", actor=actor)
         account.refresh_from_db()
-    clearing = _clearing(allowance.float.merchant_id, currency)
-    from_float = min(shortfall, account.available)
-    reference = f"offline_shortfall:{tender.public_id}"
-    if from_float > 0:
-        transfer_create(
-            debit=account,
-            credit=clearing,
-            amount=from_float,
-            unit=currency,
-            code=Transfer.Code.REDEMPTION,
-            reference=reference,
-            actor=actor,
+    if shortfall > account.available:
+        raise OfflineValueRefused(
+            f"The offline float cannot pay {shortfall} {currency} of this offline sale: the "
+            "sale is refused, the back office must settle it.",
+            meta={"shortfall": str(shortfall), "remaining": str(account.available)},
         )
-    if shortfall > from_float:  # the float was used up elsewhere: the gap is an adjustment
-        transfer_create(
-            debit=system_account(
-                merchant_id=allowance.float.merchant_id,
-                kind=LedgerAccount.Kind.ADJUSTMENTS,
-                unit=currency,
-            ),
-            credit=clearing,
-            amount=shortfall - from_float,
-            unit=currency,
-            code=Transfer.Code.ADJUSTMENT,
-            reference=reference,
-            reason="offline shortfall beyond the float",
-            actor=actor,
-        )
+    transfer_create(
+        debit=account,
+        credit=_clearing(allowance.float.merchant_id, currency),
+        amount=shortfall,
+        unit=currency,
+        code=Transfer.Code.REDEMPTION,
+        reference=f"offline_shortfall:{tender.public_id}",
+        actor=actor,
+    )
     allowance.used += Money(shortfall, currency)
     allowance.hold = None
     left = allowance.remaining.amount
     account.refresh_from_db()
-    if active and min(left, account.available) > 0:
+    if min(left, account.available) > 0:
         allowance.hold = transfer_hold(
             debit=account,
-            credit=clearing,
+            credit=_clearing(allowance.float.merchant_id, currency),
             amount=min(left, account.available),
             unit=currency,
             reference=f"offline_allowance:{allowance.public_id}",
@@ -227,14 +233,20 @@ def offline_shortfall_record(
 
 @transaction.atomic
 def offline_shortfall_resolve(
-    *, shortfall: OfflineShortfall, status: str, actor: str
+    *, shortfall: OfflineShortfall, status: str, reason: str, actor: str
 ) -> OfflineShortfall:
-    """The back office recovered the receivable, or wrote it off; an open one only."""
+    """The back office recovered the receivable, or wrote it off, saying why (kept on the row
+    with who and when); an open one only. Only the receivable's status changes: the money
+    recovered is taken outside Kassa and is not posted to the ledger."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired(field="reason")
     locked = OfflineShortfall.objects.select_for_update(of=("self",)).get(pk=shortfall.pk)
     if locked.status != OfflineShortfall.Status.OPEN:
         return locked
     locked.status = status
     locked.resolved_by = actor
     locked.resolved_at = timezone.now()
-    locked.save(update_fields=["status", "resolved_by", "resolved_at"])
+    locked.resolution_reason = reason
+    locked.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_reason"])
     return locked

@@ -13,7 +13,8 @@ from moneyed import Money
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments.errors import PaymentRejected
-from payments.methods import external, offline, stored_value  # noqa: F401  (registers them)
+from payments.gift_card_lines import gift_card_reload_accounts
+from payments.methods import external, stored_value  # noqa: F401  (registers them)
 from payments.methods.base import (
     ChargeContext,
     ResolveContext,
@@ -66,13 +67,19 @@ def resolve_tenders(
     return resolved
 
 
-def lock_wallet_rows(tenders: list[Tender], *, earning: LoyaltyAccount | None = None) -> None:
-    """Lock every wallet row these tenders (and a points earn) touch, in the canonical order
-    (instrument ledger accounts by pk, then vouchers by pk)."""
+def lock_wallet_rows(
+    tenders: list[Tender],
+    *,
+    earning: LoyaltyAccount | None = None,
+    also: list[int] | None = None,
+) -> None:
+    """Lock every wallet row these tenders (and a points earn, and the accounts `also` names:
+    cards a basket reloads) touch, in the canonical order (instrument ledger accounts by pk,
+    then vouchers by pk)."""
     account_ids = [pk for t in tenders for pk in method_for(t.method).locks(t)]
     if earning is not None:
         account_ids.append(earning.account_id)
-    lock_ledger_accounts(account_ids)
+    lock_ledger_accounts([*account_ids, *(also or [])])
     lock_vouchers(t.voucher_id for t in tenders if t.voucher_id)
 
 
@@ -86,7 +93,15 @@ def charge_all(
     """Take every tender's value, and (a sale captured at once) the points it earns, in one
     set-based ledger write: each instrument account locked once, in pk order, by its UPDATE.
     Then each method re-checks under those locks (`locked`): vouchers record their use under
-    the voucher's lock (its limits), after the accounts, as the canonical order has it."""
+    the voucher's lock (its limits), after the accounts, as the canonical order has it. A sale
+    that reloads gift cards locks their accounts first, with the others, in that order."""
+    reloads = (
+        gift_card_reload_accounts(merchant_id=payment.merchant_id, basket=payment.basket)
+        if payment is not None and payment.basket
+        else []
+    )
+    if reloads:
+        lock_wallet_rows(tenders, earning=earning, also=reloads)
     units = {unit for tender in tenders for unit in method_for(tender.method).systems(tender)}
     if earning is not None:
         units.add((LedgerAccount.Kind.POINTS_EXPENSE, earning.programme.unit))
@@ -138,13 +153,18 @@ def settle_all(
 ) -> None:
     """At capture: post (or void) every tender's hold and earn the points in one set-based
     ledger write, under one lock of every wallet row in the canonical order (instrument
-    accounts by pk, then vouchers, then their uses and holds)."""
+    accounts by pk, the cards the basket reloads among them, then vouchers, then their uses
+    and holds)."""
     hold_ids = [t.wallet_transfer_id for t in tenders if t.wallet_transfer_id]
     holds = Transfer.objects.select_related("resolution").in_bulk(hold_ids)
     account_ids = [pk for t in tenders for pk in method_for(t.method).locks(t)]
     account_ids += [pk for h in holds.values() for pk in (h.debit_account_id, h.credit_account_id)]
     if earning is not None:
         account_ids.append(earning.account_id)
+    if payment.basket:  # the cards it reloads, fulfilled in the same transaction
+        account_ids += gift_card_reload_accounts(
+            merchant_id=payment.merchant_id, basket=payment.basket
+        )
     accounts = lock_ledger_accounts(account_ids)
     lock_vouchers(t.voucher_id for t in tenders if t.voucher_id)
     by_method: dict[str, list[Tender]] = {}

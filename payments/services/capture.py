@@ -14,7 +14,7 @@ from payments.errors import (
     PaymentStateConflict,
 )
 from payments.events import payment_event_record
-from payments.gift_card_lines import gift_card_lines_total
+from payments.gift_card_lines import gift_card_lines_total, gift_card_reloads_check
 from payments.lock_objects import lock_payment, payment_tenders
 from payments.models import Payment, Tender
 from payments.services.common import keep_for_response, release_all, release_cards
@@ -59,6 +59,7 @@ def payment_capture(*, payment: Payment, actor: str, amount: Money | None = None
         if amount != payment.amount and gift_card_lines_total(payment.basket, amount.currency.code):
             raise GiftCardLineRefused("A payment that sells gift cards is captured whole.")
         tenders = list(payment_tenders(payment))
+        gift_card_reloads_check(payment)  # before Stripe captures: refused cleanly
         expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
         stale = expired or not methods.holds_intact(tenders)
         if not stale:

@@ -1,6 +1,9 @@
 """Fulfilling a captured payment's gift card lines: issue the cards sold, reload the cards
 topped up (see payments.gift_card_lines). It runs inside the transaction that marks the payment
-captured, so the card exists exactly when the money does."""
+captured, so the card exists exactly when the money does. The money is taken by then (Stripe
+captured first), so a reload completes even if its card was blocked or expired since the
+capture checked it; the reloaded cards' accounts are locked with the payment's other wallet
+rows (methods.lock_wallet_rows), in the canonical order."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,7 +47,9 @@ def payment_gift_cards_fulfil(*, payment: Payment, actor: str) -> list[Fulfilled
             card = GiftCard.objects.get(
                 merchant_id=payment.merchant_id, public_id=line["gift_card"]
             )
-            gift_card_reload(gift_card=card, amount=value, reference=reference, actor=actor)
+            gift_card_reload(
+                gift_card=card, amount=value, reference=reference, actor=actor, paid=True
+            )
             code = None
         line.update(gift_card=str(card.public_id), last4=card.code_last4)
         fulfilled.append(FulfilledLine(line=index, gift_card=card, code=code))

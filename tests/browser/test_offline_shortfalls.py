@@ -1,5 +1,5 @@
-"""The back office finds an offline gift card shortfall in the admin and writes it off, in
-English and in French, axe-clean."""
+"""The back office finds an offline gift card shortfall in the admin and writes it off with a
+reason, in English and in French, axe-clean."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -46,6 +46,15 @@ def test_the_back_office_writes_a_shortfall_off(
     page.check("input.action-select")
     page.select_option("select[name=action]", "write_off")
     page.click(f"button:has-text('{action_word}')")
+    page.wait_for_selector("#id_reason")  # the confirmation: a reason is required
+    results = AXE.run(page, context={"include": [["#content"]]})
+    assert [v["id"] for v in results.response["violations"] if v["impact"] in SERIOUS] == []
+    page.fill("#id_reason", "customer unreachable")
+    page.click("input[type=submit][value=Confirm]")
     page.wait_for_selector("#result_list")
     context.close()
-    assert OfflineShortfall.objects.get().status == OfflineShortfall.Status.WRITTEN_OFF
+    shortfall = OfflineShortfall.objects.get()
+    assert (shortfall.status, shortfall.resolution_reason) == (
+        OfflineShortfall.Status.WRITTEN_OFF,
+        "customer unreachable",
+    )

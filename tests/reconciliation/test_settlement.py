@@ -276,6 +276,7 @@ def test_an_offline_gift_card_shortfall_is_counted_and_open_ones_are_differences
     offline_shortfall_resolve(
         shortfall=OfflineShortfall.objects.get(),
         status=OfflineShortfall.Status.RECOVERED,
+        reason="paid at the counter",
         actor=ACTOR,
     )
     t2 = by_till(compute(day))["T2"]

@@ -268,3 +268,44 @@ def test_a_capture_the_process_died_in_is_finished_by_recovery_issuing_once(
         assert recovered.status == Payment.Status.CAPTURED
     assert GiftCard.objects.count() == 1
     assert Transfer.objects.filter(code=Transfer.Code.ISSUE).count() == 1
+
+
+def _held_reload(till: Till) -> tuple[Payment, GiftCard]:
+    card = issue_card(till.store.merchant, "10.00").gift_card
+    line = {**gift_line("15.00"), "kind": "gift_card_reload", "gift_card": str(card.public_id)}
+    held = pay(till, [line], capture=False)
+    assert held.status_code == 201, held.json()
+    return Payment.objects.get(public_id=held.json()["id"]), card
+
+
+def test_a_reload_of_a_card_blocked_before_the_capture_refuses_it_cleanly(till: Till) -> None:
+    payment, card = _held_reload(till)
+    gift_card_block(gift_card=card, reason="lost", actor=system_actor("test"))
+    answer = till.api.post(
+        f"/api/v1/payments/{payment.public_id}/capture",
+        {},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "instrument_blocked")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.AUTHORIZED  # nothing taken; it can be voided
+    assert not Transfer.objects.filter(code=Transfer.Code.RELOAD).exists()
+
+
+def test_a_paid_for_reload_completes_though_the_card_was_blocked_meanwhile(
+    till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment, card = _held_reload(till)
+    real_finish = capture_service.finish_capture
+
+    def blocked_while_capturing(payment: Payment, *, actor: str) -> Payment:
+        # Between the capture's check and its settling (Stripe capturing, say).
+        gift_card_block(gift_card=card, reason="lost", actor=system_actor("test"))
+        return real_finish(payment, actor=actor)
+
+    monkeypatch.setattr(capture_service, "finish_capture", blocked_while_capturing)
+    captured = capture_service.payment_capture(payment=payment, actor=system_actor("test"))
+    assert captured.status == Payment.Status.CAPTURED
+    card.account.refresh_from_db()
+    assert card.account.balance == Decimal("25.00")

@@ -69,9 +69,11 @@ class AllowanceReleaseView(APIView):
     @extend_schema(
         request=AllowanceReleaseInput,
         responses={200: AllowanceOutput, 204: None},
+        parameters=[IDEMPOTENCY_PARAMETER],
         operation_id="tills_offline_allowance_release",
         summary="Give this till's allowance back to the float (204: there was none).",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = AllowanceReleaseInput(data=request.data)
         data.is_valid(raise_exception=True)

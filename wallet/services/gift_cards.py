@@ -185,10 +185,12 @@ def _set_status(card: GiftCard, status: str, *, reason: str) -> GiftCard:
 
 @transaction.atomic
 def gift_card_reload(
-    *, gift_card: GiftCard, amount: Money, reference: str = "", actor: str
+    *, gift_card: GiftCard, amount: Money, reference: str = "", actor: str, paid: bool = False
 ) -> Transfer:
     """Add value (issuance -> card). A retry with the same `reference` returns the first
-    reload; the same reference with another card or amount is `idempotency_key_reused`."""
+    reload; the same reference with another card or amount is `idempotency_key_reused`.
+    A reload the customer has `paid` for already completes whatever happened to the card
+    since it was checked (blocked or expired meanwhile: the value is theirs all the same)."""
     card, account = _lock_card(gift_card)
     value = money_amount(amount, currency=card.currency)
     if reference:
@@ -199,7 +201,8 @@ def gift_card_reload(
             if first.credit_account_id != account.pk or first.amount != value:
                 raise IdempotencyKeyReused()
             return first
-    gift_card_check_usable(gift_card=card, at=timezone.now())
+    if not paid:
+        gift_card_check_usable(gift_card=card, at=timezone.now())
     issuance = system_account(
         merchant_id=card.merchant_id, kind=LedgerAccount.Kind.ISSUANCE, unit=card.currency
     )

@@ -2,7 +2,13 @@
 
 The till could not ask the card for its balance, so the sale is what it was: the card pays
 what it holds (never below zero) and the float pays the rest, recorded as a shortfall for the
-back office. Only a replayed offline sale captured at once uses it.
+back office. Only a replayed offline sale captured at once uses it. The server bounds what a
+till key can make the float pay: a tender above the policy's per-sale cap, or a shortfall above
+what is left of the till's active allowance (or of the float), is refused whole, so the till's
+journal shows the refusal and the back office settles that sale by hand.
+
+It is one more class in payments' method registry, registered by tills' AppConfig.ready():
+payments never imports tills.
 """
 
 from decimal import Decimal
@@ -19,12 +25,13 @@ from payments.methods.base import (
 )
 from payments.methods.stored_value import reference_of
 from payments.models import RefundAllocation, Tender
+from payments.offline_policy import offline_policy
 from tills.errors import OfflineValueRefused
 from tills.models import OfflineAllowance
 from tills.offline_value import offline_shortfall_record
 from wallet import services as wallet
-from wallet.errors import CodeNotRecognised
-from wallet.guessing import code_guessing_guard
+from wallet.errors import CodeAttemptsLocked, CodeNotRecognised
+from wallet.guessing import code_attempt_failed, code_attempts_check
 from wallet.ledger import Move, reversed_amount
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import GiftCard, LedgerAccount, Transfer
@@ -51,24 +58,28 @@ class OfflineGiftCardMethod(TenderMethod):
         if not request.offline or not request.capture or api_key.terminal_id is None:
             raise OfflineValueRefused("Only a till's replayed offline sale takes a card offline.")
         currency = request.amount.currency.code
+        requested = tender.amount if tender.amount is not None else request.amount
+        max_sale = offline_policy().caps(currency)["max_sale"]
+        if requested.amount > max_sale:
+            raise OfflineValueRefused(
+                f"A gift card taken offline is at most {max_sale} {currency} a sale: this "
+                "offline sale is refused, the back office must settle it.",
+                field="amount",
+                meta={"max_sale": str(max_sale), "currency": currency},
+            )
         allowance = (
             OfflineAllowance.objects.select_related("float", "hold")
-            .filter(terminal_id=api_key.terminal_id, float__currency=currency)
-            .order_by("-created_at", "-pk")
+            .filter(
+                terminal_id=api_key.terminal_id,
+                float__currency=currency,
+                status=OfflineAllowance.Status.ACTIVE,
+            )
             .first()
         )
         if allowance is None:
             raise OfflineValueRefused()
-        card: GiftCard | None = None
-        try:
-            with code_guessing_guard(api_key_id=api_key.pk, client_ip=ctx.client_ip):
-                card = gift_card_find(
-                    merchant_id=api_key.merchant_id, code=tender.code or "", pin=tender.pin
-                )
-        except CodeNotRecognised:
-            card = None  # counted as a wrong guess; the whole sale is a shortfall
-        requested = tender.amount if tender.amount is not None else request.amount
-        source = self.source(ctx, index, tender, requested=requested)
+        card = _find_card(ctx, tender)
+        source = self.source(ctx, index, tender, currency=currency, requested=requested)
         resolved = ResolvedTender(source, tender, gift_card=card)
         resolved.extra.update(allowance=allowance, last4=(tender.code or "")[-4:])
         return resolved
@@ -91,7 +102,7 @@ class OfflineGiftCardMethod(TenderMethod):
         accounts = lock_ledger_accounts(self.locks(tender))
         card = tender.gift_card
         available = Decimal(0)
-        if card is not None and _usable(card):
+        if card is not None and _usable(card, tender.amount.currency.code):
             available = max(accounts[card.account_id].available, Decimal(0))
         amount = tender.amount.amount
         from_card = min(amount, available)
@@ -142,6 +153,30 @@ def _last4(tender: Tender) -> str:
     return last4
 
 
-def _usable(card: GiftCard) -> bool:
-    """A blocked, expired or inactive card pays nothing: its whole part is the shortfall."""
-    return card.status == GiftCard.Status.ACTIVE and not card.is_past_expiry(timezone.now())
+def _find_card(ctx: ResolveContext, tender: "TenderRequest") -> GiftCard | None:
+    """The card by code and PIN; None when not recognised (counted as a wrong guess: the whole
+    tender is a shortfall, within the allowance). The sale already happened, so a key locked
+    out for guessing is not refused: its card is not even looked up (a shortfall too), which
+    keeps the lock-out from being sidestepped by replays."""
+    key, ip = ctx.api_key.pk, ctx.client_ip
+    try:
+        code_attempts_check(api_key_id=key, client_ip=ip)
+    except CodeAttemptsLocked:
+        return None
+    try:
+        return gift_card_find(
+            merchant_id=ctx.api_key.merchant_id, code=tender.code or "", pin=tender.pin
+        )
+    except CodeNotRecognised:
+        code_attempt_failed(api_key_id=key, client_ip=ip)
+        return None
+
+
+def _usable(card: GiftCard, currency: str) -> bool:
+    """A blocked, expired or inactive card, or one in another currency than the sale, pays
+    nothing: its whole part is the shortfall."""
+    return (
+        card.status == GiftCard.Status.ACTIVE
+        and card.currency == currency
+        and not card.is_past_expiry(timezone.now())
+    )
