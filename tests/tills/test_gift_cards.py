@@ -299,10 +299,10 @@ def test_a_paid_for_reload_completes_though_the_card_was_blocked_meanwhile(
     payment, card = _held_reload(till)
     real_finish = capture_service.finish_capture
 
-    def blocked_while_capturing(payment: Payment, *, actor: str) -> Payment:
+    def blocked_while_capturing(payment: Payment, *, actor: str, **kwargs: Any) -> Payment:
         # Between the capture's check and its settling (Stripe capturing, say).
         gift_card_block(gift_card=card, reason="lost", actor=system_actor("test"))
-        return real_finish(payment, actor=actor)
+        return real_finish(payment, actor=actor, **kwargs)
 
     monkeypatch.setattr(capture_service, "finish_capture", blocked_while_capturing)
     captured = capture_service.payment_capture(payment=payment, actor=system_actor("test"))
