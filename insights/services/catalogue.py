@@ -106,6 +106,7 @@ def payment_lines_record(*, payment: Payment) -> int:
                     sku=str(line["sku"]),
                     quantity=int(line.get("quantity") or 1),
                     unit_price=price,
+                    currency=str(payment.captured_amount.currency) if price is not None else "",
                     occurred_at=payment.captured_at,
                     channel=payment.channel,
                     order_ref=payment.external_reference[:100],

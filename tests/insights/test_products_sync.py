@@ -60,9 +60,11 @@ def test_captured_payments_are_read_once_into_products_and_purchases(
         "MILK": Money("1.20", "EUR").amount,
         "BREAD": Money("3.00", "EUR").amount,
     }
-    assert sorted(Purchase.objects.values_list("customer_id", "sku", "quantity", "channel")) == [
-        (ann.pk, "BREAD", 1, "web"),
-        (ann.pk, "MILK", 2, "web"),
+    assert sorted(
+        Purchase.objects.values_list("customer_id", "sku", "quantity", "channel", "currency")
+    ) == [
+        (ann.pk, "BREAD", 1, "web", "EUR"),
+        (ann.pk, "MILK", 2, "web", "EUR"),
     ]
     products_sync_task()  # the overlap re-reads them: nothing twice
     assert Purchase.objects.count() == 2
