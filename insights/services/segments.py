@@ -131,6 +131,16 @@ def segments_learn(
         for row in Purchase.objects.filter(
             merchant=merchant, customer_id__in=consenting, occurred_at__lte=now
         )
+        .only(
+            "customer_id",
+            "sku",
+            "channel",
+            "order_ref",
+            "occurred_at",
+            "quantity",
+            "refunded_quantity",
+        )
+        .iterator(chunk_size=2000)
         if row.net_quantity > 0
     ]
     learned = clusters_learn(rows, k=k)

@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from config import limits
 from customers.models import Customer
+from insights import clusters
 from insights.clusters import Bought, adjusted_rand, clusters_learn
 from insights.models import Product, Profile, Purchase, Segment, SegmentMember
 from insights.privacy import InsightsHandler
@@ -33,6 +35,22 @@ def test_learned_clusters_recover_the_synthetic_customer_types(customers: int, s
     learned = clusters_learn(rows)
     assert len(learned.describe) == 4
     assert adjusted_rand(true_types(customers=customers, seed=seed), learned.labels) >= ARI_FLOOR
+
+
+def test_past_the_cap_clusters_are_fitted_on_a_sample_and_everyone_is_labelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "MAX_CLUSTER_CUSTOMERS", 80)
+    monkeypatch.setattr(clusters, "SILHOUETTE_SAMPLE", 50)
+    rows = [
+        Bought(r["customer_ref"], r["category"], r["channel"], r["order_ref"], r["quantity"])
+        for r in history(customers=300, seed=7)
+    ]
+    learned = clusters_learn(rows)
+    assert len(learned.labels) == 300
+    assert len(learned.describe) == 4
+    assert adjusted_rand(true_types(customers=300, seed=7), learned.labels) >= ARI_FLOOR
+    assert clusters_learn(rows) == learned  # seeded: the same sample, the same clusters
 
 
 def test_the_clustering_task_writes_learned_segments_of_consenting_customers_only(
