@@ -3,9 +3,11 @@ profiles with the expected next purchase, and campaigns with their report agains
 Memberships, profiles and campaign draws are written by services only."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -21,9 +23,10 @@ from insights.models import (
     Segment,
     SegmentMember,
 )
-from insights.selectors import campaign_report
+from insights.selectors import campaign_report, campaign_vouchers_pending
 from insights.services import segments_evaluate, segments_learn
-from insights.services.campaigns import campaign_launch
+from insights.services.campaigns import campaign_draw
+from insights.tasks import campaign_issue_task
 from merchants.models import Merchant
 
 
@@ -174,13 +177,24 @@ class CampaignAdmin(admin.ModelAdmin):
         description="Launch: draw the holdout and issue the vouchers", permissions=["launch"]
     )
     def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        """Draw now (refusals shown here); the vouchers are issued by a task, in batches.
+
+        Launching a drawn campaign whose vouchers are not all issued queues the task again.
+        """
         for campaign in queryset.order_by("pk"):
             try:
-                launched = campaign_launch(campaign=campaign)
+                drawn = campaign_draw(campaign=campaign)
             except KassaError as error:
                 self.message_user(request, f"{campaign}: {error.detail}", messages.ERROR)
                 continue
-            self.message_user(request, f"{launched}: launched at {launched.launched_at:%c}.")
+            pending = campaign_vouchers_pending(campaign=drawn)
+            if pending:
+                transaction.on_commit(partial(campaign_issue_task.delay, drawn.pk))
+            self.message_user(
+                request,
+                f"{drawn}: launched at {drawn.launched_at:%c}; {pending} vouchers to issue"
+                " in the background.",
+            )
 
     @admin.display(description="report against the holdout")
     def report(self, obj: Campaign) -> SafeString | str:

@@ -30,6 +30,4 @@ class CampaignSegmentForeign(KassaError):
 class CampaignTooLarge(KassaError):
     code = "campaign_too_large"
     status = 409
-    default_detail = (
-        "The campaign's segment has more members than one launch may issue vouchers to."
-    )
+    default_detail = "The campaign's segment has more members than one campaign may draw."

@@ -168,3 +168,10 @@ def campaign_report(*, campaign: Campaign, now: datetime | None = None) -> Campa
         revenue=difference(revenue(groups[False]), revenue(groups[True]), places=CENTS),
         currency=campaign.currency,
     )
+
+
+def campaign_vouchers_pending(*, campaign: Campaign) -> int:
+    """Targeted members still waiting for their voucher (issued by the launch task)."""
+    return CampaignMember.objects.filter(
+        campaign=campaign, holdout=False, voucher__isnull=True
+    ).count()

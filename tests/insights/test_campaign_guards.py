@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -12,7 +13,9 @@ from config import limits
 from customers.models import Customer
 from insights.errors import CampaignSegmentForeign, CampaignTooLarge
 from insights.models import Campaign, CampaignMember, Segment, SegmentMember
-from insights.services.campaigns import campaign_launch
+from insights.selectors import campaign_vouchers_pending
+from insights.services.campaigns import campaign_draw, campaign_launch, campaign_vouchers_issue
+from insights.tasks import campaign_issue_task
 from merchants.models import Merchant
 from wallet.models import Voucher
 
@@ -64,14 +67,16 @@ def test_a_view_only_staff_user_cannot_launch_evaluate_or_learn(campaign: Campai
 
 
 def test_changing_a_campaign_is_not_enough_to_launch_it_but_the_permission_is(
-    campaign: Campaign,
+    campaign: Campaign, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     _run(_staff("view_campaign", "change_campaign"), "campaign", "launch", campaign.pk)
     campaign.refresh_from_db()
     assert campaign.launched_at is None
     User.objects.all().delete()
 
-    _run(_staff("view_campaign", "launch_campaign"), "campaign", "launch", campaign.pk)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        _run(_staff("view_campaign", "launch_campaign"), "campaign", "launch", campaign.pk)
+    assert len(queued) == 1  # the vouchers are the task's
     campaign.refresh_from_db()
     assert campaign.launched_at is not None
     assert Voucher.objects.count() == CampaignMember.objects.filter(holdout=False).count() == 2
@@ -107,6 +112,40 @@ def test_the_change_form_offers_only_the_merchants_segments(
     page = admin_client.get(f"/admin/insights/campaign/{campaign.pk}/change/").content.decode()
     assert "everyone" in page
     assert "their best customers" not in page
+
+
+def test_vouchers_are_issued_in_batches_and_a_retried_launch_resumes(
+    campaign: Campaign, make_customer: Callable[..., Customer]
+) -> None:
+    for number in range(3, 7):
+        SegmentMember.objects.create(segment=campaign.segment, customer=make_customer(f"g{number}"))
+    drawn = campaign_draw(campaign=campaign)
+    targeted = list(drawn.members.filter(holdout=False).order_by("pk"))
+    assert len(targeted) == 6  # 7 members, 1 held out
+    assert campaign_vouchers_pending(campaign=drawn) == 6
+    assert campaign_draw(campaign=campaign).launched_at == drawn.launched_at  # drawn once
+
+    assert campaign_vouchers_issue(campaign=drawn, batch=4) == 6  # a batch of 4, then 2
+    # A crash after the wallet issued a voucher but before its member row recorded it: the
+    # issue reference makes the retry find that voucher, not issue a second one.
+    crashed = targeted[0]
+    crashed.refresh_from_db()
+    voucher = crashed.voucher
+    assert voucher is not None
+    CampaignMember.objects.filter(pk=crashed.pk).update(voucher=None)
+    assert campaign_vouchers_pending(campaign=drawn) == 1
+
+    assert campaign_issue_task.delay(drawn.pk).get() == 1
+    crashed.refresh_from_db()
+    assert crashed.voucher == voucher
+    assert Voucher.objects.count() == 6
+    assert campaign_vouchers_pending(campaign=drawn) == 0
+    for member in drawn.members.filter(holdout=False).select_related("voucher"):
+        assert member.voucher is not None
+        assert member.voucher.customer_id == member.customer_id
+        assert member.voucher.valid_from == drawn.launched_at
+        assert member.voucher.issue_reference == f"campaign:{drawn.public_id}:{member.customer_id}"
+    assert campaign_vouchers_issue(campaign=drawn) == 0
 
 
 def test_a_launch_past_the_cap_is_refused_whole(
