@@ -26,3 +26,6 @@ MAX_JSON_DEPTH = 32
 MAX_REQUEST_BODY_BYTES = 256 * 1024
 # Characters of a free-text field (reason, reference, note) unless a field says less.
 MAX_TEXT_LENGTH = 500
+# Customer knowledge: customers one clustering run fits, members one campaign draws.
+MAX_CLUSTER_CUSTOMERS = 20_000
+MAX_CAMPAIGN_MEMBERS = 100_000

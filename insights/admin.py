@@ -3,9 +3,11 @@ profiles with the expected next purchase, and campaigns with their report agains
 Memberships, profiles and campaign draws are written by services only."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -13,10 +15,18 @@ from django.utils.safestring import SafeString
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.errors import KassaError
-from insights.models import Campaign, CampaignMember, Profile, Segment, SegmentMember
-from insights.selectors import campaign_report
+from insights.models import (
+    LAUNCH_PERMISSION,
+    Campaign,
+    CampaignMember,
+    Profile,
+    Segment,
+    SegmentMember,
+)
+from insights.selectors import campaign_report, campaign_vouchers_pending
 from insights.services import segments_evaluate, segments_learn
-from insights.services.campaigns import campaign_launch
+from insights.services.campaigns import campaign_draw
+from insights.tasks import campaign_issue_task
 from merchants.models import Merchant
 
 
@@ -37,6 +47,7 @@ class SegmentAdmin(admin.ModelAdmin):
         "channels",
         "within_days",
         "min_spend",
+        "currency",
         "min_orders",
         "max_recency_days",
         "category",
@@ -63,7 +74,9 @@ class SegmentAdmin(admin.ModelAdmin):
         learned = obj is not None and obj.kind == Segment.Kind.CLUSTER
         return not learned and super().has_change_permission(request, obj)
 
-    @admin.action(description="Evaluate the rule segments of these merchants now")
+    @admin.action(
+        description="Evaluate the rule segments of these merchants now", permissions=["change"]
+    )
     def evaluate(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
             written = segments_evaluate(merchant=merchant)
@@ -71,7 +84,9 @@ class SegmentAdmin(admin.ModelAdmin):
                 request, f"{len(written)} rule segments evaluated, {sum(written.values())} members."
             )
 
-    @admin.action(description="Learn the clusters of these merchants' customers now")
+    @admin.action(
+        description="Learn the clusters of these merchants' customers now", permissions=["change"]
+    )
     def learn(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
             learned = segments_learn(merchant=merchant)
@@ -134,20 +149,52 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = (CampaignMemberInline,)
     actions = ["launch"]
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "segment":
+            merchant = self._editing_merchant(request)
+            if merchant is not None:
+                kwargs["queryset"] = Segment.objects.filter(merchant_id=merchant)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _editing_merchant(self, request: HttpRequest) -> int | None:
+        """The merchant of the campaign being edited (segments offered are only theirs)."""
+        match = request.resolver_match
+        object_id = match.kwargs.get("object_id") if match else None
+        if not object_id or not str(object_id).isdigit():
+            return None
+        return Campaign.objects.filter(pk=object_id).values_list("merchant_id", flat=True).first()
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and obj.launched_at is not None:
             return self.fields  # the draw and the vouchers are made: the terms are history
         return self.readonly_fields
 
-    @admin.action(description="Launch: draw the holdout and issue the vouchers")
+    def has_launch_permission(self, request: HttpRequest) -> bool:
+        """Launching issues vouchers: a permission of its own, not mere view or change."""
+        return request.user.has_perm(f"insights.{LAUNCH_PERMISSION}")
+
+    @admin.action(
+        description="Launch: draw the holdout and issue the vouchers", permissions=["launch"]
+    )
     def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        """Draw now (refusals shown here); the vouchers are issued by a task, in batches.
+
+        Launching a drawn campaign whose vouchers are not all issued queues the task again.
+        """
         for campaign in queryset.order_by("pk"):
             try:
-                launched = campaign_launch(campaign=campaign)
+                drawn = campaign_draw(campaign=campaign)
             except KassaError as error:
                 self.message_user(request, f"{campaign}: {error.detail}", messages.ERROR)
                 continue
-            self.message_user(request, f"{launched}: launched at {launched.launched_at:%c}.")
+            pending = campaign_vouchers_pending(campaign=drawn)
+            if pending:
+                transaction.on_commit(partial(campaign_issue_task.delay, drawn.pk))
+            self.message_user(
+                request,
+                f"{drawn}: launched at {drawn.launched_at:%c}; {pending} vouchers to issue"
+                " in the background.",
+            )
 
     @admin.display(description="report against the holdout")
     def report(self, obj: Campaign) -> SafeString | str:

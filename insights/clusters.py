@@ -5,6 +5,11 @@ Features: the share of the customer's items in each category (summing to 1), and
 their orders in each channel at a quarter of that weight (at a half, the silhouette splits
 small sets by channel rather than by taste). The number of clusters is the one with the best
 silhouette among `K_RANGE`, unless given.
+
+Bounded in memory and time whatever the merchant's size: k-means is fitted on a seeded sample
+of at most `limits.MAX_CLUSTER_CUSTOMERS` customers and every customer is then given the
+nearest centre; the silhouette (an n x n distance matrix per candidate k) is scored on a seeded
+sample of at most `SILHOUETTE_SAMPLE` of them.
 """
 
 from collections import Counter, defaultdict
@@ -15,9 +20,12 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
+from config import limits
+
 K_RANGE = range(2, 9)
 CHANNEL_WEIGHT = 0.25
 SEED = 0
+SILHOUETTE_SAMPLE = 5000
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,33 @@ def features(
 def clusters_learn(rows: Iterable[Bought], *, k: int | None = None) -> Clusters:
     """k-means with k given, or chosen by silhouette; empty when there are too few customers."""
     customers, matrix, categories, channels = features(rows)
-    candidates = [k] if k else [n for n in K_RANGE if n < len(customers)]
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    fitted = matrix
+    if len(customers) > limits.MAX_CLUSTER_CUSTOMERS:
+        chosen = np.random.default_rng(SEED).choice(
+            len(customers), size=limits.MAX_CLUSTER_CUSTOMERS, replace=False
+        )
+        fitted = matrix[np.sort(chosen)]
+    candidates = [k] if k else [n for n in K_RANGE if n < len(fitted)]
+    best: tuple[float, KMeans] | None = None
     for n in candidates:
-        if n < 2 or n >= len(customers):
+        if n < 2 or n >= len(fitted):
             continue
-        model = KMeans(n_clusters=n, n_init=10, random_state=SEED).fit(matrix)
-        score = float(silhouette_score(matrix, model.labels_))
+        model = KMeans(n_clusters=n, n_init=10, random_state=SEED).fit(fitted)
+        score = float(
+            silhouette_score(
+                fitted,
+                model.labels_,
+                sample_size=min(len(fitted), SILHOUETTE_SAMPLE),
+                random_state=SEED,
+            )
+        )
         if best is None or score > best[0]:
-            best = (score, model.labels_, model.cluster_centers_)
+            best = (score, model)
     if best is None:
         return Clusters(labels={}, describe={}, silhouette=0.0)
-    score, labels, centres = best
+    score, model = best
+    labels = model.labels_ if fitted is matrix else model.predict(matrix)
+    centres = model.cluster_centers_
     return Clusters(
         labels={customer: int(label) for customer, label in zip(customers, labels, strict=True)},
         describe={

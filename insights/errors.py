@@ -19,3 +19,15 @@ class CampaignSegmentEmpty(KassaError):
     code = "campaign_segment_empty"
     status = 409
     default_detail = "The campaign's segment has no members: evaluate it first."
+
+
+class CampaignSegmentForeign(KassaError):
+    code = "campaign_segment_foreign"
+    status = 400
+    default_detail = "The campaign's segment belongs to another merchant."
+
+
+class CampaignTooLarge(KassaError):
+    code = "campaign_too_large"
+    status = 409
+    default_detail = "The campaign's segment has more members than one campaign may draw."

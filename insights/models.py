@@ -20,6 +20,7 @@ from wallet.models import Voucher
 
 RULE_WINDOW_MAX_DAYS = 3660
 CLUSTER_NAME = "Learned cluster"  # learned segments are named "Learned cluster <n>"
+LAUNCH_PERMISSION = "launch_campaign"
 
 
 class Product(models.Model):
@@ -51,6 +52,8 @@ class Purchase(models.Model):
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The currency of `unit_price` (blank without a price): spend is only summed per currency.
+    currency = models.CharField(max_length=3, blank=True)
     occurred_at = models.DateTimeField()
     channel = models.CharField(max_length=16, blank=True)
     order_ref = models.CharField(max_length=100, blank=True)
@@ -242,8 +245,9 @@ class Segment(models.Model):
 
     A rule segment's customer meets every rule that is set, over the purchases of the last
     `within_days` days (all of them when empty): bought in each of `channels`, spent at least
-    `min_spend`, made at least `min_orders` orders, bought last within `max_recency_days`,
-    bought in `category`. Learned segments are replaced by each clustering run.
+    `min_spend` (purchases in `currency` only), made at least `min_orders` orders, bought last
+    within `max_recency_days`, bought in `category`. Learned segments are replaced by each
+    clustering run.
     """
 
     class Kind(models.TextChoices):
@@ -263,6 +267,9 @@ class Segment(models.Model):
         null=True, blank=True, help_text="The window the rules look at, in days; empty: all."
     )
     min_spend = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, default="EUR", help_text="Spend counts only purchases in this currency."
+    )
     min_orders = models.PositiveIntegerField(null=True, blank=True)
     max_recency_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Bought last at most this many days ago."
@@ -289,7 +296,7 @@ class Segment(models.Model):
         if self.channels:
             rules.append(f"bought in {' and '.join(self.channels)}")
         if self.min_spend is not None:
-            rules.append(f"spent at least {self.min_spend}")
+            rules.append(f"spent at least {self.min_spend} {self.currency}")
         if self.min_orders is not None:
             rules.append(f"at least {self.min_orders} orders")
         if self.max_recency_days is not None:
@@ -373,12 +380,21 @@ class Campaign(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        permissions = [(LAUNCH_PERMISSION, "Can launch a campaign (issues its vouchers)")]
+
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
         if (self.amount is None) == (self.percent is None):
             raise ValidationError("Give either an amount or a percentage.")
+        if (
+            self.segment_id is not None
+            and self.merchant_id is not None
+            and self.segment.merchant_id != self.merchant_id
+        ):
+            raise ValidationError({"segment": "The segment must be the campaign merchant's."})
 
 
 class CampaignMember(models.Model):

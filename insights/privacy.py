@@ -53,6 +53,7 @@ def _purchases(customer: Customer) -> Iterator[dict[str, Any]]:
             "sku": row.sku,
             "quantity": row.quantity,
             "unit_price": None if row.unit_price is None else str(row.unit_price),
+            "currency": row.currency,
             "refunded_quantity": row.refunded_quantity,
             "channel": row.channel,
             "order_ref": row.order_ref,

@@ -131,8 +131,12 @@ def campaign_report(*, campaign: Campaign, now: datetime | None = None) -> Campa
         occurred_at__gte=since,
         occurred_at__lte=until,
     )
+    buyers: set[int] = set()
     for row in rows:
-        spend[row.customer_id] += row.net_spend
+        if row.net_quantity > 0:
+            buyers.add(row.customer_id)
+        if row.currency == campaign.currency:  # another currency's spend cannot be added in
+            spend[row.customer_id] += row.net_spend
     redeemed = (
         VoucherRedemption.objects.filter(
             voucher_id__in=[m.voucher_id for m in members if m.voucher_id is not None],
@@ -148,7 +152,7 @@ def campaign_report(*, campaign: Campaign, now: datetime | None = None) -> Campa
     targeted = len(groups[False])
 
     def bought(group: list[CampaignMember]) -> list[Decimal]:
-        return [Decimal(1) if spend[m.customer_id] > 0 else Decimal(0) for m in group]
+        return [Decimal(1) if m.customer_id in buyers else Decimal(0) for m in group]
 
     def revenue(group: list[CampaignMember]) -> list[Decimal]:
         return [spend[m.customer_id] for m in group]
@@ -164,3 +168,10 @@ def campaign_report(*, campaign: Campaign, now: datetime | None = None) -> Campa
         revenue=difference(revenue(groups[False]), revenue(groups[True]), places=CENTS),
         currency=campaign.currency,
     )
+
+
+def campaign_vouchers_pending(*, campaign: Campaign) -> int:
+    """Targeted members still waiting for their voucher (issued by the launch task)."""
+    return CampaignMember.objects.filter(
+        campaign=campaign, holdout=False, voucher__isnull=True
+    ).count()

@@ -1,8 +1,9 @@
 """Periodic work: read captured payments into products and purchases, retrain the offers,
-evaluate rule segments and learn clusters."""
+evaluate rule segments and learn clusters; and a launched campaign's vouchers."""
 
 from celery import shared_task
 
+from insights.models import Campaign
 from insights.services import (
     offers_train,
     products_sync,
@@ -10,6 +11,7 @@ from insights.services import (
     segments_evaluate,
     segments_learn,
 )
+from insights.services.campaigns import campaign_vouchers_issue
 from merchants.models import Merchant
 
 
@@ -36,3 +38,9 @@ def segments_train_task() -> int:
         written += len(learned.labels)
         written += sum(segments_evaluate(merchant=merchant).values())
     return written
+
+
+@shared_task(name="insights.campaign_issue")
+def campaign_issue_task(campaign_id: int) -> int:
+    """The drawn campaign's vouchers, batch by batch; run again, it resumes where it stopped."""
+    return campaign_vouchers_issue(campaign=Campaign.objects.get(pk=campaign_id))

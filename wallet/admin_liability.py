@@ -1,8 +1,10 @@
-"""Back office: the stored-value liability snapshots, read-only, exported as CSV for finance."""
+"""Back office: the stored-value liability snapshots, read-only, exported as CSV for finance.
+
+Seen by whoever holds the model's view permission (a finance role), not by every staff user;
+the figures are Decimals, and text cells are defused against spreadsheet formulas."""
 
 import csv
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -33,6 +35,15 @@ CSV_COLUMNS = (
     "breakage_recognised",
     "deferred_revenue",
 )
+
+
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """Text as a spreadsheet shows it, never runs it: a formula-like start is quoted with '."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def _in_currency(snapshot: LiabilitySnapshot, amount: Decimal) -> Decimal:
@@ -83,9 +94,6 @@ class LiabilitySnapshotAdmin(ReadOnlyAdmin):
     def deferred_revenue_(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.deferred_revenue)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
     @admin.action(description="Export the selected snapshots as CSV")
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[LiabilitySnapshot]
@@ -99,6 +107,10 @@ class LiabilitySnapshotAdmin(ReadOnlyAdmin):
             "merchant_id", "currency", "day"
         ):
             writer.writerow(
-                [snapshot.merchant.name, *(getattr(snapshot, c) for c in CSV_COLUMNS[1:])]
+                [
+                    csv_text(snapshot.merchant.name),
+                    csv_text(snapshot.currency),
+                    *(getattr(snapshot, c) for c in CSV_COLUMNS[2:]),
+                ]
             )
         return response

@@ -10,12 +10,14 @@ each line loses that share of its spend and of its quantity, rounded down: an it
 customer's history only when its line is refunded in full.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.selectors import customer_survivor_id
@@ -31,6 +33,8 @@ SYNC_BATCH = 500
 SYNC_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Captures commit out of captured_at order by up to a transaction's length; re-read that much.
 SYNC_OVERLAP = timedelta(minutes=5)
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def payment_lines_record(*, payment: Payment) -> int:
                     sku=str(line["sku"]),
                     quantity=int(line.get("quantity") or 1),
                     unit_price=price,
+                    currency=str(payment.captured_amount.currency) if price is not None else "",
                     occurred_at=payment.captured_at,
                     channel=payment.channel,
                     order_ref=payment.external_reference[:100],
@@ -138,59 +143,76 @@ def payment_refunds_apply(*, payment: Payment) -> int:
     return len(rows)
 
 
-def refunds_sync(*, now: datetime | None = None) -> int:
-    """Apply every refund completed since the watermark to its payment's lines; refunds read."""
-    now = now or timezone.now()
+def _watermark_sync(
+    *,
+    name: str,
+    rows: QuerySet[_Row],
+    field: str,
+    handle: Callable[[list[_Row]], object],
+    now: datetime,
+) -> int:
+    """Hand every row of `rows` with `field` in (watermark - overlap, now] to `handle`, in
+    batches of `SYNC_BATCH` in (`field`, pk) order, each batch in its own transaction holding
+    the watermark's lock; rows handled.
+
+    Within a run the cursor is (`field`, pk), so a batch cut among rows sharing a timestamp
+    resumes after the last row handled, not after the timestamp. The watermark keeps the
+    timestamp only: the next run re-reads the overlap, which the handlers make harmless.
+    """
     read = 0
+    cursor: tuple[datetime, int] | None = None
     while True:
         with transaction.atomic():
             mark, _ = Watermark.objects.select_for_update().get_or_create(
-                name=REFUNDS_WATERMARK, defaults={"value": SYNC_EPOCH}
+                name=name, defaults={"value": SYNC_EPOCH}
             )
-            since = mark.value - SYNC_OVERLAP if read == 0 else mark.value
-            batch = list(
-                Refund.objects.select_related("payment")
-                .filter(
-                    status=Refund.Status.SUCCEEDED,
-                    completed_at__gt=since,
-                    completed_at__lte=now,
+            if cursor is None:
+                after = Q(**{f"{field}__gt": mark.value - SYNC_OVERLAP})
+            else:
+                after = Q(**{f"{field}__gt": cursor[0]}) | Q(
+                    **{field: cursor[0], "pk__gt": cursor[1]}
                 )
-                .order_by("completed_at", "pk")[:SYNC_BATCH]
+            batch = list(
+                rows.filter(after, **{f"{field}__lte": now}).order_by(field, "pk")[:SYNC_BATCH]
             )
-            for payment in {refund.payment_id: refund.payment for refund in batch}.values():
-                payment_refunds_apply(payment=payment)
+            handle(batch)
             if batch:
-                mark.value = max(mark.value, batch[-1].completed_at or mark.value)
-                mark.save(update_fields=["value"])
+                cursor = (getattr(batch[-1], field), batch[-1].pk)
+                if cursor[0] > mark.value:
+                    mark.value = cursor[0]
+                    mark.save(update_fields=["value"])
         read += len(batch)
         if len(batch) < SYNC_BATCH:
             return read
+
+
+def _refunds_apply(batch: list[Refund]) -> None:
+    for payment in {refund.payment_id: refund.payment for refund in batch}.values():
+        payment_refunds_apply(payment=payment)
+
+
+def _payments_record(batch: list[Payment]) -> None:
+    for payment in batch:
+        payment_lines_record(payment=payment)
+
+
+def refunds_sync(*, now: datetime | None = None) -> int:
+    """Apply every refund completed since the watermark to its payment's lines; refunds read."""
+    return _watermark_sync(
+        name=REFUNDS_WATERMARK,
+        rows=Refund.objects.select_related("payment").filter(status=Refund.Status.SUCCEEDED),
+        field="completed_at",
+        handle=_refunds_apply,
+        now=now or timezone.now(),
+    )
 
 
 def products_sync(*, now: datetime | None = None) -> int:
     """Record every payment captured since the watermark; the number of payments read."""
-    now = now or timezone.now()
-    read = 0
-    while True:
-        with transaction.atomic():
-            mark, _ = Watermark.objects.select_for_update().get_or_create(
-                name=SYNC_WATERMARK, defaults={"value": SYNC_EPOCH}
-            )
-            since = mark.value - SYNC_OVERLAP if read == 0 else mark.value
-            batch = list(
-                Payment.objects.select_related("merchant")
-                .filter(
-                    captured_at__isnull=False,
-                    captured_at__gt=since,
-                    captured_at__lte=now,
-                )
-                .order_by("captured_at", "pk")[:SYNC_BATCH]
-            )
-            for payment in batch:
-                payment_lines_record(payment=payment)
-            if batch:
-                mark.value = max(mark.value, batch[-1].captured_at or mark.value)
-                mark.save(update_fields=["value"])
-        read += len(batch)
-        if len(batch) < SYNC_BATCH:
-            return read
+    return _watermark_sync(
+        name=SYNC_WATERMARK,
+        rows=Payment.objects.select_related("merchant").filter(captured_at__isnull=False),
+        field="captured_at",
+        handle=_payments_record,
+        now=now or timezone.now(),
+    )

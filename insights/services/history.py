@@ -206,6 +206,7 @@ def _import_batch(merchant: Merchant, batch: list[_Row], report: ImportReport) -
                     sku=row.sku,
                     quantity=row.quantity,
                     unit_price=row.unit_price,
+                    currency=row.values.get("currency", "") if row.unit_price is not None else "",
                     occurred_at=row.occurred_at,
                     channel=row.values["channel"],
                     order_ref=row.values["order_ref"],

@@ -26,7 +26,7 @@ class _Activity:
     channels: set[str] = field(default_factory=set)
     categories: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
-    spend: Decimal = Decimal(0)
+    spend: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     last: datetime | None = None
 
 
@@ -42,7 +42,7 @@ def _activity(
         if categories.get(row.sku):
             activity.categories.add(categories[row.sku])
         activity.orders.add(row.order_key)
-        activity.spend += row.net_spend
+        activity.spend[row.currency] += row.net_spend  # never summed across currencies
         activity.last = max(activity.last or row.occurred_at, row.occurred_at)
     return seen
 
@@ -50,7 +50,7 @@ def _activity(
 def _meets(segment: Segment, activity: _Activity, now: datetime) -> bool:
     if not set(segment.channels) <= activity.channels:
         return False
-    if segment.min_spend is not None and activity.spend < segment.min_spend:
+    if segment.min_spend is not None and activity.spend[segment.currency] < segment.min_spend:
         return False
     if segment.min_orders is not None and len(activity.orders) < segment.min_orders:
         return False
@@ -131,6 +131,16 @@ def segments_learn(
         for row in Purchase.objects.filter(
             merchant=merchant, customer_id__in=consenting, occurred_at__lte=now
         )
+        .only(
+            "customer_id",
+            "sku",
+            "channel",
+            "order_ref",
+            "occurred_at",
+            "quantity",
+            "refunded_quantity",
+        )
+        .iterator(chunk_size=2000)
         if row.net_quantity > 0
     ]
     learned = clusters_learn(rows, k=k)

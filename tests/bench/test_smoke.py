@@ -4,50 +4,18 @@ drives every scenario without a refusal, counts statements, profiles and prints 
 it never judges a figure (speed is not asserted)."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from bench.pgbench import Server, database_create, database_drop
+from tests.bench.scratch import bench_run
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SMOKE_DATABASE = "kassa_bench_smoke"
 
 pytestmark = pytest.mark.slow
 
 
-def _database_url(db: dict) -> str:
-    host = db["HOST"]
-    if host.startswith("/"):
-        return f"postgres://{db['USER']}@/{SMOKE_DATABASE}?host={host}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{SMOKE_DATABASE}"
-
-
 def test_bench_runs_every_scenario_end_to_end(django_db_setup, tmp_path) -> None:
-    db = settings.DATABASES["default"]
-    server = Server.from_django(db)
-    database_create(server, SMOKE_DATABASE)
-    try:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DJANGO_SETTINGS_MODULE", "STRIPE_API_BASE"}
-        }
-        env["DATABASE_URL"] = _database_url(db)
-        finished = subprocess.run(
-            [sys.executable, "bench/run.py", "--smoke", "--results", str(tmp_path)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        database_drop(server, SMOKE_DATABASE)
+    finished = bench_run("bench/run.py", database=SMOKE_DATABASE, results=tmp_path)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
 
     figures = json.loads((tmp_path / "figures.json").read_text())

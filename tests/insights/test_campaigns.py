@@ -95,9 +95,22 @@ def test_the_report_compares_targeted_and_holdout_with_an_interval(
             sku="CHE-000",
             quantity=1,
             unit_price=Decimal("500.00"),
+            currency="EUR",
             occurred_at=launched_at + timedelta(days=1),
             channel="web",
             line_key=f"campaign-test-{number}",
+        )
+        # The same customer's spend in another currency is not added to the report's euros.
+        Purchase.objects.create(
+            merchant=merchant,
+            customer=member.customer,
+            sku="CHE-000",
+            quantity=1,
+            unit_price=Decimal("9000.00"),
+            currency="USD",
+            occurred_at=launched_at + timedelta(days=1),
+            channel="web",
+            line_key=f"campaign-test-usd-{number}",
         )
 
     report = campaign_report(campaign=demo_campaign)

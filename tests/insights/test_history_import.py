@@ -41,6 +41,7 @@ def test_bad_lines_are_reported_with_their_number_and_the_rest_imported(
     assert "imported 2" in out
     assert "rejected 4" in out
     assert Purchase.objects.count() == 2
+    assert Purchase.objects.get(sku="EGGS").currency == "EUR"
     assert set(Identifier.objects.values_list("value", flat=True)) == {"c1", "c2"}  # normalised
     eggs = Product.objects.get(merchant=merchant, sku="EGGS")
     assert (eggs.category, str(eggs.last_price), eggs.currency) == ("dairy", "2.50", "EUR")

@@ -5,12 +5,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 from djmoney.money import Money
 
 from customers.models import Customer
 from insights.models import Product, Profile, Purchase, Recommendation
-from insights.services import offers_train
+from insights.services import catalogue, offers_train, products_sync, refunds_sync
 from insights.tasks import products_sync_task
 from merchants.models import ApiKey, Merchant
 from merchants.services import api_key_issue
@@ -60,9 +61,11 @@ def test_captured_payments_are_read_once_into_products_and_purchases(
         "MILK": Money("1.20", "EUR").amount,
         "BREAD": Money("3.00", "EUR").amount,
     }
-    assert sorted(Purchase.objects.values_list("customer_id", "sku", "quantity", "channel")) == [
-        (ann.pk, "BREAD", 1, "web"),
-        (ann.pk, "MILK", 2, "web"),
+    assert sorted(
+        Purchase.objects.values_list("customer_id", "sku", "quantity", "channel", "currency")
+    ) == [
+        (ann.pk, "BREAD", 1, "web", "EUR"),
+        (ann.pk, "MILK", 2, "web", "EUR"),
     ]
     products_sync_task()  # the overlap re-reads them: nothing twice
     assert Purchase.objects.count() == 2
@@ -122,3 +125,26 @@ def test_a_gift_card_sold_in_the_basket_is_not_a_product(
     products_sync_task()
     assert set(Product.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}
     assert set(Purchase.objects.values_list("sku", flat=True)) == {"MILK", "BREAD"}
+
+
+def test_a_batch_cut_among_rows_sharing_a_timestamp_reads_the_rest(
+    merchant: Merchant, make_customer: Callable[..., Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue, "SYNC_BATCH", 2)
+    ann = make_customer("ann")
+    paid = [payment(merchant, ann, True, f"tie-{number}") for number in range(5)]
+    at = paid[0].captured_at
+    assert at is not None
+    Payment.objects.filter(pk__in=[p.pk for p in paid]).update(captured_at=at)
+
+    assert products_sync() == 5  # batches of 2, 2 and 1, all at the same instant
+    assert Purchase.objects.filter(customer=ann).count() == 10
+    for one in paid:
+        refund(one, "5.40")
+    Refund.objects.update(completed_at=at + timedelta(seconds=1))
+
+    assert refunds_sync() == 5
+    assert set(Purchase.objects.values_list("refunded_amount", "refunded_quantity")) == {
+        (Decimal("2.40"), 2),
+        (Decimal("3.00"), 1),
+    }

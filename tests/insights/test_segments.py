@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from config import limits
 from customers.models import Customer
+from insights import clusters
 from insights.clusters import Bought, adjusted_rand, clusters_learn
 from insights.models import Product, Profile, Purchase, Segment, SegmentMember
 from insights.privacy import InsightsHandler
@@ -35,6 +37,22 @@ def test_learned_clusters_recover_the_synthetic_customer_types(customers: int, s
     assert adjusted_rand(true_types(customers=customers, seed=seed), learned.labels) >= ARI_FLOOR
 
 
+def test_past_the_cap_clusters_are_fitted_on_a_sample_and_everyone_is_labelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "MAX_CLUSTER_CUSTOMERS", 80)
+    monkeypatch.setattr(clusters, "SILHOUETTE_SAMPLE", 50)
+    rows = [
+        Bought(r["customer_ref"], r["category"], r["channel"], r["order_ref"], r["quantity"])
+        for r in history(customers=300, seed=7)
+    ]
+    learned = clusters_learn(rows)
+    assert len(learned.labels) == 300
+    assert len(learned.describe) == 4
+    assert adjusted_rand(true_types(customers=300, seed=7), learned.labels) >= ARI_FLOOR
+    assert clusters_learn(rows) == learned  # seeded: the same sample, the same clusters
+
+
 def test_the_clustering_task_writes_learned_segments_of_consenting_customers_only(
     merchant: Merchant, imported: dict[str, Customer]
 ) -> None:
@@ -57,7 +75,14 @@ def test_the_clustering_task_writes_learned_segments_of_consenting_customers_onl
 
 
 def _buy(
-    merchant: Merchant, customer: Customer, *, days_ago: int, channel: str, price: str, sku="MILK"
+    merchant: Merchant,
+    customer: Customer,
+    *,
+    days_ago: int,
+    channel: str,
+    price: str,
+    sku: str = "MILK",
+    currency: str = "EUR",
 ) -> None:
     at = NOW - timedelta(days=days_ago)
     Purchase.objects.create(
@@ -66,10 +91,11 @@ def _buy(
         sku=sku,
         quantity=2,
         unit_price=Decimal(price),
+        currency=currency,
         occurred_at=at,
         channel=channel,
         order_ref=f"{customer.pk}-{days_ago}-{channel}",
-        line_key=f"{customer.pk}-{days_ago}-{channel}-{sku}",
+        line_key=f"{customer.pk}-{days_ago}-{channel}-{sku}-{currency}",
     )
 
 
@@ -115,7 +141,7 @@ def test_a_rule_segment_bought_in_store_and_online_lately_spending_over_200(
     }
     segment.refresh_from_db()
     assert segment.rules_text == (
-        "bought in web and pos, spent at least 200.00 over the last 90 days"
+        "bought in web and pos, spent at least 200.00 EUR over the last 90 days"
     )
     exported = InsightsHandler().export(customer=both)
     assert exported["segments"] == [
@@ -174,3 +200,23 @@ def test_the_periodic_task_learns_clusters_and_evaluates_rules(
     assert written == learned + rule.members.count()
     rule.refresh_from_db()
     assert rule.evaluated_at is not None
+
+
+def test_spend_counts_only_purchases_in_the_segments_currency(
+    merchant: Merchant, make_customer: Callable[..., Customer]
+) -> None:
+    mixed = make_customer("mixed")
+    _buy(merchant, mixed, days_ago=3, channel="web", price="30")  # 60 EUR
+    _buy(merchant, mixed, days_ago=3, channel="web", price="30", currency="USD")  # 60 USD
+    euros = make_customer("euros")
+    _buy(merchant, euros, days_ago=3, channel="web", price="50")  # 100 EUR
+    in_euros = Segment.objects.create(merchant=merchant, name="100 EUR", min_spend=100)
+    in_dollars = Segment.objects.create(
+        merchant=merchant, name="50 USD", min_spend=50, currency="USD"
+    )
+
+    segments_evaluate(merchant=merchant, now=NOW)
+
+    assert set(in_euros.members.values_list("customer_id", flat=True)) == {euros.pk}
+    assert set(in_dollars.members.values_list("customer_id", flat=True)) == {mixed.pk}
+    assert in_euros.rules_text == "spent at least 100 EUR"

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 from moneyed import Money
@@ -230,6 +231,41 @@ def test_the_back_office_lists_the_snapshots_and_exports_them_as_csv(history, at
         ("2026-01-11", "63.0000", "30.8000"),
     ]
     assert rows[0]["merchant"] == history.name
+
+
+def test_a_staff_user_without_the_view_permission_sees_no_liability(history, at, client):
+    at(datetime(2026, 1, 12, 0, 30, tzinfo=UTC))
+    liability_snapshots_due()
+    changelist = reverse("admin:wallet_liabilitysnapshot_changelist")
+    staff = User.objects.create_user("clerk", is_staff=True)
+    client.force_login(staff)
+    assert client.get(changelist).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_liabilitysnapshot"))
+    staff = User.objects.get(pk=staff.pk)  # permissions are cached on the user object
+    client.force_login(staff)
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert b"63.00" in page.content
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_the_csv_defuses_merchant_names_that_look_like_formulas(history, at, admin_client, start):
+    at(datetime(2026, 1, 12, 0, 30, tzinfo=UTC))
+    liability_snapshots_due()
+    history.name = f'{start}HYPERLINK("http://evil.example","x")'
+    history.save(update_fields=["name"])
+    export = admin_client.post(
+        reverse("admin:wallet_liabilitysnapshot_changelist"),
+        {
+            "action": "export_csv",
+            "_selected_action": [s.pk for s in LiabilitySnapshot.objects.all()],
+        },
+    )
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert rows
+    assert {r["merchant"] for r in rows} == {f"'{history.name}"}
+    # Figures stay numbers (a negative adjustment keeps its minus sign).
+    assert all(Decimal(r["gift_card_outstanding"]) >= 0 for r in rows)
 
 
 def test_the_demo_has_liability_snapshots() -> None:
