@@ -42,6 +42,28 @@ from reconciliation.services.figures import (
     stripe_alone,
 )
 
+# What a compute writes: every field but the key, the status and who closed or accepted the day.
+FIGURE_FIELDS = [
+    field.name
+    for field in Settlement._meta.concrete_fields
+    if field.name
+    not in {
+        "id",
+        "public_id",
+        "merchant",
+        "store",
+        "terminal",
+        "business_day",
+        "currency",
+        "status",
+        "closed_at",
+        "closed_by",
+        "reconciled_at",
+        "accepted_by",
+        "reason",
+    }
+]
+
 
 def settlement_compute(
     *, merchant: Merchant, store: Store | None, business_day: date, match_stripe: bool = True
@@ -97,7 +119,10 @@ def _compute_one(
     stripe_error: str = "",
 ) -> Settlement | None:
     """One till's (or the web shop's) row, written under a lock on its store (or merchant):
-    two computes of one store's day take turns. A row with nothing to show is not created."""
+    two computes of one store's day take turns. The row itself is locked too, and its status
+    read inside that lock: a close or reconcile committed meanwhile is seen, never undone
+    (the figures are saved without the status, close and reconcile fields). A row with
+    nothing to show is not created."""
     if store is not None:
         Store.objects.select_for_update(of=("self",)).order_by("pk").get(pk=store.pk)
     else:
@@ -110,7 +135,9 @@ def _compute_one(
         "business_day": business_day,
         "currency": currency,
     }
-    existing = Settlement.objects.filter(**key).first()
+    existing = (
+        Settlement.objects.select_for_update(of=("self",)).filter(**key).order_by("pk").first()
+    )
     if existing is not None and existing.is_locked:
         return existing
     settlement = existing or Settlement(**key)
@@ -143,7 +170,10 @@ def _compute_one(
     settlement.timezone = zone
     settlement.differences = differences
     settlement.computed_at = now
-    settlement.save()
+    if existing is None:
+        settlement.save()
+    else:
+        settlement.save(update_fields=FIGURE_FIELDS)
 
     settlement.lines.all().delete()
     settlement.adjustments.all().delete()
