@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from reconciliation.models import Settlement
 from reconciliation.services import settlement_compute
-from tests.reconciliation.conftest import Day
+from tests.reconciliation.conftest import Day, day_ended
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_csv_and_xlsx_exports_parse_back(day: Day, admin_client: Client) -> None
 
 
 def test_a_clerk_reconciles_a_day_with_differences_and_a_reason(day: Day) -> None:
-    t1 = computed(day)["T1"]
+    t1 = computed(day_ended(day))["T1"]
     viewer = clerk(["view_settlement"])
     assert viewer.get(PAGE).status_code == 200
     act = f"{PAGE}{t1.pk}/act/"

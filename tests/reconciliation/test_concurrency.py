@@ -11,7 +11,7 @@ from django.db import connection
 from reconciliation.models import Settlement
 from reconciliation.services import compute as compute_module
 from reconciliation.services import settlement_close, settlement_compute, settlement_reconcile
-from tests.reconciliation.conftest import Day
+from tests.reconciliation.conftest import Day, day_ended
 
 ACTOR = "user:clerk"
 
@@ -33,6 +33,7 @@ def _in_thread(work: Callable[[], Any], errors: list[BaseException]) -> threadin
 def _race(day: Day, monkeypatch, act: Callable[[Settlement], Any]) -> tuple[Settlement, bool]:
     """Recompute the web row, pausing it mid-way while `act` runs on it; whether `act` had
     to wait for the recompute, and the row at the end."""
+    day = day_ended(day)
 
     def compute() -> list[Settlement]:
         return settlement_compute(
