@@ -199,7 +199,12 @@ def card_figures(
     unmatched_kassa = sorted(set(report.unmatched_kassa) & mine)
     unmatched_stripe = [_stripe_id(item) for item in alone]
     settlement.stripe_unmatched = {
-        "kassa": unmatched_kassa,
+        "kassa": sorted(  # the tenders' public ids, as the API shows them everywhere
+            str(public_id)
+            for public_id in Tender.objects.filter(pk__in=unmatched_kassa).values_list(
+                "public_id", flat=True
+            )
+        ),
         "stripe": unmatched_stripe + [_stripe_id(item) for item in orphans],
     }
     recorded = day_net(figures, CARD)
