@@ -101,9 +101,10 @@ def _listed(
 
 def _payouts_by_transaction(*, since: datetime, until: datetime) -> dict[str, str]:
     """{balance transaction id: payout id} over the automatic payouts that may pay the window
-    out (Stripe ties transactions to automatic payouts only)."""
+    out (Stripe ties transactions to automatic payouts only). The transactions read over all
+    the payouts together are bounded by MAX_BALANCE_TRANSACTIONS, not each payout's."""
     client = stripe_client()
-    found = {}
+    found: dict[str, str] = {}
     payouts = _listed(
         client.v1.payouts.list,
         {"limit": PAGE_SIZE},
@@ -119,7 +120,7 @@ def _payouts_by_transaction(*, since: datetime, until: datetime) -> dict[str, st
             {"limit": PAGE_SIZE, "payout": payout["id"]},
             since=None,
             until=None,
-            limit=MAX_BALANCE_TRANSACTIONS,
+            limit=MAX_BALANCE_TRANSACTIONS - len(found),
         ):
             found[transaction["id"]] = payout["id"]
     return found

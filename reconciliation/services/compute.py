@@ -9,6 +9,7 @@ an open day for a sale of a locked day is an adjustment line of that open day to
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -65,20 +66,42 @@ FIGURE_FIELDS = [
 ]
 
 
+@dataclass(frozen=True)
+class StripeDay:
+    """Stripe's report of one day window, or why there is none (the error's code)."""
+
+    report: StripeMatchReport | None
+    error: str = ""
+
+
+def stripe_day(*, merchant: Merchant, start: datetime, end: datetime) -> StripeDay:
+    """Stripe's balance transactions of [start, end) matched for the merchant: a network call,
+    made outside any transaction; Stripe out of reach leaves the rest worth computing."""
+    try:
+        return StripeDay(stripe_balance_match(merchant=merchant, since=start, until=end))
+    except KassaError as error:
+        return StripeDay(None, error.code)
+
+
 def settlement_compute(
-    *, merchant: Merchant, store: Store | None, business_day: date, match_stripe: bool = True
+    *,
+    merchant: Merchant,
+    store: Store | None,
+    business_day: date,
+    match_stripe: bool = True,
+    stripe: StripeDay | None = None,
 ) -> list[Settlement]:
     """Compute (or recompute) every till's settlement of the store's day; `store=None` is the
-    merchant's web shop. Rows already reconciled are returned unchanged."""
+    merchant's web shop. Rows already reconciled are returned unchanged. `stripe`, Stripe's
+    report of the same day window, spares listing Stripe again (settlements_compute_day)."""
     zone = day_zone(store)
     start, end = day_window(zone=zone, business_day=business_day)
-    report: StripeMatchReport | None = None
-    stripe_error = ""
-    if match_stripe:
-        try:
-            report = stripe_balance_match(merchant=merchant, since=start, until=end)
-        except KassaError as error:  # Stripe out of reach: the rest is still worth computing
-            stripe_error = error.code
+    if not match_stripe:
+        stripe = None
+    elif stripe is None:
+        stripe = stripe_day(merchant=merchant, start=start, end=end)
+    report = stripe.report if stripe is not None else None
+    stripe_error = stripe.error if stripe is not None else ""
     keys = selectors.settlement_keys(
         merchant=merchant, store=store, business_day=business_day, start=start, end=end
     )
@@ -270,12 +293,22 @@ def _add_late(
 
 
 def settlements_compute_day(*, merchant: Merchant, business_day: date | None = None) -> int:
-    """Every store's day (yesterday in each store's zone unless given) and the web shop's."""
+    """Every store's day (yesterday in each store's zone unless given) and the web shop's.
+    Stripe is listed once per day window, however many stores share it."""
     count = 0
+    stripe: dict[tuple[datetime, datetime], StripeDay] = {}
     stores: Iterable[Store | None] = [*merchant.stores.order_by("pk"), None]
     for store in stores:
-        day = business_day or _yesterday(day_zone(store))
-        count += len(settlement_compute(merchant=merchant, store=store, business_day=day))
+        zone = day_zone(store)
+        day = business_day or _yesterday(zone)
+        window = day_window(zone=zone, business_day=day)
+        if window not in stripe:
+            stripe[window] = stripe_day(merchant=merchant, start=window[0], end=window[1])
+        count += len(
+            settlement_compute(
+                merchant=merchant, store=store, business_day=day, stripe=stripe[window]
+            )
+        )
     return count
 
 

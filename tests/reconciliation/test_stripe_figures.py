@@ -1,14 +1,19 @@
 """Card figures from Stripe's balance transactions (localstripe): gross, fee and net of the
 web shop's card tenders and refunds."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from config.embedded import free_port
+from payments import stripe_reconcile
 from payments.models import Tender
-from reconciliation.services import settlement_compute
+from reconciliation.models import Settlement
+from reconciliation.selectors import day_window
+from reconciliation.services import settlement_compute, settlements_compute_day
+from tests.factories import StoreFactory
 from tests.reconciliation.conftest import Day, eur
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +122,22 @@ def test_stripe_out_of_reach_leaves_the_card_figures_unmatched_as_a_difference(
     assert {"code": "card_not_matched", "amount": "", "detail": "card_processor_unavailable"} in (
         web.differences
     )
+
+
+def test_the_nightly_compute_lists_stripe_once_per_day_window(day: Day, monkeypatch) -> None:
+    """Two stores and the web shop on one zone's day: one listing of Stripe, not three."""
+    StoreFactory.create(merchant=day.shop.merchant, timezone="UTC")
+    calls: list[tuple[datetime, datetime]] = []
+    real = stripe_reconcile._listed
+
+    def listed(operation: Any, params: dict[str, Any], **window: Any) -> Any:
+        if "payout" not in params:
+            calls.append((window["since"], window["until"]))
+        return real(operation, params, **window)
+
+    monkeypatch.setattr(stripe_reconcile, "_listed", listed)
+    assert settlements_compute_day(merchant=day.shop.merchant, business_day=day.business_day)
+    start, end = day_window(zone="UTC", business_day=day.business_day)
+    assert calls.count((start, end)) == 1  # the day's balance transactions
+    web = Settlement.objects.get(merchant=day.shop.merchant, store=None)
+    assert web.card_gross == web.lines.get(method="card").net  # and the figures still match
