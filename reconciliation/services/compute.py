@@ -271,25 +271,30 @@ def _add_late(
     since = start - selectors.LATE_LOOKBACK
     tenders, allocations = selectors.claimed_elsewhere(settlement=settlement)
     for sale in selectors.sale_rows(scope=scope, made_before=start, created_since=since):
-        day = locked.get(local_day(sale.made_at, zone))
-        if day is None or sale.recorded_at <= day.computed_at or sale.recorded_at >= end:
-            continue
-        if sale.tender_id in tenders:
-            continue
-        line = figures.lines[(sale.method, day.pk)]
-        line.sales += sale.amount
-        line.sales_count += 1
-        figures.claims.append((day.pk, sale.tender_id, None))
+        day = _late_for(sale, locked, zone, end)
+        if day is not None and sale.tender_id not in tenders:
+            line = figures.lines[(sale.method, day.pk)]
+            line.sales += sale.amount
+            line.sales_count += 1
+            figures.claims.append((day.pk, sale.tender_id, None))
     for refund in selectors.refund_rows(scope=scope, made_before=start, created_since=since):
-        day = locked.get(local_day(refund.made_at, zone))
-        if day is None or refund.recorded_at <= day.computed_at or refund.recorded_at >= end:
-            continue
-        if refund.allocation_id in allocations:
-            continue
-        line = figures.lines[(refund.method, day.pk)]
-        line.refunds += refund.amount
-        line.refunds_count += 1
-        figures.claims.append((day.pk, None, refund.allocation_id))
+        day = _late_for(refund, locked, zone, end)
+        if day is not None and refund.allocation_id not in allocations:
+            line = figures.lines[(refund.method, day.pk)]
+            line.refunds += refund.amount
+            line.refunds_count += 1
+            figures.claims.append((day.pk, None, refund.allocation_id))
+
+
+def _late_for(
+    row: SaleRow | RefundRow, locked: dict[date, Settlement], zone: str, end: datetime
+) -> Settlement | None:
+    """The locked day a sale or refund belongs to, if it was recorded after that day was last
+    computed (and before this day's end)."""
+    day = locked.get(local_day(row.made_at, zone))
+    if day is None or not day.computed_at < row.recorded_at < end:
+        return None
+    return day
 
 
 def settlements_compute_day(*, merchant: Merchant, business_day: date | None = None) -> int:
