@@ -25,6 +25,7 @@ from config.stripe import stripe_call, stripe_client
 from payments.errors import CardAuthenticationRequired
 
 KASSA_REFUND_METADATA = "kassa_refund"
+KASSA_MERCHANT_METADATA = "kassa_merchant"
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,20 @@ def intent_create(
     stripe_customer_id: str | None,
     tender_ref: str,
     payment_ref: str,
+    merchant_ref: str,
 ) -> IntentState:
+    """`kassa_merchant` tells reconciliation whose a charge is on a Stripe account shared by
+    several merchants, even when Kassa never recorded its ids."""
     params: PaymentIntentCreateParams = {
         "amount": to_minor_units(amount),
         "currency": amount.currency.code.lower(),
         "payment_method": payment_method_id,
         "capture_method": "manual",
-        "metadata": {"kassa_payment": payment_ref, "kassa_tender": tender_ref},
+        "metadata": {
+            "kassa_payment": payment_ref,
+            "kassa_tender": tender_ref,
+            KASSA_MERCHANT_METADATA: merchant_ref,
+        },
     }
     if stripe_customer_id:
         params["customer"] = stripe_customer_id

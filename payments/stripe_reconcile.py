@@ -9,12 +9,16 @@ listed on either side: Stripe's (a charge or refund made in the dashboard) and K
 tender captured in the window that Stripe never booked).
 
 One Stripe account serves every merchant: a transaction of another merchant's tender is left
-out; one that belongs to no tender at all shows in every merchant's report. Balance transactions
+out. One that belongs to no Kassa tender is this merchant's only when its PaymentIntent's (or
+its own) `kassa_merchant` metadata names the merchant; the others (a charge made in the
+dashboard, another merchant's on a shared account) are in no merchant's report, only counted
+(`unattributed`, and logged). Balance transactions
 are read newest first through the SDK's auto-pagination and the reading stops at the first one
 older than the window; it is bounded, and refused past the bound rather than cut short. Amounts
 become Money here, from Stripe's minor units, with Stripe's signs (a refund is negative).
 """
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +33,9 @@ from config.stripe import stripe_call, stripe_client
 from merchants.models import Merchant
 from payments.errors import StripeListingTooLarge
 from payments.models import Payment, RefundAllocation, Tender
-from payments.stripe_gateway import KASSA_REFUND_METADATA
+from payments.stripe_gateway import KASSA_MERCHANT_METADATA, KASSA_REFUND_METADATA
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_BALANCE_TRANSACTIONS = 20_000
@@ -59,6 +65,7 @@ class StripeMatchReport:
     matched: list[StripeMatch]
     unmatched_stripe: list[dict[str, Any]]  # balance transactions with no Kassa counterpart
     unmatched_kassa: list[int]  # card tender ids captured in the window, not booked by Stripe
+    unattributed: int = 0  # balance transactions of no Kassa tender nor named merchant
 
 
 def _created(obj: dict[str, Any]) -> datetime:
@@ -94,9 +101,10 @@ def _listed(
 
 def _payouts_by_transaction(*, since: datetime, until: datetime) -> dict[str, str]:
     """{balance transaction id: payout id} over the automatic payouts that may pay the window
-    out (Stripe ties transactions to automatic payouts only)."""
+    out (Stripe ties transactions to automatic payouts only). The transactions read over all
+    the payouts together are bounded by MAX_BALANCE_TRANSACTIONS, not each payout's."""
     client = stripe_client()
-    found = {}
+    found: dict[str, str] = {}
     payouts = _listed(
         client.v1.payouts.list,
         {"limit": PAGE_SIZE},
@@ -112,7 +120,7 @@ def _payouts_by_transaction(*, since: datetime, until: datetime) -> dict[str, st
             {"limit": PAGE_SIZE, "payout": payout["id"]},
             since=None,
             until=None,
-            limit=MAX_BALANCE_TRANSACTIONS,
+            limit=MAX_BALANCE_TRANSACTIONS - len(found),
         ):
             found[transaction["id"]] = payout["id"]
     return found
@@ -121,6 +129,16 @@ def _payouts_by_transaction(*, since: datetime, until: datetime) -> dict[str, st
 def _source(transaction: dict[str, Any]) -> dict[str, Any]:
     source = transaction.get("source") or {}
     return source if isinstance(source, dict) else {"id": source}
+
+
+def _owner(source: dict[str, Any]) -> str:
+    """The merchant the source's metadata, or its PaymentIntent's, names."""
+    intent = source.get("payment_intent")
+    metadata = {
+        **((intent.get("metadata") or {}) if isinstance(intent, dict) else {}),
+        **(source.get("metadata") or {}),
+    }
+    return str(metadata.get(KASSA_MERCHANT_METADATA, ""))
 
 
 def _id(value: Any) -> str:
@@ -199,7 +217,7 @@ def stripe_balance_match(
         t
         for t in _listed(
             stripe_client().v1.balance_transactions.list,
-            {"limit": PAGE_SIZE, "expand": ["data.source"]},
+            {"limit": PAGE_SIZE, "expand": ["data.source", "data.source.payment_intent"]},
             since=since,
             until=until,
             limit=MAX_BALANCE_TRANSACTIONS,
@@ -209,11 +227,15 @@ def stripe_balance_match(
     payouts = _payouts_by_transaction(since=since, until=until)
     kassa = _Kassa(transactions)
     matched, unmatched = [], []
+    unattributed = 0
     for transaction in transactions:
         kind, source = KINDS[transaction["type"]], _source(transaction)
         tender, booked, refund_id = kassa.counterpart(kind, source)
         if tender is not None and tender.payment.merchant_id != merchant.pk:
             continue  # another merchant's
+        if tender is None and _owner(source) != str(merchant.pk):
+            unattributed += 1  # nobody's, as far as Kassa can tell: not this merchant's
+            continue
         amounts = _amounts(transaction)
         payout_id = payouts.get(transaction["id"])
         if booked:
@@ -254,7 +276,15 @@ def stripe_balance_match(
         method=Tender.Method.CARD,
         status=Tender.Status.CAPTURED,
     ).order_by("pk")
+    if unattributed:
+        logger.info(
+            "%d Stripe balance transaction(s) in [%s, %s) name no Kassa tender nor merchant",
+            unattributed,
+            since.isoformat(),
+            until.isoformat(),
+        )
     return StripeMatchReport(
+        unattributed=unattributed,
         matched=matched,
         unmatched_stripe=unmatched,
         unmatched_kassa=[

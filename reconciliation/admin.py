@@ -126,8 +126,8 @@ class SettlementAdmin(admin.ModelAdmin):
             "form": form,
             "days": days,
             "grid": report.grid(rows, days),
-            "mix": report.tender_mix_chart(rows, days),
-            "variances": report.variance_chart(rows, days),
+            "mixes": report.tender_mix_charts(rows, days),
+            "variances": report.variance_charts(rows, days),
             "query": request.GET.urlencode(),
             "statuses": Settlement.Status.choices,
         }

@@ -28,6 +28,13 @@ class SettlementPaymentsPending(Conflict):
     default_detail = "Payments or refunds of this day have not reached a final state yet."
 
 
+class SettlementDayNotOver(Conflict):
+    code = "settlement_day_not_over"
+    default_detail = (
+        "The day had not ended when it was last computed: compute it again after its end."
+    )
+
+
 class SettlementReasonRequired(InvalidRequest):
     code = "settlement_reason_required"
     default_detail = "The day has differences: accepting them needs a reason."

@@ -42,25 +42,26 @@ class GridRow:
 
 
 def grid(settlements: list[Settlement], days: list[date]) -> list[GridRow]:
-    """One row per store's till (and the web shop), one cell per day."""
-    by_row: dict[str, dict[date, Settlement]] = defaultdict(dict)
+    """One row per merchant's store's till (and web shop) and currency, one cell per day: two
+    merchants' rows never share a line, even with the same store and till codes."""
+    by_row: dict[tuple[str, int, str, str], dict[date, Settlement]] = defaultdict(dict)
     for row in settlements:
-        label = (
+        where = (
             f"{row.store.code} / {row.terminal.code}"
             if row.store is not None and row.terminal is not None
             else _("Web shop")
         )
-        label = f"{label} ({row.currency})"
-        by_row[label][row.business_day] = row
+        key = (row.merchant.name, row.merchant_id, where, row.currency)
+        by_row[key][row.business_day] = row
     return [
         GridRow(
-            label=label,
+            label=f"{merchant} · {where} ({currency})",
             cells=[
                 Cell(cells.get(day), _net(cells[day]) if day in cells else Decimal("0"))
                 for day in days
             ],
         )
-        for label, cells in sorted(by_row.items())
+        for (merchant, _pk, where, currency), cells in sorted(by_row.items())
     ]
 
 
@@ -86,6 +87,7 @@ class Bar:
 
 @dataclass
 class Chart:
+    currency: str
     width: int
     height: int
     bars: list[Bar]
@@ -95,8 +97,35 @@ class Chart:
     legend: list[tuple[str, str]]
 
 
-def tender_mix_chart(settlements: list[Settlement], days: list[date]) -> Chart:
-    """Stacked bars: each day's sales per method, summed over the rows shown."""
+def _by_currency(settlements: list[Settlement]) -> dict[str, list[Settlement]]:
+    """Amounts of different currencies are never added together: a chart per currency."""
+    groups: dict[str, list[Settlement]] = defaultdict(list)
+    for row in settlements:
+        groups[row.currency].append(row)
+    return dict(sorted(groups.items()))
+
+
+def _bar(index: int, slot: float, y: float, height: float, colour: str, title: str) -> Bar:
+    """The bar of the index-th day's slot."""
+    return Bar(
+        x=CHART_PAD + index * slot + slot * 0.15,
+        y=y,
+        width=slot * 0.7,
+        height=height,
+        colour=colour,
+        title=title,
+    )
+
+
+def tender_mix_charts(settlements: list[Settlement], days: list[date]) -> list[Chart]:
+    return [
+        tender_mix_chart(rows, days, currency)
+        for currency, rows in _by_currency(settlements).items()
+    ]
+
+
+def tender_mix_chart(settlements: list[Settlement], days: list[date], currency: str) -> Chart:
+    """Stacked bars: each day's sales per method, summed over the rows shown (one currency)."""
     totals: dict[date, dict[str, Decimal]] = {day: defaultdict(Decimal) for day in days}
     for row in settlements:
         if row.business_day in totals:
@@ -109,29 +138,22 @@ def tender_mix_chart(settlements: list[Settlement], days: list[date]) -> Chart:
     for index, day in enumerate(days):
         base = float(CHART_HEIGHT - CHART_PAD)
         for method in _methods(totals):
-            colour = METHOD_COLOURS.get(method, OTHER_COLOUR)
             amount = totals[day].get(method, Decimal("0"))
             if not amount:
                 continue
             height = float(amount) * scale
             base -= height
-            bars.append(
-                Bar(
-                    x=CHART_PAD + index * slot + slot * 0.15,
-                    y=base,
-                    width=slot * 0.7,
-                    height=height,
-                    colour=colour,
-                    title=f"{day.isoformat()} {_label(method)}: {amount}",
-                )
-            )
+            colour = METHOD_COLOURS.get(method, OTHER_COLOUR)
+            title = f"{day.isoformat()} {_label(method)}: {amount} {currency}"
+            bars.append(_bar(index, slot, base, height, colour, title))
     return Chart(
+        currency=currency,
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         bars=bars,
         labels=_labels(days, slot),
         axis_y=CHART_HEIGHT - CHART_PAD,
-        top_label=str(peak),
+        top_label=f"{peak} {currency}",
         legend=[(METHOD_COLOURS.get(m, OTHER_COLOUR), _label(m)) for m in _methods(totals)],
     )
 
@@ -146,7 +168,13 @@ def _label(method: str) -> str:
     return str(Tender.Method(method).label) if method in Tender.Method.values else method
 
 
-def variance_chart(settlements: list[Settlement], days: list[date]) -> Chart:
+def variance_charts(settlements: list[Settlement], days: list[date]) -> list[Chart]:
+    return [
+        variance_chart(rows, days, currency) for currency, rows in _by_currency(settlements).items()
+    ]
+
+
+def variance_chart(settlements: list[Settlement], days: list[date], currency: str) -> Chart:
     """Each day's cash variance (counted - expected), above or below the zero line."""
     variance: dict[date, Decimal] = defaultdict(Decimal)
     for row in settlements:
@@ -162,23 +190,25 @@ def variance_chart(settlements: list[Settlement], days: list[date]) -> Chart:
         if not amount:
             continue
         height = abs(float(amount)) * scale
+        over = amount > 0
         bars.append(
-            Bar(
-                x=CHART_PAD + index * slot + slot * 0.15,
-                y=middle - height if amount > 0 else middle,
-                width=slot * 0.7,
-                height=height,
-                colour="#1b5e20" if amount > 0 else "#b71c1c",
-                title=f"{day.isoformat()}: {amount}",
+            _bar(
+                index,
+                slot,
+                middle - height if over else middle,
+                height,
+                "#1b5e20" if over else "#b71c1c",
+                f"{day.isoformat()}: {amount} {currency}",
             )
         )
     return Chart(
+        currency=currency,
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         bars=bars,
         labels=_labels(days, slot),
         axis_y=middle,
-        top_label=f"±{peak}",
+        top_label=f"±{peak} {currency}",
         legend=[("#1b5e20", _("Over")), ("#b71c1c", _("Short"))],
     )
 
@@ -198,6 +228,7 @@ def _labels(days: list[date], slot: float) -> list[tuple[float, str]]:
 
 EXPORT_COLUMNS = (
     "business_day",
+    "merchant",
     "store",
     "till",
     "currency",
@@ -251,6 +282,7 @@ def export_rows(settlements: list[Settlement]) -> list[list[str]]:
         ]
         head = [
             s.business_day.isoformat(),
+            s.merchant.name,
             s.store.code if s.store else "",
             s.terminal.code if s.terminal else "web",
             s.currency,
@@ -276,11 +308,26 @@ def export_rows(settlements: list[Settlement]) -> list[list[str]]:
     return rows
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(column: str, value: str) -> str:
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe; amounts
+    (negative ones start with "-") stay numbers."""
+    if column in NUMERIC or not value.startswith(FORMULA_STARTS):
+        return value
+    return f"'{value}"
+
+
 def export_csv(settlements: list[Settlement]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(export_rows(settlements))
+    writer.writerows(
+        [_inert(column, value) for column, value in zip(EXPORT_COLUMNS, row, strict=True)]
+        for row in export_rows(settlements)
+    )
     return out.getvalue()
 
 
@@ -311,7 +358,7 @@ def export_xlsx(settlements: list[Settlement]) -> bytes:
             elif column == "business_day":
                 values.append(date.fromisoformat(value))
             else:
-                values.append(value)
+                values.append(_inert(column, value))
         sheet.append(values)
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:

@@ -4,11 +4,11 @@ the payments still moving, and the filtered lists the API, the admin and the exp
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from moneyed import Money
 
@@ -108,6 +108,28 @@ def _payments_of(
     )
 
 
+_M = TypeVar("_M", bound=Model)
+
+
+def _in_window(
+    rows: QuerySet[_M],
+    *,
+    made_field: str,
+    created_field: str,
+    made: tuple[datetime, datetime] | None,
+    made_before: datetime | None,
+    created_since: datetime | None,
+) -> QuerySet[_M]:
+    """Rows made in [start, end), or made before a moment, or recorded since one."""
+    if made is not None:
+        rows = rows.filter(**{f"{made_field}__gte": made[0], f"{made_field}__lt": made[1]})
+    if made_before is not None:
+        rows = rows.filter(**{f"{made_field}__lt": made_before})
+    if created_since is not None:
+        rows = rows.filter(**{f"{created_field}__gte": created_since})
+    return rows
+
+
 def sale_rows(
     *,
     scope: Scope,
@@ -125,13 +147,15 @@ def sale_rows(
         made_at=Coalesce("payment__occurred_at", "payment__created_at"),
         recorded_at=Coalesce("payment__captured_at", "payment__created_at"),
     )
-    if made is not None:
-        rows = rows.filter(made_at__gte=made[0], made_at__lt=made[1])
-    if made_before is not None:
-        rows = rows.filter(made_at__lt=made_before)
-    if created_since is not None:
-        rows = rows.filter(payment__created_at__gte=created_since)
-    values = rows.values_list(
+    windowed = _in_window(
+        rows,
+        made_field="made_at",
+        created_field="payment__created_at",
+        made=made,
+        made_before=made_before,
+        created_since=created_since,
+    )
+    values = windowed.values_list(
         "id",
         "payment_id",
         "method",
@@ -163,13 +187,15 @@ def refund_rows(
         recorded_at=Coalesce("refund__completed_at", "refund__created_at"),
         sale_made_at=Coalesce("tender__payment__occurred_at", "tender__payment__created_at"),
     )
-    if made is not None:
-        rows = rows.filter(refund__created_at__gte=made[0], refund__created_at__lt=made[1])
-    if made_before is not None:
-        rows = rows.filter(refund__created_at__lt=made_before)
-    if created_since is not None:
-        rows = rows.filter(refund__created_at__gte=created_since)
-    values = rows.values_list(
+    windowed = _in_window(
+        rows,
+        made_field="refund__created_at",
+        created_field="refund__created_at",
+        made=made,
+        made_before=made_before,
+        created_since=created_since,
+    )
+    values = windowed.values_list(
         "id",
         "refund_id",
         "tender_id",

@@ -302,6 +302,7 @@ def _authorize_cards(payment: Payment, tenders: list[Tender] | None = None) -> N
                     stripe_customer_id=methods.stripe_customer_id(tender),
                     tender_ref=str(tender.public_id),
                     payment_ref=str(payment.public_id),
+                    merchant_ref=str(payment.merchant_id),
                 )
                 Tender.objects.filter(pk=tender.pk).update(stripe_payment_intent_id=intent.id)
                 tender.stripe_payment_intent_id = intent.id

@@ -75,7 +75,7 @@ class OfflineOutput(serializers.Serializer):
 
 
 class UnmatchedOutput(serializers.Serializer):
-    kassa = serializers.ListField(child=serializers.IntegerField(), default=list)
+    kassa = serializers.ListField(child=serializers.UUIDField(), default=list)
     stripe = serializers.ListField(child=serializers.CharField(), default=list)
 
 

@@ -9,6 +9,7 @@ an open day for a sale of a locked day is an adjustment line of that open day to
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -42,21 +43,65 @@ from reconciliation.services.figures import (
     stripe_alone,
 )
 
+# What a compute writes: every field but the key, the status and who closed or accepted the day.
+FIGURE_FIELDS = [
+    field.name
+    for field in Settlement._meta.concrete_fields
+    if field.name
+    not in {
+        "id",
+        "public_id",
+        "merchant",
+        "store",
+        "terminal",
+        "business_day",
+        "currency",
+        "status",
+        "closed_at",
+        "closed_by",
+        "reconciled_at",
+        "accepted_by",
+        "reason",
+    }
+]
+
+
+@dataclass(frozen=True)
+class StripeDay:
+    """Stripe's report of one day window, or why there is none (the error's code)."""
+
+    report: StripeMatchReport | None
+    error: str = ""
+
+
+def stripe_day(*, merchant: Merchant, start: datetime, end: datetime) -> StripeDay:
+    """Stripe's balance transactions of [start, end) matched for the merchant: a network call,
+    made outside any transaction; Stripe out of reach leaves the rest worth computing."""
+    try:
+        return StripeDay(stripe_balance_match(merchant=merchant, since=start, until=end))
+    except KassaError as error:
+        return StripeDay(None, error.code)
+
 
 def settlement_compute(
-    *, merchant: Merchant, store: Store | None, business_day: date, match_stripe: bool = True
+    *,
+    merchant: Merchant,
+    store: Store | None,
+    business_day: date,
+    match_stripe: bool = True,
+    stripe: StripeDay | None = None,
 ) -> list[Settlement]:
     """Compute (or recompute) every till's settlement of the store's day; `store=None` is the
-    merchant's web shop. Rows already reconciled are returned unchanged."""
+    merchant's web shop. Rows already reconciled are returned unchanged. `stripe`, Stripe's
+    report of the same day window, spares listing Stripe again (settlements_compute_day)."""
     zone = day_zone(store)
     start, end = day_window(zone=zone, business_day=business_day)
-    report: StripeMatchReport | None = None
-    stripe_error = ""
-    if match_stripe:
-        try:
-            report = stripe_balance_match(merchant=merchant, since=start, until=end)
-        except KassaError as error:  # Stripe out of reach: the rest is still worth computing
-            stripe_error = error.code
+    if not match_stripe:
+        stripe = None
+    elif stripe is None:
+        stripe = stripe_day(merchant=merchant, start=start, end=end)
+    report = stripe.report if stripe is not None else None
+    stripe_error = stripe.error if stripe is not None else ""
     keys = selectors.settlement_keys(
         merchant=merchant, store=store, business_day=business_day, start=start, end=end
     )
@@ -97,7 +142,10 @@ def _compute_one(
     stripe_error: str = "",
 ) -> Settlement | None:
     """One till's (or the web shop's) row, written under a lock on its store (or merchant):
-    two computes of one store's day take turns. A row with nothing to show is not created."""
+    two computes of one store's day take turns. The row itself is locked too, and its status
+    read inside that lock: a close or reconcile committed meanwhile is seen, never undone
+    (the figures are saved without the status, close and reconcile fields). A row with
+    nothing to show is not created."""
     if store is not None:
         Store.objects.select_for_update(of=("self",)).order_by("pk").get(pk=store.pk)
     else:
@@ -110,7 +158,9 @@ def _compute_one(
         "business_day": business_day,
         "currency": currency,
     }
-    existing = Settlement.objects.filter(**key).first()
+    existing = (
+        Settlement.objects.select_for_update(of=("self",)).filter(**key).order_by("pk").first()
+    )
     if existing is not None and existing.is_locked:
         return existing
     settlement = existing or Settlement(**key)
@@ -143,7 +193,10 @@ def _compute_one(
     settlement.timezone = zone
     settlement.differences = differences
     settlement.computed_at = now
-    settlement.save()
+    if existing is None:
+        settlement.save()
+    else:
+        settlement.save(update_fields=FIGURE_FIELDS)
 
     settlement.lines.all().delete()
     settlement.adjustments.all().delete()
@@ -218,34 +271,49 @@ def _add_late(
     since = start - selectors.LATE_LOOKBACK
     tenders, allocations = selectors.claimed_elsewhere(settlement=settlement)
     for sale in selectors.sale_rows(scope=scope, made_before=start, created_since=since):
-        day = locked.get(local_day(sale.made_at, zone))
-        if day is None or sale.recorded_at <= day.computed_at or sale.recorded_at >= end:
-            continue
-        if sale.tender_id in tenders:
-            continue
-        line = figures.lines[(sale.method, day.pk)]
-        line.sales += sale.amount
-        line.sales_count += 1
-        figures.claims.append((day.pk, sale.tender_id, None))
+        day = _late_for(sale, locked, zone, end)
+        if day is not None and sale.tender_id not in tenders:
+            line = figures.lines[(sale.method, day.pk)]
+            line.sales += sale.amount
+            line.sales_count += 1
+            figures.claims.append((day.pk, sale.tender_id, None))
     for refund in selectors.refund_rows(scope=scope, made_before=start, created_since=since):
-        day = locked.get(local_day(refund.made_at, zone))
-        if day is None or refund.recorded_at <= day.computed_at or refund.recorded_at >= end:
-            continue
-        if refund.allocation_id in allocations:
-            continue
-        line = figures.lines[(refund.method, day.pk)]
-        line.refunds += refund.amount
-        line.refunds_count += 1
-        figures.claims.append((day.pk, None, refund.allocation_id))
+        day = _late_for(refund, locked, zone, end)
+        if day is not None and refund.allocation_id not in allocations:
+            line = figures.lines[(refund.method, day.pk)]
+            line.refunds += refund.amount
+            line.refunds_count += 1
+            figures.claims.append((day.pk, None, refund.allocation_id))
+
+
+def _late_for(
+    row: SaleRow | RefundRow, locked: dict[date, Settlement], zone: str, end: datetime
+) -> Settlement | None:
+    """The locked day a sale or refund belongs to, if it was recorded after that day was last
+    computed (and before this day's end)."""
+    day = locked.get(local_day(row.made_at, zone))
+    if day is None or not day.computed_at < row.recorded_at < end:
+        return None
+    return day
 
 
 def settlements_compute_day(*, merchant: Merchant, business_day: date | None = None) -> int:
-    """Every store's day (yesterday in each store's zone unless given) and the web shop's."""
+    """Every store's day (yesterday in each store's zone unless given) and the web shop's.
+    Stripe is listed once per day window, however many stores share it."""
     count = 0
+    stripe: dict[tuple[datetime, datetime], StripeDay] = {}
     stores: Iterable[Store | None] = [*merchant.stores.order_by("pk"), None]
     for store in stores:
-        day = business_day or _yesterday(day_zone(store))
-        count += len(settlement_compute(merchant=merchant, store=store, business_day=day))
+        zone = day_zone(store)
+        day = business_day or _yesterday(zone)
+        window = day_window(zone=zone, business_day=day)
+        if window not in stripe:
+            stripe[window] = stripe_day(merchant=merchant, start=window[0], end=window[1])
+        count += len(
+            settlement_compute(
+                merchant=merchant, store=store, business_day=day, stripe=stripe[window]
+            )
+        )
     return count
 
 

@@ -174,8 +174,9 @@ def card_figures(
         for item in report.unmatched_stripe
         if item.get("tender_id") in mine and _stripe_currency(item) == currency
     ]
-    # Transactions naming no tender at all (a charge made in the dashboard) are listed on the
-    # web row, not added to its figures: one Stripe account may serve several merchants.
+    # This merchant's transactions naming no tender (its `kassa_merchant` metadata, but ids
+    # Kassa never recorded) are listed on its web row, not added to its figures. Transactions
+    # naming no merchant are in no merchant's report (payments.stripe_reconcile).
     orphans = [
         item
         for item in report.unmatched_stripe
@@ -198,7 +199,12 @@ def card_figures(
     unmatched_kassa = sorted(set(report.unmatched_kassa) & mine)
     unmatched_stripe = [_stripe_id(item) for item in alone]
     settlement.stripe_unmatched = {
-        "kassa": unmatched_kassa,
+        "kassa": sorted(  # the tenders' public ids, as the API shows them everywhere
+            str(public_id)
+            for public_id in Tender.objects.filter(pk__in=unmatched_kassa).values_list(
+                "public_id", flat=True
+            )
+        ),
         "stripe": unmatched_stripe + [_stripe_id(item) for item in orphans],
     }
     recorded = day_net(figures, CARD)
@@ -219,7 +225,7 @@ def card_figures(
             {
                 "code": "stripe_orphans",
                 "amount": str(sum((i["gross"].amount for i in orphans), ZERO)),
-                "detail": f"{len(orphans)} Stripe transactions name no Kassa tender",
+                "detail": f"{len(orphans)} Stripe transactions of the merchant name no tender",
             }
         )
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from reconciliation import selectors
 from reconciliation.errors import (
     SettlementAlreadyClosed,
+    SettlementDayNotOver,
     SettlementLocked,
     SettlementPaymentsPending,
     SettlementReasonRequired,
@@ -36,12 +37,15 @@ def settlement_close(*, settlement: Settlement, actor: str) -> Settlement:
 
 @transaction.atomic
 def settlement_reconcile(*, settlement: Settlement, actor: str, reason: str = "") -> Settlement:
-    """Accept the day (closing it if open): differences need a reason; a payment or refund of
-    the day still moving refuses it, listing them. The row is locked from then on."""
+    """Accept the day (closing it if open): its figures must have been computed after the day
+    ended (else a sale of its last hours is missing); differences need a reason; a payment or
+    refund of the day still moving refuses it, listing them. The row is locked from then on."""
     settlement = _locked_for_update(settlement)
     if settlement.is_locked:
         raise SettlementLocked()
     start, end = day_window(zone=settlement.timezone, business_day=settlement.business_day)
+    if settlement.computed_at < end:
+        raise SettlementDayNotOver(meta={"day_ends_at": end.isoformat()})
     pending = selectors.pending_payments(settlement=settlement, start=start, end=end)
     if pending:
         raise SettlementPaymentsPending(

@@ -3,6 +3,7 @@
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -63,15 +64,25 @@ def test_card_charges_and_refunds_match_and_differences_show_on_both_sides(
     )
     assert refunded.status_code == 201, refunded.json()
     refund = Refund.objects.get(public_id=refunded.json()["id"])
-    # Made in Stripe's dashboard, not through Kassa: a charge, and a refund of a Kassa charge.
-    direct = stripe.v1.payment_intents.create(
-        params={
-            "amount": 1234,
-            "currency": "eur",
-            "payment_method": shop.bank_card.payment_method_id,
-            "confirm": True,
-        }
-    )
+
+    # Made at Stripe, not through Kassa: a charge naming this merchant (as Kassa's own
+    # PaymentIntents do), and a refund of a Kassa charge.
+    def charge_at_stripe(amount: int, metadata: dict[str, str]) -> Any:
+        return stripe.v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": "eur",
+                "payment_method": shop.bank_card.payment_method_id,
+                "confirm": True,
+                "metadata": metadata,
+            }
+        )
+
+    direct = charge_at_stripe(1234, {"kassa_merchant": str(shop.merchant.pk)})
+    # Nobody's (a dashboard charge) and another merchant's, on the shared account: listed in
+    # no merchant's report, only counted.
+    charge_at_stripe(777, {})
+    charge_at_stripe(888, {"kassa_merchant": str(shop.merchant.pk + 1000)})
     dashboard_refund = stripe.v1.refunds.create(
         params={"payment_intent": card_of(split).stripe_payment_intent_id, "amount": 300}
     )
@@ -115,6 +126,13 @@ def test_card_charges_and_refunds_match_and_differences_show_on_both_sides(
     assert unmatched[dashboard_refund.id]["net"] == eur("-3.00")
 
     assert report.unmatched_kassa == [card_of(earlier).pk]
+    assert report.unattributed == 2
+
+
+def test_kassa_names_the_merchant_on_its_payment_intents(shop, stripe) -> None:
+    card = card_of(card_payment(shop.web, shop.customer, shop.bank_card, "4.00"))
+    intent = stripe.v1.payment_intents.retrieve(card.stripe_payment_intent_id)
+    assert intent.metadata["kassa_merchant"] == str(shop.merchant.pk)
 
 
 def test_the_listing_is_bounded_and_refused_past_the_bound(shop, monkeypatch) -> None:

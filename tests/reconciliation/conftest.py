@@ -4,21 +4,24 @@ to the external card),
 each till's drawer counted at close; till 1 is 5.00 short."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from merchants.models import ApiKey, Terminal
 from merchants.services import api_key_issue
+from payments.models import Payment, Refund
 from reconciliation.selectors import local_day
 from tests.factories import TerminalFactory
 from tests.payments.conftest import Shop, eur, money, shop  # noqa: F401 (the shop fixture)
+from tills.models import TillSession
 
-__all__ = ["Day", "eur", "money", "post"]
+__all__ = ["Day", "day_ended", "eur", "money", "post"]
 
 
 def post(client: APIClient, path: str, body: dict[str, Any]) -> Any:
@@ -144,3 +147,22 @@ def day(shop: Shop, settings) -> Day:  # noqa: F811
         till1_session=till1,
         till2_session=till2_session,
     )
+
+
+def day_ended(day: Day) -> Day:
+    """The same day moved back by one day, so that it has ended: a day is reconciled only once
+    computed after its end. Its payments, refunds and drawer sessions are back-dated."""
+    shift = timedelta(days=1)
+    merchant = day.shop.merchant
+    Payment.objects.filter(merchant=merchant).update(
+        created_at=F("created_at") - shift,
+        captured_at=F("captured_at") - shift,
+        occurred_at=F("occurred_at") - shift,
+    )
+    Refund.objects.filter(payment__merchant=merchant).update(
+        created_at=F("created_at") - shift, completed_at=F("completed_at") - shift
+    )
+    TillSession.objects.filter(terminal__store__merchant=merchant).update(
+        opened_at=F("opened_at") - shift, closed_at=F("closed_at") - shift
+    )
+    return replace(day, business_day=day.business_day - shift)

@@ -10,11 +10,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
+from moneyed import Money
 from openpyxl import load_workbook
 
-from reconciliation.models import Settlement
+from reconciliation import report
+from reconciliation.models import Settlement, SettlementLine
+from reconciliation.selectors import settlement_list
 from reconciliation.services import settlement_compute
-from tests.reconciliation.conftest import Day
+from tests.factories import MerchantFactory, StoreFactory, TerminalFactory
+from tests.reconciliation.conftest import Day, day_ended
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +106,7 @@ def test_csv_and_xlsx_exports_parse_back(day: Day, admin_client: Client) -> None
 
 
 def test_a_clerk_reconciles_a_day_with_differences_and_a_reason(day: Day) -> None:
-    t1 = computed(day)["T1"]
+    t1 = computed(day_ended(day))["T1"]
     viewer = clerk(["view_settlement"])
     assert viewer.get(PAGE).status_code == 200
     act = f"{PAGE}{t1.pk}/act/"
@@ -133,3 +138,77 @@ def test_a_clerk_reconciles_a_day_with_differences_and_a_reason(day: Day) -> Non
         "Short 5.00: coin",
     )
     assert "Reconcile</button>" not in editor.get(f"{PAGE}{t1.pk}/change/").content.decode()
+
+
+def _other_merchants_till(day: Day, name: str) -> list[Settlement]:
+    """A second merchant whose store and till have the same codes as the shop's, taking EUR
+    and GBP cash on the same day; a text field that a spreadsheet would run as a formula."""
+    other = MerchantFactory.create(name=name)
+    store = StoreFactory.create(merchant=other, code=day.shop.store.code)
+    till = TerminalFactory.create(store=store, code="T1")
+    rows = []
+    for currency, amount in (("EUR", "4.00"), ("GBP", "7.00")):
+        row = Settlement.objects.create(
+            merchant=other,
+            store=store,
+            terminal=till,
+            business_day=day.business_day,
+            timezone="UTC",
+            currency=currency,
+            computed_at=timezone.now(),
+            reason='=HYPERLINK("http://evil.example")',
+        )
+        SettlementLine.objects.create(
+            settlement=row,
+            method="cash",
+            sales=Money(amount, currency),
+            refunds=Money("0.00", currency),
+            net=Money(amount, currency),
+            sales_count=1,
+        )
+        rows.append(row)
+    return rows
+
+
+def test_merchants_and_currencies_are_never_mixed(day: Day, admin_client: Client) -> None:
+    computed(day)
+    _other_merchants_till(day, "Other shop")
+    listed = list(settlement_list(merchant=None, day_from=day.business_day))
+    days = [day.business_day]
+    labels = [row.label for row in report.grid(listed, days)]
+    mine = day.shop.merchant.name
+    assert f"{mine} · AMS / T1 (EUR)" in labels
+    assert {"Other shop · AMS / T1 (EUR)", "Other shop · AMS / T1 (GBP)"} <= set(labels)
+    assert len(labels) == len(set(labels)) == 5  # the shop's T1, T2, web; the other's two
+
+    mixes = report.tender_mix_charts(listed, days)
+    assert [chart.currency for chart in mixes] == ["EUR", "GBP"]
+    (gbp_bar,) = mixes[1].bars
+    assert gbp_bar.title.endswith(": 7.00 GBP")
+    assert mixes[1].top_label == "7.00 GBP"
+    assert [chart.currency for chart in report.variance_charts(listed, days)] == ["EUR", "GBP"]
+    page = admin_client.get(PAGE).content.decode()
+    assert page.count('<svg role="img"') == 4  # mix and variances, in EUR and in GBP
+
+    records = list(csv.DictReader(io.StringIO(report.export_csv(listed))))
+    assert {r["merchant"] for r in records} == {mine, "Other shop"}
+
+
+def test_exports_never_carry_a_formula(day: Day, admin_client: Client) -> None:
+    computed(day)
+    _other_merchants_till(day, "@SUM(1+1)")
+    query = {"day_from": day.business_day.isoformat(), "day_to": day.business_day.isoformat()}
+    text = admin_client.get(f"{PAGE}export.csv", query).content.decode()
+    records = list(csv.DictReader(io.StringIO(text)))
+    theirs = [r for r in records if r["merchant"] != day.shop.merchant.name]
+    assert {r["merchant"] for r in theirs} == {"'@SUM(1+1)"}
+    assert {r["reason"] for r in theirs} == {'\'=HYPERLINK("http://evil.example")'}
+    t1 = next(r for r in records if r["till"] == "T1" and r["merchant"] == day.shop.merchant.name)
+    assert t1["cash_variance"] == "-5.00"  # an amount stays a number
+
+    book = load_workbook(io.BytesIO(admin_client.get(f"{PAGE}export.xlsx", query).content))
+    sheet = book.active
+    assert sheet is not None
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert "'@SUM(1+1)" in {cell.value for cell in cells}

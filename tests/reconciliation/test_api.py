@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from merchants.models import Merchant
+from payments.models import Tender
 from reconciliation.models import Settlement
 from reconciliation.services import settlement_compute
 from tests.factories import StoreFactory, TerminalFactory
@@ -94,3 +95,13 @@ def test_a_ten_year_range_is_paginated(day: Day) -> None:
         page = day.staff_api.get(page["next"]).json()
         seen.update(row["business_day"] for row in page["results"])
     assert len(seen) == 400
+
+
+def test_a_card_tender_stripe_never_booked_is_named_by_its_public_id(day: Day) -> None:
+    card = Tender.objects.get(payment__public_id=day.web_sale["id"], method="card")
+    Tender.objects.filter(pk=card.pk).update(
+        stripe_charge_id="ch_unknown", stripe_payment_intent_id="pi_unknown"
+    )
+    settlement_compute(merchant=day.shop.merchant, store=None, business_day=day.business_day)
+    (web,) = day.staff_api.get(URL, {"channel": "web"}).json()["results"]
+    assert web["card"]["unmatched"]["kassa"] == [str(card.public_id)]

@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from moneyed import Money
 
-from payments.models import Payment, RefundAllocation, Tender
+from payments.models import Payment, Refund, RefundAllocation, Tender
 from reconciliation.errors import (
     SettlementAlreadyClosed,
+    SettlementDayNotOver,
     SettlementLocked,
     SettlementPaymentsPending,
     SettlementReasonRequired,
@@ -20,7 +21,7 @@ from reconciliation.errors import (
 from reconciliation.models import Settlement, SettlementLine
 from reconciliation.selectors import day_window
 from reconciliation.services import settlement_close, settlement_compute, settlement_reconcile
-from tests.reconciliation.conftest import Day, money, post
+from tests.reconciliation.conftest import Day, day_ended, money, post
 from tests.wallet.factories import issue_card
 from tills.models import OfflineShortfall
 from tills.offline_value import offline_float_fund, offline_shortfall_resolve
@@ -138,7 +139,21 @@ def test_closing_twice_is_a_conflict(day: Day) -> None:
     assert by_till(compute(day))["T2"].status == "closed"
 
 
+def test_a_day_computed_before_its_end_cannot_be_reconciled(day: Day) -> None:
+    """Sales of its last hours would be missing from the figures accepted."""
+    t2 = by_till(compute(day))["T2"]
+    with pytest.raises(SettlementDayNotOver) as error:
+        settlement_reconcile(settlement=t2, actor=ACTOR, reason="early")
+    assert error.value.status == 409
+    assert (
+        error.value.meta["day_ends_at"]
+        == day_window(zone="UTC", business_day=day.business_day)[1].isoformat()
+    )
+    assert Settlement.objects.get(pk=t2.pk).status == "open"
+
+
 def test_differences_need_a_reason_then_the_day_is_locked(day: Day) -> None:
+    day = day_ended(day)
     t1 = by_till(compute(day))["T1"]
     with pytest.raises(SettlementReasonRequired):
         settlement_reconcile(settlement=t1, actor=ACTOR, reason="  ")
@@ -159,6 +174,7 @@ def test_differences_need_a_reason_then_the_day_is_locked(day: Day) -> None:
 
 
 def test_a_day_with_a_payment_still_moving_cannot_be_reconciled(day: Day) -> None:
+    day = day_ended(day)
     authorised = post(
         day.shop.web,
         "payments",
@@ -167,6 +183,9 @@ def test_a_day_with_a_payment_still_moving_cannot_be_reconciled(day: Day) -> Non
             "tenders": [{"method": "card", "bank_card": str(day.shop.bank_card.public_id)}],
             "customer": str(day.shop.customer.public_id),
         },
+    )
+    Payment.objects.filter(public_id=authorised["id"]).update(
+        created_at=F("created_at") - timedelta(days=1)
     )
     stuck = Payment.objects.get(public_id=day.web_sale["id"])
     Payment.objects.filter(pk=stuck.pk).update(status=Payment.Status.AUTHORIZING)
@@ -179,9 +198,13 @@ def test_a_day_with_a_payment_still_moving_cannot_be_reconciled(day: Day) -> Non
 
 
 def test_a_refund_after_reconciliation_lands_in_the_next_open_day(day: Day) -> None:
+    day = day_ended(day)
     web = by_till(compute(day, store=False))["web"]
     settlement_reconcile(settlement=web, actor=ACTOR, reason="")
-    post(day.shop.web, f"payments/{day.web_sale['id']}/refunds", {"amount": money("7.00")})
+    refund = post(day.shop.web, f"payments/{day.web_sale['id']}/refunds", {"amount": money("7.00")})
+    # Asked for just before the day's end, completed after its reconciliation: late.
+    _, end = day_window(zone="UTC", business_day=day.business_day)
+    Refund.objects.filter(public_id=refund["id"]).update(created_at=end - timedelta(minutes=1))
     tomorrow = day.business_day + timedelta(days=1)
     for _ in range(2):  # recomputing claims it once
         next_day = by_till(compute(day, store=False, business_day=tomorrow))["web"]
@@ -205,6 +228,7 @@ def test_the_business_day_is_the_store_zone_day() -> None:
 
 
 def test_an_offline_sale_replayed_into_a_reconciled_day_is_an_adjustment(day: Day) -> None:
+    day = day_ended(day)
     t2 = by_till(compute(day))["T2"]
     settlement_reconcile(settlement=t2, actor=ACTOR, reason="")
     replayed = post(
@@ -215,7 +239,7 @@ def test_an_offline_sale_replayed_into_a_reconciled_day_is_an_adjustment(day: Da
             "tenders": [{"method": "cash"}],
             "capture": True,
             "offline": True,
-            "occurred_at": t2.computed_at.isoformat(),  # made that day, before the compute
+            "occurred_at": (t2.computed_at - timedelta(days=1)).isoformat(),  # made that day
         },
     )
     assert replayed["offline"] is True

@@ -1,16 +1,20 @@
 """Card figures from Stripe's balance transactions (localstripe): gross, fee and net of the
-web shop's card tenders and refunds. Runs once `payments.stripe_reconcile` is merged."""
+web shop's card tenders and refunds."""
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from config.embedded import free_port
+from payments import stripe_reconcile
 from payments.models import Tender
-from reconciliation.services import settlement_compute
-from tests.reconciliation.conftest import Day
-
-pytest.importorskip("payments.stripe_reconcile")
+from reconciliation.models import Settlement
+from reconciliation.selectors import day_window
+from reconciliation.services import settlement_compute, settlements_compute_day
+from tests.factories import StoreFactory
+from tests.reconciliation.conftest import Day, eur
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +25,48 @@ def test_card_totals_match_the_balance_transactions_fees_included(day: Day) -> N
     )
     card = web.lines.get(method="card", kind="day")
     assert web.card_gross == card.net  # a 35.00 charge and a 20.00 refund
+    assert web.card_fee == eur("0.00")  # localstripe books no fee on its transactions
     assert web.card_net == web.card_gross - web.card_fee
-    assert web.card_fee.amount >= 0
-    codes = {difference["code"] for difference in web.differences}
-    assert web.stripe_unmatched["kassa"] == []
-    # localstripe outlives each test's database: earlier tests' charges name no tender here,
-    # and are listed on the web row as such, nothing else.
-    assert codes <= {"stripe_orphans"}, web.differences
+    assert web.stripe_unmatched == {"kassa": [], "stripe": []}
+    assert web.differences == []
+
+
+def _charge_at_stripe(stripe: Any, day: Day, cents: int, metadata: dict[str, str]) -> str:
+    """A charge made at Stripe, not through Kassa; its balance transaction's id."""
+    intent = stripe.v1.payment_intents.create(
+        params={
+            "amount": cents,
+            "currency": "eur",
+            "payment_method": day.shop.bank_card.payment_method_id,
+            "confirm": True,
+            "metadata": metadata,
+        }
+    )
+    charge = intent.latest_charge
+    if isinstance(charge, str):
+        charge = stripe.v1.charges.retrieve(charge)
+    return str(charge.balance_transaction)
+
+
+def test_stripe_transactions_of_no_tender_show_only_on_their_merchants_web_row(
+    day: Day, stripe
+) -> None:
+    """A shared Stripe account: a dashboard charge naming no merchant is on nobody's row; one
+    naming this merchant in its metadata is listed on its web row as a difference."""
+    _charge_at_stripe(stripe, day, 999, {})
+    mine = _charge_at_stripe(stripe, day, 1234, {"kassa_merchant": str(day.shop.merchant.pk)})
+    (web,) = settlement_compute(
+        merchant=day.shop.merchant, store=None, business_day=day.business_day
+    )
+    assert web.stripe_unmatched == {"kassa": [], "stripe": [mine]}
+    assert web.differences == [
+        {
+            "code": "stripe_orphans",
+            "amount": "12.34",
+            "detail": "1 Stripe transactions of the merchant name no tender",
+        }
+    ]
+    assert web.card_gross == web.lines.get(method="card").net  # listed, not added
 
 
 def test_a_refund_made_directly_at_stripe_is_a_difference(day: Day, stripe) -> None:
@@ -83,3 +122,22 @@ def test_stripe_out_of_reach_leaves_the_card_figures_unmatched_as_a_difference(
     assert {"code": "card_not_matched", "amount": "", "detail": "card_processor_unavailable"} in (
         web.differences
     )
+
+
+def test_the_nightly_compute_lists_stripe_once_per_day_window(day: Day, monkeypatch) -> None:
+    """Two stores and the web shop on one zone's day: one listing of Stripe, not three."""
+    StoreFactory.create(merchant=day.shop.merchant, timezone="UTC")
+    calls: list[tuple[datetime, datetime]] = []
+    real = stripe_reconcile._listed
+
+    def listed(operation: Any, params: dict[str, Any], **window: Any) -> Any:
+        if "payout" not in params:
+            calls.append((window["since"], window["until"]))
+        return real(operation, params, **window)
+
+    monkeypatch.setattr(stripe_reconcile, "_listed", listed)
+    assert settlements_compute_day(merchant=day.shop.merchant, business_day=day.business_day)
+    start, end = day_window(zone="UTC", business_day=day.business_day)
+    assert calls.count((start, end)) == 1  # the day's balance transactions
+    web = Settlement.objects.get(merchant=day.shop.merchant, store=None)
+    assert web.card_gross == web.lines.get(method="card").net  # and the figures still match

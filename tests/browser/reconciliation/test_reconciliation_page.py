@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from reconciliation.models import Settlement
 from reconciliation.services import settlement_compute
-from tests.reconciliation.conftest import Day
+from tests.reconciliation.conftest import Day, day_ended
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ def test_a_clerk_reconciles_a_day_in_the_browser(
     tmp_path: Path,
     language: str,
 ) -> None:
+    day = day_ended(day)  # a day is reconciled once it is over
     for store in (day.shop.store, None):
         settlement_compute(
             merchant=day.shop.merchant,
