@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -29,7 +28,6 @@ from payments.api.serializers import (
     RefundOutput,
 )
 from payments.errors import ChannelNotAllowed
-from payments.gift_card_lines import gift_card_lines_check
 from payments.models import Payment
 from payments.selectors import (
     customer_purchase_summary,
@@ -165,12 +163,6 @@ class PaymentCollectionView(ShowsIssuedCodes):
             raise ChannelNotAllowed(field="channel")
         customer = _customer(api_key, values, channel)
         basket = [_basket_line(line) for line in values["basket"]]
-        gift_card_lines_check(
-            merchant_id=api_key.merchant_id,
-            basket=basket,
-            methods=[t["method"] for t in values["tenders"]],
-            at=timezone.now(),
-        )
         payment = payment_create(
             api_key=api_key,
             idempotency_key=request.headers[HEADER],

@@ -16,6 +16,7 @@ from merchants.models import ApiKey
 from payments import methods, stripe_gateway
 from payments.errors import PaymentFailed
 from payments.events import payment_event_record
+from payments.gift_card_lines import gift_card_lines_check
 from payments.lock_objects import payment_tenders
 from payments.models import Payment, Tender
 from payments.offline_policy import is_late
@@ -44,6 +45,12 @@ def payment_create(
     """
     actor = api_key_actor(api_key)
     try:
+        gift_card_lines_check(
+            merchant_id=api_key.merchant_id,
+            basket=request.basket,
+            methods=[tender.method for tender in request.tenders],
+            at=timezone.now(),
+        )
         resolved = methods.resolve_tenders(api_key=api_key, request=request, client_ip=client_ip)
         plan = plan_tenders(
             amount=request.amount,
