@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import F, FloatField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from customers.models import ConsentPurpose, Customer
@@ -49,35 +52,34 @@ def offers_for(
     Dismissed products are left out either way: the customer said so. Asked in a channel,
     the customer's offers bought in that channel come first (`CHANNEL_FLOOR`).
     """
-    dismissed = set(
-        Feedback.objects.filter(customer=customer, kind=Feedback.Kind.NOT_INTERESTED).values_list(
-            "sku", flat=True
-        )
-    )
+    # Subqueries, not reads: the dismissed products are left out in the database.
+    dismissed = Feedback.objects.filter(
+        customer=customer, kind=Feedback.Kind.NOT_INTERESTED
+    ).values("sku")
     personalised = consent_allows(customer=customer, purpose=ConsentPurpose.PERSONALISATION)
     picked: list[tuple[str, float, str]] = []
     if personalised:
         rows = Recommendation.objects.filter(customer=customer).exclude(sku__in=dismissed)
-        if channel:
-            scored = [
-                (
-                    row.sku,
-                    row.score * (CHANNEL_FLOOR + row.channel_shares.get(channel, 0.0)),
-                    row.reason,
-                )
-                for row in rows.only("sku", "score", "reason", "channel_shares")
-            ]
-            picked = sorted(scored, key=lambda item: (-item[1], item[0]))[:limit]
+        if channel:  # ranked in SQL: only `limit` rows leave the database
+            share = Coalesce(
+                Cast(KeyTextTransform(channel, "channel_shares"), FloatField()), Value(0.0)
+            )
+            rows = rows.annotate(ranked=F("score") * (Value(CHANNEL_FLOOR) + share))
+            picked = list(
+                rows.order_by("-ranked", "sku").values_list("sku", "ranked", "reason")[:limit]
+            )
         else:
-            picked = [
-                (row.sku, row.score, row.reason) for row in rows.order_by("-score", "sku")[:limit]
-            ]
+            picked = list(
+                rows.order_by("-score", "sku").values_list("sku", "score", "reason")[:limit]
+            )
     if not picked:
         personalised = False
         popular = Popular.objects.filter(merchant_id=customer.merchant_id, channel=channel)
         picked = [
-            (row.sku, row.score, REASON_POPULAR)
-            for row in popular.exclude(sku__in=dismissed).order_by("rank")[:limit]
+            (sku, score, REASON_POPULAR)
+            for sku, score in popular.exclude(sku__in=dismissed)
+            .order_by("rank")
+            .values_list("sku", "score")[:limit]
         ]
     products = {
         row.sku: row
