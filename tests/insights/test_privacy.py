@@ -5,7 +5,18 @@ from datetime import UTC, datetime
 
 from customers.models import Customer
 from customers.privacy.contract import ErasureContext
-from insights.models import DeviceLink, Feedback, Profile, Purchase, Recommendation, Touchpoint
+from insights.models import (
+    Campaign,
+    CampaignMember,
+    DeviceLink,
+    Feedback,
+    Profile,
+    Purchase,
+    Recommendation,
+    Segment,
+    SegmentMember,
+    Touchpoint,
+)
 from insights.privacy import InsightsHandler
 from merchants.models import Merchant
 
@@ -21,6 +32,12 @@ def holdings(merchant: Merchant, customer: Customer, sku: str) -> None:
     Feedback.objects.create(customer=customer, sku=sku, kind=Feedback.Kind.CLICKED)
     Profile.objects.create(customer=customer, frequency=1)
     Recommendation.objects.create(customer=customer, sku=sku, score=1.0, reason="popular")
+    segment, _ = Segment.objects.get_or_create(merchant=merchant, name="regulars")
+    SegmentMember.objects.create(segment=segment, customer=customer)
+    campaign, _ = Campaign.objects.get_or_create(
+        merchant=merchant, name="spring", segment=segment, defaults={"amount": 5}
+    )
+    CampaignMember.objects.create(campaign=campaign, customer=customer, holdout=sku == "BREAD")
 
 
 def test_export_merge_and_erase(merchant: Merchant, make_customer: Callable[..., Customer]) -> None:
@@ -34,6 +51,8 @@ def test_export_merge_and_erase(merchant: Merchant, make_customer: Callable[...,
     assert len(list(exported["touchpoints"])) == 1
     assert exported["devices"] == ["dev-MILK"]
     assert exported["profile"]["frequency"] == 1
+    assert [row["name"] for row in exported["segments"]] == ["regulars"]
+    assert [(c["campaign"], c["group"]) for c in exported["campaigns"]] == [("spring", "targeted")]
 
     moved = handler.merge(absorbed=bob, survivor=ann)
     assert {move.model for move in moved} == {
@@ -41,12 +60,22 @@ def test_export_merge_and_erase(merchant: Merchant, make_customer: Callable[...,
         "insights.touchpoint",
         "insights.devicelink",
         "insights.feedback",
+        "insights.campaignmember",
     }
     assert Purchase.objects.filter(customer=ann).count() == 2
     assert not Profile.objects.exists()
     assert not Recommendation.objects.exists()
+    assert not SegmentMember.objects.exists()  # derived: the next evaluation draws them again
+    # Facts: both draws (targeted and holdout) stay, now the survivor's.
+    assert sorted(
+        CampaignMember.objects.filter(customer=ann).values_list("holdout", flat=True)
+    ) == [
+        False,
+        True,
+    ]
 
     summary = handler.erase(context=ErasureContext(customer=ann, stored_value=None, actor="t"))
     assert summary["Purchase"] == 2
-    for model in (Purchase, Touchpoint, DeviceLink, Feedback):
+    assert summary["CampaignMember"] == 2
+    for model in (Purchase, Touchpoint, DeviceLink, Feedback, CampaignMember):
         assert not model.objects.exists()
