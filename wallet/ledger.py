@@ -1,13 +1,15 @@
 """Ledger writes. See `wallet.models.ledger` for the model, `wallet.ledger_verify` for the check.
 
 One implementation of the ledger rules, `ledger_write`: any number of transfers (posted, holds,
-posts and voids of holds, reversals) in three statements, whatever the number of accounts:
+posts and voids of holds, reversals) in one statement, whatever the number of accounts:
 
 1. one conditional `UPDATE … RETURNING` of every instrument account they touch: it locks the rows
    in pk order (a materialised `SELECT … ORDER BY id FOR UPDATE`), adds each account's summed
    counter deltas, and only where the available balance stays >= 0 (the CHECK constraints
    remain the last guard); an account missing from RETURNING was short of funds;
-2. one multi-row INSERT of the transfers, 3. one of their entries.
+2. a multi-row INSERT of the transfers, 3. one of their entries, both skipped unless every
+   account passed step 1;
+all three in one statement (data-modifying CTEs): a sale's ledger work is one round trip.
 Every single-transfer function below is this with one transfer. It must run inside a
 transaction; a refusal raised after step 1 leaves that transaction to roll back, so callers
 that catch a refusal and carry on wrap the call in a savepoint (the public services do).
@@ -20,6 +22,7 @@ Entries per transfer (debit account D, credit account C, amount X; a hold of H):
 so in each layer of each transfer the credits equal the debits.
 """
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -225,24 +228,57 @@ def _check(move: Move) -> None:
             )
 
 
-_APPLY = """
+_WRITE = """
 WITH locked AS MATERIALIZED (
-    SELECT id FROM wallet_ledgeraccount WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+    SELECT id FROM wallet_ledgeraccount WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+), applied AS (
+    UPDATE wallet_ledgeraccount AS a SET
+        debits_pending = a.debits_pending + v.dpe, debits_posted = a.debits_posted + v.dpo,
+        credits_pending = a.credits_pending + v.cpe, credits_posted = a.credits_posted + v.cpo
+    FROM locked,
+        unnest(%(ids)s::bigint[], %(dpe)s::numeric[], %(dpo)s::numeric[], %(cpe)s::numeric[],
+            %(cpo)s::numeric[]) AS v(id, dpe, dpo, cpe, cpo)
+    WHERE a.id = locked.id AND a.id = v.id
+        AND a.credits_posted + v.cpo - a.debits_posted - v.dpo - a.debits_pending - v.dpe >= 0
+    RETURNING a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted
+), funded AS (
+    SELECT count(*) = cardinality(%(ids)s::bigint[]) AS ok FROM applied
+), transfers AS (
+    INSERT INTO wallet_transfer (public_id, merchant_id, kind, code, debit_account_id,
+        credit_account_id, amount, unit, pending_id, reverses_id, expires_at, reference, reason,
+        actor, created_at)
+    SELECT t.public_id, t.merchant_id, t.kind, t.code, t.debit_account_id, t.credit_account_id,
+        t.amount, t.unit, t.pending_id, t.reverses_id, t.expires_at, t.reference, t.reason,
+        t.actor, %(now)s
+    FROM funded, unnest(%(t_public_id)s::uuid[], %(t_merchant_id)s::bigint[],
+        %(t_kind)s::varchar[], %(t_code)s::varchar[], %(t_debit)s::bigint[],
+        %(t_credit)s::bigint[], %(t_amount)s::numeric[], %(t_unit)s::varchar[],
+        %(t_pending)s::bigint[], %(t_reverses)s::bigint[], %(t_expires_at)s::timestamptz[],
+        %(t_reference)s::varchar[], %(t_reason)s::text[], %(t_actor)s::varchar[])
+        AS t(public_id, merchant_id, kind, code, debit_account_id, credit_account_id, amount,
+            unit, pending_id, reverses_id, expires_at, reference, reason, actor)
+    WHERE funded.ok
+    RETURNING id, public_id
+), entries AS (
+    INSERT INTO wallet_entry (transfer_id, account_id, layer, side, amount)
+    SELECT transfers.id, e.account_id, e.layer, e.side, e.amount
+    FROM unnest(%(e_transfer)s::uuid[], %(e_account)s::bigint[], %(e_layer)s::varchar[],
+        %(e_side)s::varchar[], %(e_amount)s::numeric[])
+        AS e(transfer_public_id, account_id, layer, side, amount)
+    JOIN transfers ON transfers.public_id = e.transfer_public_id
 )
-UPDATE wallet_ledgeraccount AS a SET
-    debits_pending = a.debits_pending + v.dpe, debits_posted = a.debits_posted + v.dpo,
-    credits_pending = a.credits_pending + v.cpe, credits_posted = a.credits_posted + v.cpo
-FROM locked,
-    unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])
-        AS v(id, dpe, dpo, cpe, cpo)
-WHERE a.id = locked.id AND a.id = v.id
-    AND a.credits_posted + v.cpo - a.debits_posted - v.dpo - a.debits_pending - v.dpe >= 0
-RETURNING a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted
+SELECT
+    (SELECT array_agg(ARRAY[id, debits_pending, debits_posted, credits_pending, credits_posted])
+        FROM applied),
+    (SELECT array_agg(ARRAY[public_id::text, id::text]) FROM transfers)
 """
 
 
-def _apply_counters(moves: Sequence[Move]) -> None:
-    """Step 1: lock, check and update every instrument account in one round trip."""
+def _counter_deltas(
+    moves: Sequence[Move],
+) -> tuple[dict[str, list], dict[int, list[LedgerAccount]]]:
+    """Each instrument account's summed counter deltas, as the statement's arrays (pk order),
+    and the account objects to update with what it returns."""
     deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(COUNTERS, Decimal(0)))
     accounts: dict[int, list[LedgerAccount]] = defaultdict(list)
     for move in moves:
@@ -250,29 +286,59 @@ def _apply_counters(moves: Sequence[Move]) -> None:
             if not account.is_system:
                 deltas[account.pk][f"{side}s_{layer}"] += amount
                 accounts[account.pk].append(account)
-    if not deltas:
-        return
     ids = sorted(deltas)
-    columns = [[deltas[pk][counter] for pk in ids] for counter in COUNTERS]
-    with connection.cursor() as cursor:
-        cursor.execute(_APPLY, [ids, ids, *columns])
-        updated = {row[0]: row[1:] for row in cursor.fetchall()}
-    for pk, values in updated.items():
-        for account in accounts[pk]:
-            for counter, value in zip(COUNTERS, values, strict=True):
-                setattr(account, counter, value)
-    short = [pk for pk in ids if pk not in updated]
-    if short:
-        account = LedgerAccount.objects.get(pk=short[0])
-        error = InsufficientFunds(
-            field="amount", meta={"available": amount_meta(account.available, account.unit)}
-        )
-        error.account_id = short[0]  # type: ignore[attr-defined]
-        raise error
+    columns = {
+        short: [deltas[pk][counter] for pk in ids]
+        for short, counter in zip(("dpe", "dpo", "cpe", "cpo"), COUNTERS, strict=True)
+    }
+    return {"ids": ids, **columns}, accounts
+
+
+def _rows(moves: Sequence[Move], transfers: list[Transfer]) -> dict[str, list]:
+    """The transfers and their entries as the statement's column arrays."""
+    entries = [
+        (transfer.public_id, account.pk, layer, side, amount)
+        for move, transfer in zip(moves, transfers, strict=True)
+        for account, layer, side, amount in move.entries()
+    ]
+    columns = {
+        "t_public_id": [t.public_id for t in transfers],
+        "t_merchant_id": [t.merchant_id for t in transfers],
+        "t_kind": [t.kind for t in transfers],
+        "t_code": [t.code for t in transfers],
+        "t_debit": [t.debit_account_id for t in transfers],
+        "t_credit": [t.credit_account_id for t in transfers],
+        "t_amount": [t.amount for t in transfers],
+        "t_unit": [t.unit for t in transfers],
+        "t_pending": [t.pending_id for t in transfers],
+        "t_reverses": [t.reverses_id for t in transfers],
+        "t_expires_at": [t.expires_at for t in transfers],
+        "t_reference": [t.reference for t in transfers],
+        "t_reason": [t.reason for t in transfers],
+        "t_actor": [t.actor for t in transfers],
+    }
+    for name, values in zip(
+        ("e_transfer", "e_account", "e_layer", "e_side", "e_amount"),
+        zip(*entries, strict=True),
+        strict=True,
+    ):
+        columns[name] = list(values)
+    return columns
+
+
+def _short_of_funds(ids: list[int], updated: set[int]) -> InsufficientFunds:
+    short = next(pk for pk in ids if pk not in updated)
+    account = LedgerAccount.objects.get(pk=short)
+    error = InsufficientFunds(
+        field="amount", meta={"available": amount_meta(account.available, account.unit)}
+    )
+    error.account_id = short  # type: ignore[attr-defined]
+    return error
 
 
 def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
-    """Write `moves` set-based (see the module's docstring); returns their transfers, in order.
+    """Write `moves` in one statement (see the module's docstring); returns their transfers,
+    in order. An account short of funds writes nothing and raises `InsufficientFunds`.
 
     Holds being resolved must have been checked open under the accounts' locks
     (`_lock_open_holds`); the one-to-one `pending` link refuses a second resolution anyway."""
@@ -281,8 +347,8 @@ def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
     assert connection.in_atomic_block, "ledger_write runs inside a transaction"
     for move in moves:
         _check(move)
-    _apply_counters(moves)
-    transfers = Transfer.objects.bulk_create(
+    now = timezone.now()
+    transfers = [
         Transfer(
             merchant_id=move.debit.merchant_id,
             kind=move.kind,
@@ -297,14 +363,25 @@ def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
             reference=move.reference,
             reason=move.reason,
             actor=move.actor,
+            created_at=now,
         )
         for move in moves
-    )
-    Entry.objects.bulk_create(
-        Entry(transfer=transfer, account=account, layer=layer, side=side, amount=amount)
-        for move, transfer in zip(moves, transfers, strict=True)
-        for account, layer, side, amount in move.entries()
-    )
+    ]
+    counters, accounts = _counter_deltas(moves)
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE, {**counters, **_rows(moves, transfers), "now": now})
+        applied, written = cursor.fetchone()
+    updated = {int(row[0]): row[1:] for row in applied or []}
+    if len(updated) < len(counters["ids"]):
+        raise _short_of_funds(counters["ids"], set(updated))
+    for pk, values in updated.items():
+        for account in accounts[pk]:
+            for counter, value in zip(COUNTERS, values, strict=True):
+                setattr(account, counter, value)
+    ids = {uuid.UUID(public_id): int(pk) for public_id, pk in written}
+    for transfer in transfers:
+        transfer.pk = ids[transfer.public_id]
+        transfer._state.adding, transfer._state.db = False, connection.alias
     return transfers
 
 

@@ -71,3 +71,18 @@ def test_malformed_id_is_not_found() -> None:
     key = _key(MerchantFactory.create(), ApiKey.Scope.MERCHANT)
     with pytest.raises(CustomerNotFound):
         customer_get_for_api_key(api_key=key, public_id="not-a-uuid")
+
+
+def test_a_till_reads_the_customer_with_its_own_grant_in_one_query(
+    django_assert_num_queries,
+) -> None:
+    customer = CustomerFactory.create()
+    granted, other = (
+        _key(customer.merchant, ApiKey.Scope.TERMINAL, TerminalFactory(store__merchant=m))
+        for m in (customer.merchant, customer.merchant)
+    )
+    customer_access_grant(api_key=granted, customer=customer, strength=Strength.WALLET)
+    with django_assert_num_queries(1):
+        assert customer_get_for_api_key(api_key=granted, public_id=customer.public_id) == customer
+    with pytest.raises(CustomerNotFound):  # another till's grant is not this one's
+        customer_get_for_api_key(api_key=other, public_id=customer.public_id)
