@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
 
-from config.errors import NotFound
+from config.errors import KassaError, NotFound
 from customers.models import Customer
 from merchants.models import ApiKey
 from wallet.codes import code_hmac, code_normalise, pin_check_decoy, pin_matches
@@ -24,6 +25,7 @@ from wallet.errors import (
     InstrumentBlocked,
     InstrumentExpired,
     InstrumentInactive,
+    LoyaltyAccountClosed,
     LoyaltyAccountNotFound,
     MinimumBasketNotMet,
     UsageLimitReached,
@@ -86,6 +88,37 @@ def gift_card_check_usable(*, gift_card: GiftCard, at: datetime) -> None:
         raise InstrumentExpired(field="gift_card")
     if gift_card.status == GiftCard.Status.INACTIVE:
         raise InstrumentInactive(field="gift_card")
+
+
+_INSTRUMENT_STATES = """
+SELECT account_id, 'gift_card', status, expires_at
+FROM wallet_giftcard WHERE account_id = ANY(%(ids)s::bigint[])
+UNION ALL
+SELECT account_id, 'loyalty_account', CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END,
+    NULL::timestamptz
+FROM wallet_loyaltyaccount WHERE account_id = ANY(%(ids)s::bigint[])
+"""
+
+
+def instruments_unusable(*, account_ids: list[int], at: datetime) -> dict[int, KassaError]:
+    """Why the gift cards and loyalty accounts of these ledger accounts can no longer be spent,
+    by account, in one query whatever their kinds. Their status changes take their account's
+    lock, so under the locks a spend holds this reads the last word."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INSTRUMENT_STATES, {"ids": account_ids})
+        rows = cursor.fetchall()
+    refusals: dict[int, KassaError] = {}
+    for account_id, kind, status, expires_at in rows:
+        try:
+            if kind == "gift_card":
+                gift_card_check_usable(
+                    gift_card=GiftCard(status=status, expires_at=expires_at), at=at
+                )
+            elif status == "closed":
+                raise LoyaltyAccountClosed()
+        except KassaError as error:
+            refusals[account_id] = error
+    return refusals
 
 
 # --- by public id, for API keys -------------------------------------------------------------

@@ -33,7 +33,7 @@ from wallet.ledger import Move, holds_resolve, ledger_write, system_accounts
 from wallet.lock_objects import lock_ledger_accounts, lock_vouchers
 from wallet.models import LedgerAccount, LoyaltyAccount, LoyaltyLot, LoyaltyProgramme, Transfer
 from wallet.pricing import points_earned, points_to_reverse
-from wallet.selectors import loyalty_account_primary
+from wallet.selectors import instruments_unusable, loyalty_account_primary
 
 if TYPE_CHECKING:
     from payments.services.common import PaymentRequest, TenderRequest
@@ -89,9 +89,10 @@ def charge_all(
     *,
     payment: Payment | None = None,
     earning: LoyaltyAccount | None = None,
-) -> None:
+) -> LoyaltyLot | None:
     """Take every tender's value, and (a sale captured at once) the points it earns, in one
     set-based ledger write: each instrument account locked once, in pk order, by its UPDATE.
+    Returns the earn's points lot, not saved: the sale inserts it with the payment.
     Then each method re-checks under those locks (`locked`): vouchers record their use under
     the voucher's lock (its limits), after the accounts, as the canonical order has it. A sale
     that reloads gift cards locks their accounts first, with the others, in that order."""
@@ -130,17 +131,34 @@ def charge_all(
         written = [next(transfers) for _ in tender_moves]
         method_for(tender.method).charged(tender, written, ctx)
         by_method.setdefault(tender.method, []).append(tender)
+    _recheck_instruments(tenders, ctx)
     for name, of_method in by_method.items():
         method_for(name).locked(of_method, ctx)
     if earn is not None and payment is not None and earning is not None:
-        _earned(payment, earning, next(transfers))
+        return _earned(payment, earning, next(transfers))
+    return None
 
 
-def _earned(payment: Payment, earning: LoyaltyAccount, transfer: Transfer) -> None:
-    """Record a points earn written with the payment's other moves: its lot, and the payment."""
+def _recheck_instruments(tenders: list[Tender], ctx: ChargeContext) -> None:
+    """A gift card blocked or expired, a loyalty account closed, after `resolve` read it: its
+    status changes under its account's lock, which the write now holds, so one read of every
+    spent instrument now has the last word."""
+    spent = {pk: tender for tender in tenders for pk in method_for(tender.method).locks(tender)}
+    if not spent:
+        return
+    refusals = instruments_unusable(account_ids=sorted(spent), at=timezone.now())
+    for pk, tender in spent.items():
+        if (error := refusals.get(pk)) is not None:
+            error.field = ctx.field_of(tender, error.field)
+            raise error
+
+
+def _earned(payment: Payment, earning: LoyaltyAccount, transfer: Transfer) -> LoyaltyLot:
+    """A points earn written with the payment's other moves: set on the payment, and its lot
+    (not saved: a sale inserts it with the payment)."""
     payment.loyalty_earn_transfer = transfer
     payment.points_earned = int(transfer.amount)
-    LoyaltyLot.objects.create(
+    return LoyaltyLot(
         account=earning,
         transfer=transfer,
         points=payment.points_earned,
@@ -190,7 +208,7 @@ def settle_all(
         locked=accounts,
     )
     if earn is not None and earning is not None:
-        _earned(payment, earning, written[-1])
+        _earned(payment, earning, written[-1]).save()
 
 
 def _lot_expiry(programme: LoyaltyProgramme) -> datetime | None:

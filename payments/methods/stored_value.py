@@ -155,19 +155,6 @@ class GiftCardMethod(_LedgerInstrument):
         assert tender.gift_card is not None
         return tender.gift_card.account
 
-    def locked(self, tenders: list[Tender], ctx: ChargeContext) -> None:
-        """A card blocked (or expired) after `resolve` read it: its status changes under its
-        account's lock, which the write now holds, so this read sees the last word."""
-        cards = GiftCard.objects.in_bulk([t.gift_card_id for t in tenders])
-        now = timezone.now()
-        for tender in tenders:
-            card = cards[tender.gift_card_id]
-            try:
-                gift_card_check_usable(gift_card=card, at=now)
-            except KassaError as error:
-                error.field = ctx.field_of(tender, error.field)
-                raise
-
     def value(self, tender: Tender) -> Decimal:
         return tender.amount.amount
 

@@ -9,13 +9,14 @@ from django.utils import timezone
 
 from config.actors import api_key_actor
 from config.errors import KassaError
+from config.inserts import rows_insert
 from config.money import money_json
 from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods, stripe_gateway
 from payments.errors import PaymentFailed
-from payments.events import payment_event_record
+from payments.events import payment_event_new, payment_event_record
 from payments.gift_card_lines import gift_card_lines_check
 from payments.lock_objects import payment_tenders
 from payments.models import Payment, Tender
@@ -246,7 +247,7 @@ def _sell(
     payment.captured_amount = request.amount
     payment.authorized_at = payment.captured_at = now
     tenders = _new_tenders(payment, plan, resolved)
-    methods.charge_all(
+    lot = methods.charge_all(
         tenders,
         methods.ChargeContext(
             merchant_id=api_key.merchant_id,
@@ -259,17 +260,17 @@ def _sell(
         payment=payment,
         earning=methods.loyalty_earn_account(payment, tenders),
     )
-    payment.save()
-    Tender.objects.bulk_create(tenders)
-    if payment.basket:
-        payment_gift_cards_fulfil(payment=payment, actor=actor)
-    _keep_for_response(payment, api_key, tenders)
-    payment_event_record(
+    captured = payment_event_new(
         payment=payment,
         type="payment.captured",
         actor=actor,
         data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
     )
+    # The payment, its tenders, its event and the points lot: one statement.
+    rows_insert(payment, children=[*tenders, captured], others=[lot] if lot else [])
+    if payment.basket:
+        payment_gift_cards_fulfil(payment=payment, actor=actor)
+    _keep_for_response(payment, api_key, tenders)
     _record_offline(payment, actor=actor)
     return payment
 

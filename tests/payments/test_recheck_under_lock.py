@@ -1,5 +1,5 @@
 """What may change between resolving a tender and the sale's lock is checked again under it:
-a gift card blocked meanwhile, a voucher's last use taken meanwhile (its limits are counted
+a gift card blocked meanwhile, a loyalty account closed meanwhile, a voucher's last use taken meanwhile (its limits are counted
 only under the voucher's lock). The change is made right after `resolve_tenders` read the
 instruments, which is where a concurrent block or sale can land."""
 
@@ -15,7 +15,7 @@ from tests.payments.conftest import available, eur, money
 from tests.payments.test_flows import post
 from tests.wallet.factories import issue_voucher
 from wallet.models import Transfer, VoucherRedemption
-from wallet.services import gift_card_block, voucher_reserve
+from wallet.services import gift_card_block, loyalty_account_close, voucher_reserve
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,26 @@ def test_a_till_sale_on_a_card_blocked_after_it_was_read_is_refused(
     assert available(shop.gift_card) == Decimal("50.00")
     assert available(shop.loyalty) == Decimal("2000")
     assert not Transfer.objects.filter(reference__startswith="tender:").exists()
+    invariants()
+
+
+def test_a_sale_burning_points_of_an_account_closed_after_it_was_read_is_refused(
+    shop, after_resolve, invariants
+) -> None:
+    after_resolve(lambda: loyalty_account_close(account=shop.loyalty))
+    response = post(
+        shop.till_api,
+        "/api/v1/payments",
+        {
+            "amount": money("12.50"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [{"method": "loyalty_points", "points": 200}, {"method": "cash"}],
+            "capture": True,
+        },
+    )
+    assert _error(response) == (422, "loyalty_account_closed", "tenders[0]")
+    assert not Payment.objects.exists()
+    assert available(shop.loyalty) == Decimal("2000")
     invariants()
 
 
