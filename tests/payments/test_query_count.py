@@ -10,13 +10,19 @@ from tests.payments.conftest import money
 
 pytestmark = pytest.mark.django_db
 
-# Measured 30 (was 57, 82 before that) on the merchant's first payment with a key used for the
+# Measured 28 (30 before the ledger write became one statement, 57 and 82 before that) on the merchant's first payment with a key used for the
 # first time: it also creates three system ledger accounts (2 statements) and marks the key
 # used (1), and the idempotency completion takes a savepoint inside the test's transaction (2).
 # The holds, the voucher's included, are one set-based ledger write; the conclusion is one
 # statement; the response is built from the objects in memory. See docs/performance.md.
 # Raise it only with a reason.
-MAX_STATEMENTS_FOUR_TENDERS = 30
+MAX_STATEMENTS_FOUR_TENDERS = 28
+
+# The bench's S1 (gift card + points + cash, captured at once), after a first sale warmed the
+# key: measured 14 here, 11 in the bench, the difference being this test's transaction: the
+# system accounts are remembered only once a transaction commits (1), and the idempotency
+# completion takes a savepoint (2). Raise it only with a reason.
+MAX_STATEMENTS_TILL_SALE = 14
 
 
 def test_a_four_tender_split_payment_runs_a_bounded_number_of_statements(shop) -> None:
@@ -37,3 +43,34 @@ def test_a_four_tender_split_payment_runs_a_bounded_number_of_statements(shop) -
     assert response.status_code == 201, response.json()
     print(f"\nfour-tender split payment (authorise): {len(queries)} SQL statements")
     assert len(queries) <= MAX_STATEMENTS_FOUR_TENDERS
+
+
+def test_a_till_sale_runs_a_bounded_number_of_statements(shop) -> None:
+    def sell() -> tuple[int, int]:
+        body = {
+            "amount": money("12.50"),
+            "customer": str(shop.customer.public_id),
+            "tenders": [
+                {
+                    "method": "gift_card",
+                    "gift_card": str(shop.gift_card.public_id),
+                    "amount": money("5.00"),
+                },
+                {"method": "loyalty_points", "points": 200},
+                {"method": "cash"},
+            ],
+            "capture": True,
+        }
+        with CaptureQueriesContext(connection) as queries:
+            response = shop.till_api.post(
+                "/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+        assert response.status_code == 201, response.json()
+        assert response.json()["status"] == "captured"
+        return len(queries), response.json()["points_earned"]
+
+    sell()
+    statements, points = sell()
+    assert points > 0  # the earn and its lot are part of what is counted
+    print(f"\ntill sale (captured at once): {statements} SQL statements")
+    assert statements <= MAX_STATEMENTS_TILL_SALE
