@@ -200,7 +200,6 @@ def _hold(
     payment = _new_payment(
         api_key=api_key, idempotency_key=idempotency_key, request=request, expires_at=expires_at
     )
-    payment.save()
     tenders = _new_tenders(payment, plan, resolved)
     methods.charge_all(
         tenders,
@@ -213,14 +212,11 @@ def _hold(
             request_index=_request_index(plan),
         ),
     )
-    Tender.objects.bulk_create(tenders)
-    _keep_for_response(payment, api_key, tenders)
-    payment_event_record(
-        payment=payment,
-        type="payment.held",
-        actor=actor,
-        data={"tenders": _tender_lines(tenders)},
+    held = payment_event_new(
+        payment=payment, type="payment.held", actor=actor, data={"tenders": _tender_lines(tenders)}
     )
+    rows_insert(payment, children=[*tenders, held])  # one statement
+    _keep_for_response(payment, api_key, tenders)
     _record_offline(payment, actor=actor)
     return payment
 
