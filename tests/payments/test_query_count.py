@@ -11,9 +11,10 @@ from tests.payments.conftest import money
 pytestmark = pytest.mark.django_db
 
 # Measured 26 (30 before the ledger write became one statement and the payment, its tenders
-# and its event one insert; 57 and 82 before that) on the merchant's first payment with a key used for the
-# first time: it also creates three system ledger accounts (2 statements) and marks the key
-# used (1), and the idempotency completion takes a savepoint inside the test's transaction (2).
+# and its event one insert; 57 and 82 before that) on the merchant's first payment with a key
+# used for the first time: it also creates three system ledger accounts (2 statements) and
+# marks the key used (1), and the idempotency completion takes a savepoint inside the test's
+# transaction (2).
 # The holds, the voucher's included, are one set-based ledger write; the conclusion is one
 # statement; the response is built from the objects in memory. See docs/performance.md.
 # Raise it only with a reason.
