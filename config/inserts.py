@@ -38,7 +38,7 @@ def _cte(name: str, objs: Sequence[Model], params: list[Any], *, link: str | Non
     model = type(objs[0])
     fields = _fields(model)
     for obj in objs:  # foreign keys set from saved instances, as `save()` does
-        obj._prepare_related_fields_for_save(
+        obj._prepare_related_fields_for_save(  # type: ignore[attr-defined]  # bulk_create's
             operation_name="rows_insert", fields=[f for f in fields if f.column != link]
         )
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)

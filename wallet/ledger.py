@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet, Sum
@@ -276,7 +277,7 @@ SELECT
 
 def _counter_deltas(
     moves: Sequence[Move],
-) -> tuple[dict[str, list], dict[int, list[LedgerAccount]]]:
+) -> tuple[dict[str, list[Any]], dict[int, list[LedgerAccount]]]:
     """Each instrument account's summed counter deltas, as the statement's arrays (pk order),
     and the account objects to update with what it returns."""
     deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(COUNTERS, Decimal(0)))
@@ -294,14 +295,14 @@ def _counter_deltas(
     return {"ids": ids, **columns}, accounts
 
 
-def _rows(moves: Sequence[Move], transfers: list[Transfer]) -> dict[str, list]:
+def _rows(moves: Sequence[Move], transfers: list[Transfer]) -> dict[str, list[Any]]:
     """The transfers and their entries as the statement's column arrays."""
     entries = [
         (transfer.public_id, account.pk, layer, side, amount)
         for move, transfer in zip(moves, transfers, strict=True)
         for account, layer, side, amount in move.entries()
     ]
-    columns = {
+    columns: dict[str, list[Any]] = {
         "t_public_id": [t.public_id for t in transfers],
         "t_merchant_id": [t.merchant_id for t in transfers],
         "t_kind": [t.kind for t in transfers],

@@ -1,4 +1,4 @@
-"""`rows_insert`: a row, its children and unrelated rows in one statement, as `save()` writes them."""
+"""`rows_insert`: a row, its children and unrelated rows in one statement, as `save()` would."""
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -16,12 +16,14 @@ def test_parent_children_and_others_in_one_statement(django_assert_num_queries) 
     till = Terminal(store=other_store, code="T9", name="Till nine")
     with django_assert_num_queries(1):
         rows_insert(merchant, children=stores, others=[till])
-    assert merchant.pk and not merchant._state.adding
+    assert merchant.pk
+    assert not merchant._state.adding
     assert merchant.created_at is not None  # auto_now_add, as save() sets it
     read = {s.code: s for s in Store.objects.filter(merchant=merchant)}
     for store in stores:  # each instance got its own row's key, in the given order
         assert read[store.code].pk == store.pk
-        assert store.merchant_id == merchant.pk and store.merchant is merchant
+        assert store.merchant_id == merchant.pk
+        assert store.merchant is merchant
         assert read[store.code].name == store.name
     assert Terminal.objects.get(pk=till.pk).store_id == other_store.pk
     assert Merchant.objects.get(pk=merchant.pk).public_id == merchant.public_id

@@ -1,7 +1,8 @@
 """What may change between resolving a tender and the sale's lock is checked again under it:
-a gift card blocked meanwhile, a loyalty account closed meanwhile, a voucher's last use taken meanwhile (its limits are counted
-only under the voucher's lock). The change is made right after `resolve_tenders` read the
-instruments, which is where a concurrent block or sale can land."""
+a gift card blocked meanwhile, a loyalty account closed meanwhile, a voucher's last use taken
+meanwhile (its limits are counted only under the voucher's lock). The change is made right
+after `resolve_tenders` read the instruments, which is where a concurrent block or sale can
+land."""
 
 from collections.abc import Callable
 from decimal import Decimal
