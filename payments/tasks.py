@@ -28,7 +28,7 @@ def stripe_events_sweep() -> dict[str, int]:
     Each one is processed on its own; one that fails is released and retried on the next run.
     """
     outcome: dict[str, int] = {}
-    for event in webhooks.stripe_events_unprocessed():
+    for event in webhooks.stripe_events_stranded():
         try:
             status = "processed" if webhooks.stripe_event_process(event=event) else "skipped"
         except Exception:

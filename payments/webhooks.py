@@ -114,7 +114,7 @@ def _processed_mark(event: StripeEvent) -> bool:
     """Mark the event applied; False when another processor (after this claim ended) did.
 
     Called first in the apply's last transaction: the row lock it takes makes a second
-    processor's mark wait, find the event processed and roll its last write back.
+    processor's mark wait, then find the event processed and write nothing.
     """
     return bool(
         StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
@@ -123,7 +123,7 @@ def _processed_mark(event: StripeEvent) -> bool:
     )
 
 
-def stripe_events_unprocessed(*, now: datetime | None = None) -> list[StripeEvent]:
+def stripe_events_stranded(*, now: datetime | None = None) -> list[StripeEvent]:
     """Events the sweep applies, oldest first: claimed by a processor whose lease ended, or
     never claimed and older than `UNCLAIMED_GRACE` (their own processing is still on its way)."""
     now = now or timezone.now()
