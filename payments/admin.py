@@ -433,13 +433,23 @@ def _summary(payment: Payment) -> list[str]:
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdmin):
-    """Webhook events as received (verified, stored once); read-only."""
+    """Webhook events as received (verified, stored once); read-only. `claimed until` is the
+    lease of the processor applying an event not processed yet (past: it died, to be taken over).
+    """
 
-    list_display = ("event_id", "type", "received_at", "processed_at")
+    list_display = ("event_id", "type", "received_at", "processed_at", "claimed_until")
     list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter), "received_at")
     search_fields = ("=event_id", "type")
     date_hierarchy = "received_at"
-    fields = ("event_id", "type", "received_at", "processed_at", "payment", "payload")
+    fields = (
+        "event_id",
+        "type",
+        "received_at",
+        "processed_at",
+        "claimed_until",
+        "payment",
+        "payload",
+    )
     readonly_fields = fields
 
     @admin.display(description="payment")

@@ -295,13 +295,28 @@ class PaymentEvent(models.Model):
 
 
 class StripeEvent(models.Model):
-    """A verified Stripe webhook event, stored once by its id: duplicates are acknowledged only."""
+    """A verified Stripe webhook event, stored once by its id: duplicates are acknowledged only.
+
+    `processed_at` is set once the event was applied; `claimed_until` is the lease of the
+    processor applying it now, so one that died mid-way is taken over when the lease ends.
+    """
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep's read: the few events not applied yet, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="stripeevent_unprocessed_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # payments: finish or roll back payments and refunds a crash or time-out left half-way.
     "payments-recover-stuck": {"task": "payments.recover_stuck", "schedule": 60.0},
+    # payments: apply Stripe events whose processing never ran or died mid-way (lease ended).
+    "payments-stripe-events-sweep": {"task": "payments.stripe_events_sweep", "schedule": 60.0},
     # operations: queue lag (sent to run) and the ledger check on the replica, for /metrics.
     "ops-heartbeat": {"task": "config.heartbeat", "schedule": 30.0},
     "ops-ledger-check": {"task": "config.ledger_check", "schedule": 3600.0},
@@ -258,6 +260,9 @@ LOGGING = {
 # and erasure of inactive customers (off unless set). See docs/api.md "Privacy".
 # A payment waiting for 3-D Secure longer than this is voided by recovery, its holds released.
 KASSA_3DS_TIMEOUT_MINUTES = env.int("KASSA_3DS_TIMEOUT_MINUTES", default=30)
+# A Stripe event being applied is claimed for this long; a processor that died mid-way is taken
+# over after it. Longer than any apply: a few Stripe calls of STRIPE_TIMEOUT_SECONDS, 3 tries each.
+KASSA_WEBHOOK_CLAIM_SECONDS = env.int("KASSA_WEBHOOK_CLAIM_SECONDS", default=300)
 KASSA_RETENTION_IDEMPOTENCY_DAYS = env.int("KASSA_RETENTION_IDEMPOTENCY_DAYS", default=30)
 KASSA_RETENTION_ACCESS_GRANT_DAYS = env.int("KASSA_RETENTION_ACCESS_GRANT_DAYS", default=30)
 KASSA_RETENTION_PRESENTATION_CODE_DAYS = env.int(

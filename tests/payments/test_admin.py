@@ -391,5 +391,6 @@ def test_stripe_events_are_listed_read_only_and_link_their_payment(office, shop)
     page = office.get(reverse("admin:payments_stripeevent_change", args=[event.pk]))
     assert page.status_code == 200
     assert reverse("admin:payments_payment_change", args=[payment.pk]) in page.content.decode()
+    assert "Claimed until" in page.content.decode(), "the lease of a processor applying it"
     assert 'name="_save"' not in page.content.decode()
     assert office.get(reverse("admin:payments_stripeevent_add")).status_code == 403
