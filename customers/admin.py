@@ -12,6 +12,8 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import (
     ReadOnlyAdmin,
@@ -41,7 +43,10 @@ from customers.services import (
 
 class CustomerMergeForm(ReasonForm):
     survivor = forms.ModelChoiceField(
-        queryset=Customer.objects.none(), widget=forms.RadioSelect, empty_label=None
+        label=_("Survivor"),
+        queryset=Customer.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
     )
 
     def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any) -> None:
@@ -62,7 +67,15 @@ def _actor(request: HttpRequest) -> str:
 
 def _identifier_lines(customer: Customer) -> list[str]:
     live = customer.identifiers.filter(removed_at__isnull=True).order_by("kind", "value")
-    return [f"{i.kind}: {i.value}{' (verified)' if i.verified else ''}" for i in live]
+    return [
+        (
+            gettext("%(kind)s: %(value)s (verified)")
+            if i.verified
+            else gettext("%(kind)s: %(value)s")
+        )
+        % {"kind": i.kind, "value": i.value}
+        for i in live
+    ]
 
 
 class IdentifierInline(ReadOnlyInline):
@@ -83,13 +96,13 @@ class ConsentEventInline(ReadOnlyInline):
 class MergesKeptInline(ReadOnlyInline):
     model = CustomerMerge
     fk_name = "survivor"
-    verbose_name_plural = "merges into this customer"
+    verbose_name_plural = _("merges into this customer")
     fields = ("absorbed", "source", "actor", "reason", "created_at", "unmerged_at")
 
 
 class MergesLostInline(MergesKeptInline):
     fk_name = "absorbed"
-    verbose_name_plural = "merged away into"
+    verbose_name_plural = _("merged away into")
     fields = ("survivor", "source", "actor", "reason", "created_at", "unmerged_at")
 
 
@@ -100,7 +113,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ("__str__", "public_id", "merchant", "merged_into", "erased_at", "created_at")
     list_filter = ("merchant",)
     search_fields = ("first_name", "last_name", "public_id")
-    search_help_text = "Name, customer id, or any email, phone, loyalty card or account id."
+    search_help_text = _("Name, customer id, or any email, phone, loyalty card or account id.")
     readonly_fields = ("public_id", "merged_into", "erased_at", "created_at", "updated_at")
     inlines = [IdentifierInline, ConsentEventInline, MergesKeptInline, MergesLostInline]
     actions = ["merge_customers", erase_customers, export_customer]
@@ -116,7 +129,7 @@ class CustomerAdmin(admin.ModelAdmin):
             results |= queryset.filter(pk__in=customers_with_identifier(term=search_term))
         return results, may_have_duplicates
 
-    @admin.action(description="Merge selected customers…")
+    @admin.action(description=_("Merge selected customers…"))
     def merge_customers(
         self, request: HttpRequest, queryset: QuerySet[Customer]
     ) -> TemplateResponse | None:
@@ -124,7 +137,7 @@ class CustomerAdmin(admin.ModelAdmin):
         if selected.count() < 2 or selected.values("merchant").distinct().count() != 1:
             self.message_user(
                 request,
-                "Select at least two live customers of one merchant to merge.",
+                gettext("Select at least two live customers of one merchant to merge."),
                 messages.ERROR,
             )
             return None
@@ -134,7 +147,9 @@ class CustomerAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             survivor = data["survivor"]
             if customer.pk == survivor.pk:
-                return f"{survivor} keeps everything merged into it."
+                return gettext("%(survivor)s keeps everything merged into it.") % {
+                    "survivor": survivor
+                }
             customer_merge(
                 survivor=survivor,
                 absorbed=customer,
@@ -143,20 +158,23 @@ class CustomerAdmin(admin.ModelAdmin):
                 actor=_actor(request),
                 user=_user(request),
             )
-            return f"Merged {customer} into {survivor}."
+            return gettext("Merged %(absorbed)s into %(survivor)s.") % {
+                "absorbed": customer,
+                "survivor": survivor,
+            }
 
         return confirmed_action(
             self,
             request,
             selected,
             action="merge_customers",
-            title="Merge customers",
-            explanation=(
+            title=gettext("Merge customers"),
+            explanation=gettext(
                 "The customer you choose keeps the identifiers, wallet, payments and consent "
                 "history of the others, which become redirecting tombstones. The merge is "
                 "recorded with your reason and can be undone from Customer merges."
             ),
-            confirm_label="Merge",
+            confirm_label=gettext("Merge"),
             form=form,
             details=_identifier_lines,
             apply=merge_into_survivor,
@@ -181,7 +199,7 @@ class CustomerMergeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Undo selected merges…")
+    @admin.action(description=_("Undo selected merges…"))
     def unmerge(
         self, request: HttpRequest, queryset: QuerySet[CustomerMerge]
     ) -> TemplateResponse | None:
@@ -192,21 +210,28 @@ class CustomerMergeAdmin(admin.ModelAdmin):
                 reason=data["reason"],
                 actor=_actor(request),
             )
-            return f"Undid the merge of {merge.absorbed} into {merge.survivor}."
+            return gettext("Undid the merge of %(absorbed)s into %(survivor)s.") % {
+                "absorbed": merge.absorbed,
+                "survivor": merge.survivor,
+            }
 
         return confirmed_action(
             self,
             request,
             queryset.select_related("survivor", "absorbed"),
             action="unmerge",
-            title="Undo merges",
-            explanation=(
+            title=gettext("Undo merges"),
+            explanation=gettext(
                 "Exactly the rows each merge moved go back and the absorbed customer is revived. "
                 "A merge that something newer depends on is refused."
             ),
-            confirm_label="Undo",
+            confirm_label=gettext("Undo"),
             form=ReasonForm(confirming_data(request)),
-            details=lambda merge: [f"moved {m['model']}: {len(m['pks'])}" for m in merge.moved],
+            details=lambda merge: [
+                gettext("moved %(model)s: %(count)s")
+                % {"model": m["model"], "count": len(m["pks"])}
+                for m in merge.moved
+            ],
             apply=undo,
         )
 
@@ -240,20 +265,21 @@ class IdentityConflictAdmin(admin.ModelAdmin):
                 note=data["reason"],
                 user=_user(request),
             )
-            return f"{'Merged' if merge else 'Dismissed'} {conflict}."
+            done = gettext("Merged %(conflict)s.") if merge else gettext("Dismissed %(conflict)s.")
+            return done % {"conflict": conflict}
 
         return confirmed_action(
             self,
             request,
             queryset.filter(status=IdentityConflict.Status.OPEN),
             action="merge" if merge else "dismiss",
-            title="Merge conflicting customers" if merge else "Dismiss conflicts",
+            title=gettext("Merge conflicting customers") if merge else gettext("Dismiss conflicts"),
             explanation=(
-                "Each conflict's customers are merged into its best match."
+                gettext("Each conflict's customers are merged into its best match.")
                 if merge
-                else "The customers stay separate; the conflict is closed."
+                else gettext("The customers stay separate; the conflict is closed.")
             ),
-            confirm_label="Merge" if merge else "Dismiss",
+            confirm_label=gettext("Merge") if merge else gettext("Dismiss"),
             form=ReasonForm(confirming_data(request)),
             details=lambda conflict: [
                 f"{c}: {', '.join(_identifier_lines(c))}" for c in conflict.customers.all()
@@ -261,13 +287,13 @@ class IdentityConflictAdmin(admin.ModelAdmin):
             apply=resolve,
         )
 
-    @admin.action(description="Merge into the best match…")
+    @admin.action(description=_("Merge into the best match…"))
     def merge(
         self, request: HttpRequest, queryset: QuerySet[IdentityConflict]
     ) -> TemplateResponse | None:
         return self._resolve(request, queryset, merge=True)
 
-    @admin.action(description="Dismiss: not the same person…")
+    @admin.action(description=_("Dismiss: not the same person…"))
     def dismiss(
         self, request: HttpRequest, queryset: QuerySet[IdentityConflict]
     ) -> TemplateResponse | None:
@@ -300,11 +326,11 @@ class IdentifierAdmin(admin.ModelAdmin):
             results |= queryset.filter(kind=kind, value=value)
         return results, may_have_duplicates
 
-    @admin.action(description="Remove selected identifiers from their customers")
+    @admin.action(description=_("Remove selected identifiers from their customers"))
     def remove(self, request: HttpRequest, queryset: QuerySet[Identifier]) -> None:
         for identifier in queryset.filter(removed_at__isnull=True):
             identifier_remove(identifier=identifier)
-        self.message_user(request, "Removed; the values are free to be used again.")
+        self.message_user(request, gettext("Removed; the values are free to be used again."))
 
 
 @admin.register(ConsentEvent)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import ACTOR_PATTERN
 from customers.normalisation import IdentifierKind
@@ -18,16 +19,29 @@ class Customer(models.Model):
     survivor; after erasure only the pseudonymous row remains, for the payments that cite it.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
-    merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="absorbed"
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    erased_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="customers", verbose_name=_("merchant")
+    )
+    first_name = models.CharField(max_length=150, blank=True, verbose_name=_("first name"))
+    last_name = models.CharField(max_length=150, blank=True, verbose_name=_("last name"))
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="absorbed",
+        verbose_name=_("merged into"),
+    )
+    erased_at = models.DateTimeField(null=True, blank=True, verbose_name=_("erased at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
@@ -41,6 +55,8 @@ class Strength(models.IntegerChoices):
     LOYALTY: the customer's own loyalty card scanned; may also spend their loyalty points and
     read and record their consent.
     WALLET: a one-time code read back from a verified phone or email; the whole wallet.
+
+    The labels are codes the API returns, never translated.
     """
 
     WEAK = 0, "weak"
@@ -57,15 +73,26 @@ class CustomerAccessGrant(models.Model):
     """
 
     api_key = models.ForeignKey(
-        "merchants.ApiKey", on_delete=models.CASCADE, related_name="customer_grants"
+        "merchants.ApiKey",
+        on_delete=models.CASCADE,
+        related_name="customer_grants",
+        verbose_name=_("api key"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="access_grants")
-    granted_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    loyalty_strong_until = models.DateTimeField(null=True, blank=True)
-    wallet_strong_until = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="access_grants", verbose_name=_("customer")
+    )
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    loyalty_strong_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("loyalty strong until")
+    )
+    wallet_strong_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("wallet strong until")
+    )
 
     class Meta:
+        verbose_name = _("customer access grant")
+        verbose_name_plural = _("customer access grants")
         constraints = [
             models.UniqueConstraint(fields=["api_key", "customer"], name="customer_grant_unique")
         ]
@@ -87,10 +114,10 @@ class CustomerAccessGrant(models.Model):
 class Channel(models.TextChoices):
     """Where a customer was met: the source of an identifier, consent or identification."""
 
-    WEB = "web"
-    APP = "app"
-    POS = "pos"
-    BACK_OFFICE = "back_office"
+    WEB = "web", _("Web")
+    APP = "app", _("App")
+    POS = "pos", _("Pos")
+    BACK_OFFICE = "back_office", _("Back Office")
 
 
 class Identifier(models.Model):
@@ -109,20 +136,31 @@ class Identifier(models.Model):
         DEVICE = IdentifierKind.DEVICE
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="customer_identifiers"
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="customer_identifiers",
+        verbose_name=_("merchant"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="identifiers")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    value = models.CharField(max_length=320)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="identifiers", verbose_name=_("customer")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    value = models.CharField(max_length=320, verbose_name=_("value"))
     verified = models.BooleanField(
-        default=False, help_text="A touchpoint proved the customer controls it."
+        default=False,
+        help_text=_("A touchpoint proved the customer controls it."),
+        verbose_name=_("verified"),
     )
-    source_channel = models.CharField(max_length=16, choices=Channel.choices)
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    removed_at = models.DateTimeField(null=True, blank=True)
+    source_channel = models.CharField(
+        max_length=16, choices=Channel.choices, verbose_name=_("source channel")
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
+    removed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("removed at"))
 
     class Meta:
+        verbose_name = _("identifier")
+        verbose_name_plural = _("identifiers")
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "kind", "value"],
@@ -139,11 +177,11 @@ class Identifier(models.Model):
 
 
 class ConsentPurpose(models.TextChoices):
-    MARKETING_EMAIL = "marketing_email"
-    MARKETING_SMS = "marketing_sms"
-    IN_STORE_NOTIFICATIONS = "in_store_notifications"
-    PERSONALISATION = "personalisation"
-    ANALYTICS = "analytics"
+    MARKETING_EMAIL = "marketing_email", _("Marketing Email")
+    MARKETING_SMS = "marketing_sms", _("Marketing Sms")
+    IN_STORE_NOTIFICATIONS = "in_store_notifications", _("In Store Notifications")
+    PERSONALISATION = "personalisation", _("Personalisation")
+    ANALYTICS = "analytics", _("Analytics")
 
 
 class ConsentEvent(models.Model):
@@ -155,17 +193,34 @@ class ConsentEvent(models.Model):
 
     Purpose = ConsentPurpose
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consent_events")
-    purpose = models.CharField(max_length=32, choices=ConsentPurpose.choices)
-    granted = models.BooleanField()
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    evidence = models.TextField(help_text="What the customer saw and did, e.g. the form version.")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="consent_events",
+        verbose_name=_("customer"),
+    )
+    purpose = models.CharField(
+        max_length=32, choices=ConsentPurpose.choices, verbose_name=_("purpose")
+    )
+    granted = models.BooleanField(verbose_name=_("granted"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
+    evidence = models.TextField(
+        help_text=_("What the customer saw and did, e.g. the form version."),
+        verbose_name=_("evidence"),
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, verbose_name=_("recorded at"))
     api_key = models.ForeignKey(
-        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "merchants.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("api key"),
     )
 
     class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
         indexes = [
             models.Index(fields=["customer", "purpose", "-recorded_at"], name="consent_latest_idx")
         ]
@@ -188,32 +243,53 @@ class IdentityConflict(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        MERGED = "merged"
-        DISMISSED = "dismissed"
+        OPEN = "open", _("Open")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Dismissed")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    customers = models.ManyToManyField(Customer, related_name="identity_conflicts")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    customers = models.ManyToManyField(
+        Customer, related_name="identity_conflicts", verbose_name=_("customers")
+    )
     customer_key = models.CharField(
-        max_length=400, editable=False, help_text="Sorted customer ids: one open conflict per set."
+        max_length=400,
+        editable=False,
+        help_text=_("Sorted customer ids: one open conflict per set."),
+        verbose_name=_("customer key"),
     )
     best_match = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="conflicts_as_best_match"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="conflicts_as_best_match",
+        verbose_name=_("best match"),
     )
-    presented = models.JSONField(help_text="The identifiers the touchpoint presented.")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    presented = models.JSONField(
+        help_text=_("The identifiers the touchpoint presented."), verbose_name=_("presented")
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
     api_key = models.ForeignKey(
-        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "merchants.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("api key"),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    occurrences = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.CharField(max_length=200, blank=True)
-    resolution_note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
+    occurrences = models.PositiveIntegerField(default=1, verbose_name=_("occurrences"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    resolved_by = models.CharField(max_length=200, blank=True, verbose_name=_("resolved by"))
+    resolution_note = models.TextField(blank=True, verbose_name=_("resolution note"))
 
     class Meta:
+        verbose_name = _("identity conflict")
+        verbose_name_plural = _("identity conflicts")
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "customer_key"],
@@ -235,19 +311,36 @@ class CustomerMerge(models.Model):
     """
 
     class Source(models.TextChoices):
-        IDENTIFY = "identify", "automatic, on identification"
-        STAFF_API = "staff_api", "staff API"
-        ADMIN = "admin", "admin"
+        IDENTIFY = "identify", _("automatic, on identification")
+        STAFF_API = "staff_api", _("staff API")
+        ADMIN = "admin", _("admin")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_kept")
-    absorbed = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_lost")
-    source = models.CharField(max_length=16, choices=Source.choices)
-    reason = models.TextField()
-    actor = models.CharField(max_length=200, help_text="Who merged: a key or a back-office user.")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    survivor = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_kept", verbose_name=_("survivor")
+    )
+    absorbed = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_lost", verbose_name=_("absorbed")
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
+    reason = models.TextField(verbose_name=_("reason"))
+    actor = models.CharField(
+        max_length=200,
+        help_text=_("Who merged: a key or a back-office user."),
+        verbose_name=_("actor"),
+    )
     api_key = models.ForeignKey(
-        "merchants.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "merchants.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("api key"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -255,6 +348,7 @@ class CustomerMerge(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("user"),
     )
     conflict = models.ForeignKey(
         IdentityConflict,
@@ -262,16 +356,19 @@ class CustomerMerge(models.Model):
         null=True,
         blank=True,
         related_name="merges",
-        help_text="The reviewed conflict this merge resolved.",
+        help_text=_("The reviewed conflict this merge resolved."),
+        verbose_name=_("conflict"),
     )
-    moved = models.JSONField(default=list)
-    grant_collisions = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    unmerged_at = models.DateTimeField(null=True, blank=True)
-    unmerged_by = models.CharField(max_length=200, blank=True)
-    unmerge_reason = models.TextField(blank=True)
+    moved = models.JSONField(default=list, verbose_name=_("moved"))
+    grant_collisions = models.JSONField(default=list, verbose_name=_("grant collisions"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    unmerged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unmerged at"))
+    unmerged_by = models.CharField(max_length=200, blank=True, verbose_name=_("unmerged by"))
+    unmerge_reason = models.TextField(blank=True, verbose_name=_("unmerge reason"))
 
     class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(survivor=models.F("absorbed")), name="merge_distinct_customers"
@@ -290,18 +387,27 @@ class PresentationCode(models.Model):
     """
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="presentation_codes"
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="presentation_codes",
+        verbose_name=_("customer"),
     )
-    api_key = models.ForeignKey("merchants.ApiKey", on_delete=models.CASCADE, related_name="+")
-    identifier = models.ForeignKey(Identifier, on_delete=models.PROTECT, related_name="+")
-    salt = models.CharField(max_length=32)
-    code_hash = models.CharField(max_length=64)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    api_key = models.ForeignKey(
+        "merchants.ApiKey", on_delete=models.CASCADE, related_name="+", verbose_name=_("api key")
+    )
+    identifier = models.ForeignKey(
+        Identifier, on_delete=models.PROTECT, related_name="+", verbose_name=_("identifier")
+    )
+    salt = models.CharField(max_length=32, verbose_name=_("salt"))
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
+        verbose_name = _("presentation code")
+        verbose_name_plural = _("presentation codes")
         indexes = [
             models.Index(
                 fields=["customer", "api_key", "-created_at"], name="presentation_code_idx"
@@ -322,28 +428,44 @@ class CustomerErasure(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        COMPLETED = "completed"
+        PENDING = "pending", _("Pending")
+        COMPLETED = "completed", _("Completed")
 
     class StoredValue(models.TextChoices):
-        FORFEIT = "forfeit"
-        KEEP = "keep"
-        NONE = "none", "none held"
+        FORFEIT = "forfeit", _("Forfeit")
+        KEEP = "keep", _("Keep")
+        NONE = "none", _("none held")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="erasure")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    stored_value = models.CharField(max_length=8, choices=StoredValue.choices)
-    reason = models.TextField()
-    actor = models.CharField(max_length=200, help_text="Who erased, in the config.actors format.")
-    summary = models.JSONField(default=dict)
-    external_attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=64, blank=True)
-    requested_at = models.DateTimeField(default=timezone.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    customer = models.OneToOneField(
+        Customer, on_delete=models.PROTECT, related_name="erasure", verbose_name=_("customer")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    stored_value = models.CharField(
+        max_length=8, choices=StoredValue.choices, verbose_name=_("stored value")
+    )
+    reason = models.TextField(verbose_name=_("reason"))
+    actor = models.CharField(
+        max_length=200,
+        help_text=_("Who erased, in the config.actors format."),
+        verbose_name=_("actor"),
+    )
+    summary = models.JSONField(default=dict, verbose_name=_("summary"))
+    external_attempts = models.PositiveIntegerField(default=0, verbose_name=_("external attempts"))
+    last_error = models.CharField(max_length=64, blank=True, verbose_name=_("last error"))
+    requested_at = models.DateTimeField(default=timezone.now, verbose_name=_("requested at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
+        verbose_name = _("customer erasure")
+        verbose_name_plural = _("customer erasures")
         indexes = [models.Index(fields=["status", "requested_at"], name="erasure_status_idx")]
         constraints = [
             models.CheckConstraint(

@@ -12,6 +12,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.errors import KassaError
@@ -62,11 +64,11 @@ class SegmentAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
         return super().get_queryset(request).annotate(member_count=Count("members"))
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=_("members"), ordering="member_count")
     def members_(self, obj: Segment) -> int:
         return getattr(obj, "member_count", 0)
 
-    @admin.display(description="rules")
+    @admin.display(description=_("rules"))
     def rules_text(self, obj: Segment) -> str:
         return obj.rules_text
 
@@ -75,25 +77,34 @@ class SegmentAdmin(admin.ModelAdmin):
         return not learned and super().has_change_permission(request, obj)
 
     @admin.action(
-        description="Evaluate the rule segments of these merchants now", permissions=["change"]
+        description=_("Evaluate the rule segments of these merchants now"), permissions=["change"]
     )
     def evaluate(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
             written = segments_evaluate(merchant=merchant)
             self.message_user(
-                request, f"{len(written)} rule segments evaluated, {sum(written.values())} members."
+                request,
+                gettext("%(segments)d rule segments evaluated, %(members)d members.")
+                % {"segments": len(written), "members": sum(written.values())},
             )
 
     @admin.action(
-        description="Learn the clusters of these merchants' customers now", permissions=["change"]
+        description=_("Learn the clusters of these merchants' customers now"),
+        permissions=["change"],
     )
     def learn(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         for merchant in Merchant.objects.filter(pk__in=queryset.values("merchant_id")):
             learned = segments_learn(merchant=merchant)
             self.message_user(
                 request,
-                f"{len(learned.describe)} clusters of {len(learned.labels)} customers"
-                f" (silhouette {learned.silhouette}).",
+                gettext(
+                    "%(clusters)d clusters of %(customers)d customers (silhouette %(silhouette)s)."
+                )
+                % {
+                    "clusters": len(learned.describe),
+                    "customers": len(learned.labels),
+                    "silhouette": learned.silhouette,
+                },
             )
 
 
@@ -112,7 +123,7 @@ class ProfileAdmin(ReadOnlyAdmin):
     fields = (*list_display, "segments_", "computed_at")
     readonly_fields = fields
 
-    @admin.display(description="segments")
+    @admin.display(description=_("segments"))
     def segments_(self, obj: Profile) -> str:
         names = SegmentMember.objects.filter(customer_id=obj.customer_id).values_list(
             "segment__name", flat=True
@@ -174,7 +185,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return request.user.has_perm(f"insights.{LAUNCH_PERMISSION}")
 
     @admin.action(
-        description="Launch: draw the holdout and issue the vouchers", permissions=["launch"]
+        description=_("Launch: draw the holdout and issue the vouchers"), permissions=["launch"]
     )
     def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         """Draw now (refusals shown here); the vouchers are issued by a task, in batches.
@@ -192,31 +203,34 @@ class CampaignAdmin(admin.ModelAdmin):
                 transaction.on_commit(partial(campaign_issue_task.delay, drawn.pk))
             self.message_user(
                 request,
-                f"{drawn}: launched at {drawn.launched_at:%c}; {pending} vouchers to issue"
-                " in the background.",
+                gettext(
+                    "%(campaign)s: launched at %(at)s; %(pending)s vouchers to issue"
+                    " in the background."
+                )
+                % {"campaign": drawn, "at": f"{drawn.launched_at:%c}", "pending": pending},
             )
 
-    @admin.display(description="report against the holdout")
+    @admin.display(description=_("report against the holdout"))
     def report(self, obj: Campaign) -> SafeString | str:
         report = None if obj.pk is None else campaign_report(campaign=obj)
         if report is None:
-            return "Not launched yet."
+            return gettext("Not launched yet.")
 
         def interval(low: Decimal | None, high: Decimal | None, spec: str = "") -> str:
             return "-" if low is None or high is None else f"[{low:{spec}}, {high:{spec}}]"
 
         rows = [
-            ("customers", report.targeted, report.holdout, "", ""),
-            ("used the voucher", f"{report.redemption_rate:.2%}", "-", "", ""),
+            (gettext("customers"), report.targeted, report.holdout, "", ""),
+            (gettext("used the voucher"), f"{report.redemption_rate:.2%}", "-", "", ""),
             (
-                "bought in the window",
+                gettext("bought in the window"),
                 f"{report.buying.targeted:.2%}",
                 f"{report.buying.holdout:.2%}",
                 f"{report.buying.difference:+.2%}",
                 interval(report.buying.low, report.buying.high, "+.2%"),
             ),
             (
-                f"revenue per customer ({report.currency})",
+                gettext("revenue per customer (%(currency)s)") % {"currency": report.currency},
                 report.revenue.targeted,
                 report.revenue.holdout,
                 f"{report.revenue.difference:+}",
@@ -229,12 +243,18 @@ class CampaignAdmin(admin.ModelAdmin):
             rows,
         )
         return format_html(
-            "<p>From {} to {}.</p><table id='campaign-report'>"
-            "<caption>Targeted against holdout</caption>"
-            "<thead><tr><th scope='col'>measure</th><th scope='col'>targeted</th>"
-            "<th scope='col'>holdout</th><th scope='col'>difference</th>"
-            "<th scope='col'>95% interval</th></tr></thead><tbody>{}</tbody></table>",
-            f"{report.since:%Y-%m-%d}",
-            f"{report.until:%Y-%m-%d}",
+            "<p>{}</p><table id='campaign-report'><caption>{}</caption>"
+            "<thead><tr><th scope='col'>{}</th><th scope='col'>{}</th>"
+            "<th scope='col'>{}</th><th scope='col'>{}</th>"
+            "<th scope='col'>{}</th></tr></thead><tbody>{}</tbody></table>",
+            gettext("From %(since)s to %(until)s.")
+            % {"since": f"{report.since:%Y-%m-%d}", "until": f"{report.until:%Y-%m-%d}"},
+            gettext("Targeted against holdout"),
+            gettext("measure"),
+            gettext("targeted"),
+            gettext("holdout"),
+            gettext("difference"),
+            # xgettext:no-python-format
+            gettext("95% interval"),
             body,
         )

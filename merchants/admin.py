@@ -3,6 +3,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from merchants.models import ApiKey, Merchant, Store, Terminal
 from merchants.services import api_key_issue, api_key_revoke
@@ -55,13 +57,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
             merchant=obj.merchant, scope=obj.scope, name=obj.name, terminal=obj.terminal
         )
         obj.pk = issued.pk
-        messages.warning(request, f"Copy this key now, it is not shown again: {raw_key}")
+        messages.warning(
+            request, gettext("Copy this key now, it is not shown again: %(key)s") % {"key": raw_key}
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description=_("Revoke selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        self.message_user(
+            request, gettext("Revoked %(count)d key(s).") % {"count": queryset.count()}
+        )

@@ -3,30 +3,48 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Merchant(models.Model):
     """A retailer: the tenant every store, customer, instrument and payment belongs to."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
 
     def __str__(self) -> str:
         return self.name
 
 
 class Store(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
-    code = models.CharField(max_length=40, help_text="The merchant's own store number.")
-    name = models.CharField(max_length=200)
-    timezone = models.CharField(
-        max_length=64, default="Europe/Amsterdam", help_text="Defines the store's business day."
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="stores", verbose_name=_("merchant")
+    )
+    code = models.CharField(
+        max_length=40, help_text=_("The merchant's own store number."), verbose_name=_("code")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    timezone = models.CharField(
+        max_length=64,
+        default="Europe/Amsterdam",
+        help_text=_("Defines the store's business day."),
+        verbose_name=_("timezone"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
         constraints = [
             models.UniqueConstraint(fields=["merchant", "code"], name="store_code_unique")
         ]
@@ -38,14 +56,22 @@ class Store(models.Model):
 class Terminal(models.Model):
     """A till in a store."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="terminals")
-    code = models.CharField(max_length=40, help_text="Till number within the store.")
-    name = models.CharField(max_length=200, blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="terminals", verbose_name=_("store")
+    )
+    code = models.CharField(
+        max_length=40, help_text=_("Till number within the store."), verbose_name=_("code")
+    )
+    name = models.CharField(max_length=200, blank=True, verbose_name=_("name"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("terminal")
+        verbose_name_plural = _("terminals")
         constraints = [
             models.UniqueConstraint(fields=["store", "code"], name="terminal_code_unique")
         ]
@@ -62,25 +88,40 @@ class ApiKey(models.Model):
     """
 
     class Scope(models.TextChoices):
-        MERCHANT = "merchant"
-        TERMINAL = "terminal"
-        STAFF = "staff"
+        MERCHANT = "merchant", _("Merchant")
+        TERMINAL = "terminal", _("Terminal")
+        STAFF = "staff", _("Staff")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
-    terminal = models.ForeignKey(
-        Terminal, on_delete=models.PROTECT, related_name="api_keys", null=True, blank=True
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="api_keys", verbose_name=_("merchant")
     )
-    scope = models.CharField(max_length=16, choices=Scope.choices)
-    name = models.CharField(max_length=200)
-    prefix = models.CharField(max_length=16, help_text="First characters, to recognise a key.")
-    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    terminal = models.ForeignKey(
+        Terminal,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        null=True,
+        blank=True,
+        verbose_name=_("terminal"),
+    )
+    scope = models.CharField(max_length=16, choices=Scope.choices, verbose_name=_("scope"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    prefix = models.CharField(
+        max_length=16,
+        help_text=_("First characters, to recognise a key."),
+        verbose_name=_("prefix"),
+    )
+    secret_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("secret hash")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
 
     is_authenticated = True  # lets DRF treat the key as the request's principal
 
     class Meta:
+        verbose_name = _("api key")
+        verbose_name_plural = _("api keys")
         constraints = [
             models.CheckConstraint(
                 condition=Q(scope="terminal", terminal__isnull=False)
@@ -105,19 +146,29 @@ class IdempotencyRecord(models.Model):
     """
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress"
-        COMPLETED = "completed"
+        IN_PROGRESS = "in_progress", _("In Progress")
+        COMPLETED = "completed", _("Completed")
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency")
-    key = models.CharField(max_length=255)
-    request_fingerprint = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="idempotency", verbose_name=_("api key")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    request_fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.IN_PROGRESS, verbose_name=_("status")
+    )
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("response status")
+    )
+    response_body = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("response body")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")
         ]

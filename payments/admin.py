@@ -20,6 +20,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from moneyed import Money
 
 from config.actors import user_actor
@@ -61,11 +63,12 @@ def _refundable(payment: Payment) -> Money:
 class RefundForm(ReasonForm):
     """Amount, allocation policy and reason; with `explicit`, an amount per tender."""
 
-    amount = forms.DecimalField(min_value=Decimal("0.01"))
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"))
     policy = forms.ChoiceField(
+        label=_("Policy"),
         choices=Refund.Policy.choices,
         initial=Refund.Policy.REVERSE,
-        help_text=(
+        help_text=_(
             "reverse: card and cash first, vouchers last; pro_rata: in proportion to what each "
             "tender can still refund; explicit: the amounts you enter per tender below."
         ),
@@ -79,8 +82,10 @@ class RefundForm(ReasonForm):
         amount_field = self.fields["amount"]
         assert isinstance(amount_field, forms.DecimalField)
         amount_field.decimal_places = decimals
-        amount_field.label = f"Amount ({self.currency})"
-        amount_field.help_text = f"At most {_show(_refundable(payment))}."
+        amount_field.label = gettext("Amount (%(currency)s)") % {"currency": self.currency}
+        amount_field.help_text = gettext("At most %(amount)s.") % {
+            "amount": _show(_refundable(payment))
+        }
         self.tender_fields: dict[str, Tender] = {}
         for tender in payment.tenders.filter(status=Tender.Status.CAPTURED).order_by("sequence"):
             refundable = tender.captured_amount - tender.refunded_amount
@@ -92,7 +97,8 @@ class RefundForm(ReasonForm):
                 min_value=Decimal("0.01"),
                 decimal_places=decimals,
                 label=f"#{tender.sequence} {tender.get_method_display()}",
-                help_text=f"explicit only; refundable {_show(refundable)}",
+                help_text=gettext("explicit only; refundable %(amount)s")
+                % {"amount": _show(refundable)},
             )
             self.tender_fields[name] = tender
         self.order_fields(["amount", "policy", *self.tender_fields, "reason"])
@@ -101,9 +107,13 @@ class RefundForm(ReasonForm):
         data = super().clean() or {}
         shares = {name: data.get(name) for name in self.tender_fields if data.get(name)}
         if data.get("policy") == Refund.Policy.EXPLICIT and not shares:
-            raise forms.ValidationError("An explicit refund needs an amount for each tender.")
+            raise forms.ValidationError(
+                gettext("An explicit refund needs an amount for each tender.")
+            )
         if data.get("policy") != Refund.Policy.EXPLICIT and shares:
-            raise forms.ValidationError("Per-tender amounts are only used by the explicit policy.")
+            raise forms.ValidationError(
+                gettext("Per-tender amounts are only used by the explicit policy.")
+            )
         return data
 
     def refund_amount(self) -> Money:
@@ -153,7 +163,7 @@ class TenderInline(ReadOnlyInline):
             .select_related("gift_card", "voucher", "loyalty_account", "bank_card")
         )
 
-    @admin.display(description="instrument")
+    @admin.display(description=_("instrument"))
     def instrument(self, tender: Tender) -> str:
         held = tender.gift_card or tender.voucher or tender.loyalty_account or tender.bank_card
         return _admin_link(held) if held else "-"
@@ -179,7 +189,7 @@ class RefundInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
         return super().get_queryset(request).prefetch_related("allocations__tender")
 
-    @admin.display(description="allocations")
+    @admin.display(description=_("allocations"))
     def allocation_lines(self, refund: Refund) -> str:
         rows: Iterable[RefundAllocation] = refund.allocations.all()
         return format_html_join(
@@ -240,7 +250,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ("store", "terminal", "customer", "merchant")
     date_hierarchy = "created_at"
     search_fields = ("external_reference", "=tenders__stripe_payment_intent_id")
-    search_help_text = (
+    search_help_text = _(
         "Payment id, customer id (merged customers too), external reference, "
         "or a card tender's Stripe PaymentIntent id."
     )
@@ -263,7 +273,7 @@ class PaymentAdmin(ReadOnlyAdmin):
             },
         ),
         (
-            "Amounts",
+            _("Amounts"),
             {
                 "fields": (
                     "amount",
@@ -275,9 +285,9 @@ class PaymentAdmin(ReadOnlyAdmin):
                 )
             },
         ),
-        ("Outcome", {"fields": ("failure_code", "failure_detail")}),
+        (_("Outcome"), {"fields": ("failure_code", "failure_detail")}),
         (
-            "Timeline",
+            _("Timeline"),
             {
                 "fields": (
                     "created_at",
@@ -289,7 +299,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                 )
             },
         ),
-        ("Basket", {"fields": ("basket",), "classes": ("collapse",)}),
+        (_("Basket"), {"fields": ("basket",), "classes": ("collapse",)}),
     )
     inlines = [TenderInline, RefundInline, PaymentEventInline]
     actions = ["capture", "void", "refund"]
@@ -301,7 +311,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         """Who may capture, void and refund: Django's `change_payment` permission."""
         return request.user.has_perm("payments.change_payment")
 
-    @admin.display(description="customer", ordering="customer__public_id")
+    @admin.display(description=_("customer"), ordering="customer__public_id")
     def customer_id_(self, payment: Payment) -> str:
         return str(payment.customer.public_id) if payment.customer else "-"
 
@@ -320,58 +330,66 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     # -- actions ----------------------------------------------------------------------------
 
-    @admin.action(description="Capture selected payments in full…", permissions=["money"])
+    @admin.action(description=_("Capture selected payments in full…"), permissions=["money"])
     def capture(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         def capture_in_full(payment: Payment, form: forms.Form) -> str:
             captured = payment_capture(payment=payment, actor=user_actor(request.user))
-            return f"Captured {_show(captured.captured_amount)}; now {captured.status}."
+            return gettext("Captured %(amount)s; now %(status)s.") % {
+                "amount": _show(captured.captured_amount),
+                "status": captured.status,
+            }
 
         return confirmed_action(
             self,
             request,
             queryset.order_by("pk"),
             action="capture",
-            title="Capture payments",
-            explanation=(
+            title=gettext("Capture payments"),
+            explanation=gettext(
                 "Each authorised payment is captured for its whole amount: card authorisations "
                 "are captured at Stripe, gift card and points holds are posted, vouchers are "
                 "consumed and loyalty points are earned. A payment that is not authorised is "
                 "refused and stays as it is."
             ),
-            confirm_label="Capture",
+            confirm_label=gettext("Capture"),
             form=forms.Form(confirming_data(request)),
             details=_summary,
             apply=capture_in_full,
         )
 
-    @admin.action(description="Void selected payments…", permissions=["money"])
+    @admin.action(description=_("Void selected payments…"), permissions=["money"])
     def void(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         def void_whole(payment: Payment, form: forms.Form) -> str:
             reason = form.cleaned_data["reason"]
             voided = payment_void(payment=payment, reason=reason, actor=user_actor(request.user))
-            return f"Voided ({reason}); now {voided.status}."
+            return gettext("Voided (%(reason)s); now %(status)s.") % {
+                "reason": reason,
+                "status": voided.status,
+            }
 
         return confirmed_action(
             self,
             request,
             queryset.order_by("pk"),
             action="void",
-            title="Void payments",
-            explanation=(
+            title=gettext("Void payments"),
+            explanation=gettext(
                 "Each authorised payment is released as a whole: every card authorisation is "
                 "cancelled at Stripe and every gift card, points and voucher hold is voided. "
                 "Captured payments cannot be voided; refund them instead."
             ),
-            confirm_label="Void",
+            confirm_label=gettext("Void"),
             form=ReasonForm(confirming_data(request)),
             details=_summary,
             apply=void_whole,
         )
 
-    @admin.action(description="Refund the selected payment…", permissions=["money"])
+    @admin.action(description=_("Refund the selected payment…"), permissions=["money"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> TemplateResponse | None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one payment to refund.", messages.ERROR)
+            self.message_user(
+                request, gettext("Select exactly one payment to refund."), messages.ERROR
+            )
             return None
         payment = queryset.get()
 
@@ -389,24 +407,26 @@ class PaymentAdmin(ReadOnlyAdmin):
                 f"#{a.tender.sequence} {a.tender.method} {_show(a.amount)}"
                 for a in refund.allocations.select_related("tender").order_by("tender__sequence")
             )
-            return (
-                f"Refunded {_show(refund.amount)} ({refund.policy}: {shares}); "
-                f"reason: {refund.reason}."
-            )
+            return gettext("Refunded %(amount)s (%(policy)s: %(shares)s); reason: %(reason)s.") % {
+                "amount": _show(refund.amount),
+                "policy": refund.policy,
+                "shares": shares,
+                "reason": refund.reason,
+            }
 
         return confirmed_action(
             self,
             request,
             queryset,
             action="refund",
-            title="Refund payment",
-            explanation=(
+            title=gettext("Refund payment"),
+            explanation=gettext(
                 "Gift card and points shares go back to their instruments, a voucher is "
                 "reinstated once its share is refunded in full (never paid out), card shares are "
                 "refunded at Stripe, and cash or till-terminal shares are recorded for the store "
                 "to pay out. Loyalty points earned on the sale are taken back in proportion."
             ),
-            confirm_label="Refund",
+            confirm_label=pgettext("button", "Refund"),
             form=RefundForm(confirming_data(request), payment=payment),
             details=_summary,
             apply=refund_with_reason,
@@ -415,14 +435,31 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 def _summary(payment: Payment) -> list[str]:
     lines = [
-        f"{payment.get_status_display()}, {payment.get_channel_display()}, "
-        f"amount {_show(payment.amount)}, captured {_show(payment.captured_amount)}, "
-        f"refundable {_show(_refundable(payment))}",
+        gettext(
+            "%(status)s, %(channel)s, amount %(amount)s, captured %(captured)s, "
+            "refundable %(refundable)s"
+        )
+        % {
+            "status": payment.get_status_display(),
+            "channel": payment.get_channel_display(),
+            "amount": _show(payment.amount),
+            "captured": _show(payment.captured_amount),
+            "refundable": _show(_refundable(payment)),
+        },
     ]
     lines += [
-        f"#{t.sequence} {t.get_method_display()} {t.get_status_display()}: "
-        f"{_show(t.amount)}, captured {_show(t.captured_amount)}, "
-        f"refunded {_show(t.refunded_amount)}"
+        gettext(
+            "#%(sequence)s %(method)s %(status)s: %(amount)s, captured %(captured)s, "
+            "refunded %(refunded)s"
+        )
+        % {
+            "sequence": t.sequence,
+            "method": t.get_method_display(),
+            "status": t.get_status_display(),
+            "amount": _show(t.amount),
+            "captured": _show(t.captured_amount),
+            "refunded": _show(t.refunded_amount),
+        }
         for t in payment.tenders.order_by("sequence")
     ]
     return lines
@@ -452,7 +489,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="payment")
+    @admin.display(description=_("payment"))
     def payment(self, event: StripeEvent) -> str:
         """The payment whose card tender the event's PaymentIntent belongs to, if any."""
         obj = event.payload.get("data", {}).get("object", {})

@@ -38,55 +38,86 @@ class Settlement(models.Model):
     Status = SettlementStatus
     LOCKED = (Status.RECONCILED, Status.RECONCILED_WITH_DIFFERENCES)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="settlements")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="settlements", verbose_name=_("merchant")
+    )
     store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+        verbose_name=_("store"),
     )
     terminal = models.ForeignKey(
-        Terminal, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
+        Terminal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+        verbose_name=_("terminal"),
     )
-    business_day = models.DateField()
-    timezone = models.CharField(max_length=64, help_text="The zone the business day is read in.")
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
+    business_day = models.DateField(verbose_name=_("business day"))
+    timezone = models.CharField(
+        max_length=64,
+        help_text=_("The zone the business day is read in."),
+        verbose_name=_("timezone"),
+    )
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(
+        max_length=32, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
     computed_at = models.DateTimeField(
-        help_text="Every payment and refund recorded up to then is in the figures."
+        help_text=_("Every payment and refund recorded up to then is in the figures."),
+        verbose_name=_("computed at"),
     )
     # Cash: the till sessions opened that day.
-    sessions_count = models.PositiveIntegerField(default=0)
-    sessions_open = models.PositiveIntegerField(default=0)
-    cash_expected = MoneyField(null=True, blank=True, **MONEY)
-    cash_counted = MoneyField(null=True, blank=True, **MONEY)
-    cash_variance = MoneyField(null=True, blank=True, **MONEY)
+    sessions_count = models.PositiveIntegerField(default=0, verbose_name=_("sessions count"))
+    sessions_open = models.PositiveIntegerField(default=0, verbose_name=_("sessions open"))
+    cash_expected = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("cash expected"))
+    cash_counted = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("cash counted"))
+    cash_variance = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("cash variance"))
     # External card terminal: declared by the till at close, against the tenders recorded.
-    external_declared = MoneyField(null=True, blank=True, **MONEY)
-    external_recorded = MoneyField(null=True, blank=True, **MONEY)
+    external_declared = MoneyField(
+        null=True, blank=True, **MONEY, verbose_name=_("external declared")
+    )
+    external_recorded = MoneyField(
+        null=True, blank=True, **MONEY, verbose_name=_("external recorded")
+    )
     # Offline sales replayed from the till's journal.
-    offline_count = models.PositiveIntegerField(default=0)
-    offline_late_count = models.PositiveIntegerField(default=0)
-    offline_total = MoneyField(null=True, blank=True, **MONEY)
+    offline_count = models.PositiveIntegerField(default=0, verbose_name=_("offline count"))
+    offline_late_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("offline late count")
+    )
+    offline_total = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("offline total"))
     # Offline gift card sales the card could not pay on replay (tills.OfflineShortfall).
-    shortfalls_count = models.PositiveIntegerField(default=0)
-    shortfalls_open = MoneyField(null=True, blank=True, **MONEY)
+    shortfalls_count = models.PositiveIntegerField(default=0, verbose_name=_("shortfalls count"))
+    shortfalls_open = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("shortfalls open"))
     # Stripe balance transactions matched to this row's card tenders and refunds.
-    card_gross = MoneyField(null=True, blank=True, **MONEY)
-    card_fee = MoneyField(null=True, blank=True, **MONEY)
-    card_net = MoneyField(null=True, blank=True, **MONEY)
-    payouts = models.JSONField(default=list, blank=True)
+    card_gross = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("card gross"))
+    card_fee = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("card fee"))
+    card_net = MoneyField(null=True, blank=True, **MONEY, verbose_name=_("card net"))
+    payouts = models.JSONField(default=list, blank=True, verbose_name=_("payouts"))
     stripe_unmatched = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Tender ids without a balance transaction, and the reverse.",
+        help_text=_("Tender ids without a balance transaction, and the reverse."),
+        verbose_name=_("stripe unmatched"),
     )
     differences = models.JSONField(
-        default=list, blank=True, help_text="Each difference: code, amount, detail."
+        default=list,
+        blank=True,
+        help_text=_("Each difference: code, amount, detail."),
+        verbose_name=_("differences"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.CharField(max_length=200, blank=True)
-    reconciled_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.CharField(max_length=200, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    closed_by = models.CharField(max_length=200, blank=True, verbose_name=_("closed by"))
+    reconciled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reconciled at"))
+    accepted_by = models.CharField(max_length=200, blank=True, verbose_name=_("accepted by"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
 
     class Meta:
         verbose_name = _("settlement")
@@ -133,8 +164,8 @@ class Settlement(models.Model):
 
 
 class LineKind(models.TextChoices):
-    DAY = "day"
-    ADJUSTMENT = "adjustment"
+    DAY = "day", _("Day")
+    ADJUSTMENT = "adjustment", _("Adjustment")
 
 
 class SettlementLine(models.Model):
@@ -143,21 +174,32 @@ class SettlementLine(models.Model):
 
     Kind = LineKind
 
-    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
+    settlement = models.ForeignKey(
+        Settlement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("settlement")
+    )
     # Tender.Method's values, without its choices: a method added to payments needs no
     # migration here.
-    method = models.CharField(max_length=32)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DAY)
-    adjusts = models.ForeignKey(
-        Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="adjusted_by"
+    method = models.CharField(max_length=32, verbose_name=_("method"))
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.DAY, verbose_name=_("kind")
     )
-    sales = MoneyField(**MONEY)
-    refunds = MoneyField(**MONEY)
-    net = MoneyField(**MONEY)
-    sales_count = models.PositiveIntegerField(default=0)
-    refunds_count = models.PositiveIntegerField(default=0)
+    adjusts = models.ForeignKey(
+        Settlement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="adjusted_by",
+        verbose_name=_("adjusts"),
+    )
+    sales = MoneyField(**MONEY, verbose_name=_("sales"))
+    refunds = MoneyField(**MONEY, verbose_name=_("refunds"))
+    net = MoneyField(**MONEY, verbose_name=_("net"))
+    sales_count = models.PositiveIntegerField(default=0, verbose_name=_("sales count"))
+    refunds_count = models.PositiveIntegerField(default=0, verbose_name=_("refunds count"))
 
     class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
         ordering = ["kind", "method", "adjusts_id"]
         constraints = [
             models.UniqueConstraint(
@@ -178,7 +220,9 @@ class SettlementLine(models.Model):
     @property
     def method_label(self) -> str:
         return (
-            Tender.Method(self.method).label if self.method in Tender.Method.values else self.method
+            str(Tender.Method(self.method).label)
+            if self.method in Tender.Method.values
+            else self.method
         )
 
 
@@ -186,16 +230,35 @@ class SettlementAdjustment(models.Model):
     """A tender sold, or a refund allocation, that reached a locked day late: claimed once, by
     the open settlement whose adjustment line carries it."""
 
-    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="adjustments")
-    adjusts = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    settlement = models.ForeignKey(
+        Settlement,
+        on_delete=models.CASCADE,
+        related_name="adjustments",
+        verbose_name=_("settlement"),
+    )
+    adjusts = models.ForeignKey(
+        Settlement, on_delete=models.PROTECT, related_name="+", verbose_name=_("adjusts")
+    )
     tender = models.OneToOneField(
-        Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Tender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tender"),
     )
     refund_allocation = models.OneToOneField(
-        RefundAllocation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        RefundAllocation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refund allocation"),
     )
 
     class Meta:
+        verbose_name = _("settlement adjustment")
+        verbose_name_plural = _("settlement adjustments")
         constraints = [
             models.CheckConstraint(
                 condition=Q(tender__isnull=True) ^ Q(refund_allocation__isnull=True),

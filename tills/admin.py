@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import user_actor
 from config.admin import (
@@ -110,7 +112,9 @@ class OfflineShortfallAdmin(ReadOnlyAdmin):
                 shortfall=shortfall, status=status, reason=reason, actor=actor
             )
             if (done.status, done.resolved_by, done.resolution_reason) != (status, actor, reason):
-                return f"already {done.get_status_display()}, left as it was."
+                return gettext("already %(status)s, left as it was.") % {
+                    "status": done.get_status_display()
+                }
             return f"{done.get_status_display()}: {reason}"
 
         label = OfflineShortfall.Status(status).label
@@ -119,29 +123,34 @@ class OfflineShortfallAdmin(ReadOnlyAdmin):
             request,
             queryset.order_by("pk"),
             action="mark_recovered" if status == OfflineShortfall.Status.RECOVERED else "write_off",
-            title=f"Shortfalls {label}",
-            explanation=(
+            title=gettext("Shortfalls %(status)s") % {"status": label},
+            explanation=gettext(
                 "Each open shortfall is marked as said, with your reason, name and the time. "
                 "Only the receivable's status changes: money recovered from the customer is "
                 "taken outside Kassa and not posted to the ledger. A shortfall already resolved "
                 "stays as it is."
             ),
-            confirm_label="Confirm",
+            confirm_label=gettext("Confirm"),
             form=ReasonForm(confirming_data(request)),
             details=lambda shortfall: [
-                f"{shortfall.get_status_display()}, {shortfall.amount}, card "
-                f"…{shortfall.code_last4 or '?'}, payment {shortfall.payment_id}"
+                gettext("%(status)s, %(amount)s, card …%(last4)s, payment %(payment)s")
+                % {
+                    "status": shortfall.get_status_display(),
+                    "amount": shortfall.amount,
+                    "last4": shortfall.code_last4 or "?",
+                    "payment": shortfall.payment_id,
+                }
             ],
             apply=resolve,
         )
 
-    @admin.action(description="Mark the selected shortfalls recovered…", permissions=["resolve"])
+    @admin.action(description=_("Mark the selected shortfalls recovered…"), permissions=["resolve"])
     def mark_recovered(
         self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]
     ) -> TemplateResponse | None:
         return self._resolve(request, queryset, status=OfflineShortfall.Status.RECOVERED)
 
-    @admin.action(description="Write the selected shortfalls off…", permissions=["resolve"])
+    @admin.action(description=_("Write the selected shortfalls off…"), permissions=["resolve"])
     def write_off(
         self, request: HttpRequest, queryset: QuerySet[OfflineShortfall]
     ) -> TemplateResponse | None:

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import user_actor
 from config.admin import (
@@ -62,12 +64,16 @@ class EntryInline(ReadOnlyInline):
 
 class AdjustmentForm(forms.Form):
     amount = forms.DecimalField(
+        label=_("Amount"),
         max_digits=20,
         decimal_places=4,
-        help_text="Positive credits the instrument, negative takes value off it.",
+        help_text=_("Positive credits the instrument, negative takes value off it."),
     )
     reason = forms.CharField(
-        widget=forms.Textarea, min_length=5, help_text="Recorded in the ledger."
+        label=_("Reason"),
+        widget=forms.Textarea,
+        min_length=5,
+        help_text=_("Recorded in the ledger."),
     )
 
 
@@ -100,24 +106,26 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
-    @admin.display(description="balance")
+    @admin.display(description=_("balance"))
     def balance_(self, account: LedgerAccount) -> Decimal:
         return account_balance(account=account)
 
-    @admin.display(description="held")
+    @admin.display(description=_("held"))
     def held_(self, account: LedgerAccount) -> Decimal | str:
         return "-" if account.is_system else account.held
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available_(self, account: LedgerAccount) -> Decimal | str:
         return "-" if account.is_system else account.available
 
-    @admin.display(description="manual adjustment")
+    @admin.display(description=_("manual adjustment"))
     def adjust(self, account: LedgerAccount) -> str:
         if account.is_system or account.pk is None:
             return "-"
         url = reverse("admin:wallet_ledgeraccount_adjust", args=[account.pk])
-        return format_html('<a class="button" href="{}">Adjust with a reason…</a>', url)
+        return format_html(
+            '<a class="button" href="{}">{}</a>', url, gettext("Adjust with a reason…")
+        )
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -145,12 +153,14 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
             except KassaError as error:
                 form.add_error("amount", f"{error.detail} ({error.code})")
             else:
-                messages.success(request, f"Adjusted: {transfer}.")
+                messages.success(
+                    request, gettext("Adjusted: %(transfer)s.") % {"transfer": transfer}
+                )
                 url = reverse("admin:wallet_ledgeraccount_change", args=[account.pk])
                 return HttpResponseRedirect(url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Adjust {account}",
+            "title": gettext("Adjust %(account)s") % {"account": account},
             "account": account,
             "form": form,
             "opts": self.model._meta,
@@ -161,7 +171,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
     list_display = (
-        "pk",
+        "id",
         "created_at",
         "kind",
         "code",
@@ -169,7 +179,7 @@ class TransferAdmin(ReadOnlyAdmin):
         "unit",
         "debit_account",
         "credit_account",
-        "state",
+        "state_",
         "reference",
         "actor",
     )
@@ -182,6 +192,10 @@ class TransferAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
+    @admin.display(description=_("state"))
+    def state_(self, transfer: Transfer) -> str:
+        return transfer.state
+
 
 class InstrumentAdmin(ReadOnlyAdmin):
     """Instruments: read-only, balances from their ledger account."""
@@ -191,19 +205,19 @@ class InstrumentAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
-    @admin.display(description="balance")
+    @admin.display(description=_("balance"))
     def balance(self, obj: Any) -> Decimal:
         return Decimal(obj.account.balance)
 
-    @admin.display(description="held")
+    @admin.display(description=_("held"))
     def held(self, obj: Any) -> Decimal:
         return Decimal(obj.account.held)
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available(self, obj: Any) -> Decimal:
         return Decimal(obj.account.available)
 
-    @admin.display(description="ledger account")
+    @admin.display(description=_("ledger account"))
     def ledger(self, obj: Any) -> str:
         return _account_link(obj.account)
 
@@ -259,54 +273,60 @@ class GiftCardAdmin(InstrumentAdmin):
             explanation=explanation,
             confirm_label=title.split()[0],
             form=ReasonForm(confirming_data(request)),
-            details=lambda card: [f"{card.status}, available {card.account.available}"],
+            details=lambda card: [
+                gettext("%(status)s, available %(available)s")
+                % {"status": card.status, "available": card.account.available}
+            ],
             apply=lambda card, form: change(card, form.cleaned_data["reason"]),
         )
 
-    @admin.action(description="Block selected cards…")
+    @admin.action(description=_("Block selected cards…"))
     def block(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> TemplateResponse | None:
         def block(card: GiftCard, reason: str) -> str:
             gift_card_block(gift_card=card, reason=reason, actor=_actor(request))
-            return "blocked"
+            return gettext("blocked")
 
         return self._change_status(
             request,
             queryset,
             action="block",
-            title="Block gift cards",
-            explanation="A blocked card cannot pay or be claimed until it is unblocked.",
+            title=gettext("Block gift cards"),
+            explanation=gettext("A blocked card cannot pay or be claimed until it is unblocked."),
             change=block,
         )
 
-    @admin.action(description="Unblock selected cards…")
+    @admin.action(description=_("Unblock selected cards…"))
     def unblock(
         self, request: HttpRequest, queryset: QuerySet[GiftCard]
     ) -> TemplateResponse | None:
         def unblock(card: GiftCard, reason: str) -> str:
             gift_card_unblock(gift_card=card, reason=reason, actor=_actor(request))
-            return "unblocked"
+            return gettext("unblocked")
 
         return self._change_status(
             request,
             queryset,
             action="unblock",
-            title="Unblock gift cards",
-            explanation="The cards can pay again.",
+            title=gettext("Unblock gift cards"),
+            explanation=gettext("The cards can pay again."),
             change=unblock,
         )
 
-    @admin.action(description="Expire selected cards now (remaining value to breakage)…")
+    @admin.action(description=_("Expire selected cards now (remaining value to breakage)…"))
     def expire(self, request: HttpRequest, queryset: QuerySet[GiftCard]) -> TemplateResponse | None:
         def expire(card: GiftCard, reason: str) -> str:
             breakage = gift_card_expire(gift_card=card, actor=_actor(request), reason=reason)
-            return f"expired; {breakage.amount if breakage else 0} {card.currency} to breakage"
+            return gettext("expired; %(amount)s %(currency)s to breakage") % {
+                "amount": breakage.amount if breakage else 0,
+                "currency": card.currency,
+            }
 
         return self._change_status(
             request,
             queryset,
             action="expire",
-            title="Expire gift cards",
-            explanation=(
+            title=gettext("Expire gift cards"),
+            explanation=gettext(
                 "Each card is expired now and its available value moves to breakage in the "
                 "ledger, with your reason. Value held by a pending payment stays until it settles."
             ),
@@ -422,11 +442,13 @@ class VoucherAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
-    @admin.action(description="Disable selected vouchers")
+    @admin.action(description=_("Disable selected vouchers"))
     def disable(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> None:
         for voucher in queryset:
             voucher_disable(voucher=voucher)
-        self.message_user(request, f"Disabled {queryset.count()} voucher(s).")
+        self.message_user(
+            request, gettext("Disabled %(count)d voucher(s).") % {"count": queryset.count()}
+        )
 
 
 @admin.register(BankCard)

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
 from config.money import quantum
@@ -70,31 +71,31 @@ class LiabilitySnapshotAdmin(ReadOnlyAdmin):
     list_select_related = ("merchant",)
     actions = ["export_csv"]
 
-    @admin.display(description="gift cards outstanding")
+    @admin.display(description=_("gift cards outstanding"))
     def gift_cards_outstanding(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.gift_card_outstanding)
 
-    @admin.display(description="gift card breakage")
+    @admin.display(description=_("gift card breakage"))
     def gift_card_breakage_(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.gift_card_breakage)
 
-    @admin.display(description="points value")
+    @admin.display(description=_("points value"))
     def points_value_(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.points_value)
 
-    @admin.display(description="voucher discounts granted")
+    @admin.display(description=_("voucher discounts granted"))
     def voucher_discounts(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.voucher_funding_used)
 
-    @admin.display(description="breakage recognised")
+    @admin.display(description=_("breakage recognised"))
     def breakage(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.breakage_recognised)
 
-    @admin.display(description="deferred revenue")
+    @admin.display(description=_("deferred revenue"))
     def deferred_revenue_(self, snapshot: LiabilitySnapshot) -> Decimal:
         return _in_currency(snapshot, snapshot.deferred_revenue)
 
-    @admin.action(description="Export the selected snapshots as CSV")
+    @admin.action(description=_("Export the selected snapshots as CSV"))
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[LiabilitySnapshot]
     ) -> HttpResponse:

@@ -7,6 +7,8 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import system_actor, user_actor
 from config.admin import ReasonForm, confirmed_action, confirming_data
@@ -17,9 +19,14 @@ from customers.services import customer_erase, customer_stored_value
 
 class ErasureForm(ReasonForm):
     stored_value = forms.ChoiceField(
-        choices=[("", "none is held"), ("forfeit", "forfeit to breakage"), ("keep", "keep")],
+        label=_("Stored value"),
+        choices=[
+            ("", _("none is held")),
+            ("forfeit", _("forfeit to breakage")),
+            ("keep", _("keep")),
+        ],
         required=False,
-        help_text="Needed when a customer still holds gift card balance or points.",
+        help_text=_("Needed when a customer still holds gift card balance or points."),
     )
 
 
@@ -28,13 +35,15 @@ def _actor(request: HttpRequest) -> str:
     return user_actor(user) if isinstance(user, User) else system_actor("admin")
 
 
-@admin.action(description="Download the data export (JSON)")
+@admin.action(description=_("Download the data export (JSON)"))
 def export_customer(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Customer]
 ) -> HttpResponseBase | None:
     selected = list(queryset.filter(erased_at__isnull=True, merged_into__isnull=True)[:2])
     if len(selected) != 1:
-        modeladmin.message_user(request, "Select one live customer to export.", messages.ERROR)
+        modeladmin.message_user(
+            request, gettext("Select one live customer to export."), messages.ERROR
+        )
         return None
     customer = selected[0]
     response = StreamingHttpResponse(
@@ -44,7 +53,7 @@ def export_customer(
     return response
 
 
-@admin.action(description="Erase selected customers' personal data…")
+@admin.action(description=_("Erase selected customers' personal data…"))
 def erase_customers(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Customer]
 ) -> TemplateResponse | None:
@@ -57,7 +66,7 @@ def erase_customers(
             f"{item['instrument']}: {item.get('amount', item.get('points'))} "
             f"{item.get('currency', item.get('unit'))}"
             for item in held
-        ] or ["no stored value"]
+        ] or [gettext("no stored value")]
 
     def erase(customer: Customer, form: forms.Form) -> str:
         erasure = customer_erase(
@@ -67,21 +76,21 @@ def erase_customers(
             actor=_actor(request),
         )
         if erasure.status == CustomerErasure.Status.PENDING:
-            return "Erased; the clean-up at Stripe will be retried."
-        return "Erased."
+            return gettext("Erased; the clean-up at Stripe will be retried.")
+        return gettext("Erased.")
 
     return confirmed_action(
         modeladmin,
         request,
         selected,
         action="erase_customers",
-        title="Erase customers",
-        explanation=(
+        title=gettext("Erase customers"),
+        explanation=gettext(
             "Names, identifiers, consent evidence and personal free text are removed; payments "
             "and the ledger stay under the pseudonymous id; saved cards are detached at Stripe. "
             "This cannot be undone."
         ),
-        confirm_label="Erase",
+        confirm_label=gettext("Erase"),
         form=form,
         details=details,
         apply=erase,

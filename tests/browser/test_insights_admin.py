@@ -33,10 +33,20 @@ def check(page: Page, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "save"), [("en-GB", "Save"), ("fr-FR", "Enregistrer")], ids=["en", "fr"]
+    ("locale", "save", "caption", "revenue"),
+    [
+        ("en-GB", "Save", "targeted against holdout", "revenue per customer (eur)"),
+        (
+            "fr-FR",
+            "Enregistrer",
+            "ciblés contre groupe témoin",
+            "chiffre d'affaires par client (eur)",
+        ),
+    ],
+    ids=["en", "fr"],
 )
 def test_segments_profiles_and_a_campaign_report_in_the_back_office(
-    live_server, browser: Browser, locale: str, save: str
+    live_server, browser: Browser, locale: str, save: str, caption: str, revenue: str
 ) -> None:
     merchant = Merchant.objects.create(name="Demo Retail")
     store = Store.objects.create(merchant=merchant, code="AMS-01", name="Amsterdam Centrum")
@@ -65,8 +75,8 @@ def test_segments_profiles_and_a_campaign_report_in_the_back_office(
 
         page.goto(f"{live_server.url}/admin/insights/campaign/{campaign.pk}/change/")
         report = page.inner_text("#campaign-report").lower()
-        assert "targeted against holdout" in report
-        assert "revenue per customer (eur)" in report
+        assert caption in report
+        assert revenue in report
         check(page, f"campaign-{locale}")
 
         page.goto(f"{live_server.url}/admin/insights/segment/add/")

@@ -18,11 +18,11 @@ SERIOUS = {"serious", "critical"}
 
 
 @pytest.mark.parametrize(
-    ("locale", "action_word", "amount"),
-    [("en-GB", "Go", "7.00"), ("fr-FR", "Envoyer", "7,00")],
+    ("locale", "action_word", "amount", "confirm"),
+    [("en-GB", "Go", "7.00", "Confirm"), ("fr-FR", "Envoyer", "7,00", "Confirmer")],
 )
 def test_the_back_office_writes_a_shortfall_off(
-    live_server, browser: Browser, locale: str, action_word: str, amount: str
+    live_server, browser: Browser, locale: str, action_word: str, amount: str, confirm: str
 ) -> None:
     store = StoreFactory.create()
     terminal = TerminalFactory.create(store=store, code="T1")
@@ -50,7 +50,7 @@ def test_the_back_office_writes_a_shortfall_off(
     results = AXE.run(page, context={"include": [["#content"]]})
     assert [v["id"] for v in results.response["violations"] if v["impact"] in SERIOUS] == []
     page.fill("#id_reason", "customer unreachable")
-    page.click("input[type=submit][value=Confirm]")
+    page.click(f"input[type=submit][value={confirm}]")
     page.wait_for_selector("#result_list")
     context.close()
     shortfall = OfflineShortfall.objects.get()

@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from merchants.models import Merchant
@@ -14,10 +15,17 @@ class StripeCustomer(models.Model):
     """
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="stripe_customers"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="stripe_customers",
+        verbose_name=_("customer"),
     )
-    stripe_id = models.CharField(max_length=255, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    stripe_id = models.CharField(max_length=255, unique=True, verbose_name=_("stripe id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("stripe customer")
+        verbose_name_plural = _("stripe customers")
 
     def __str__(self) -> str:
         return self.stripe_id
@@ -26,25 +34,40 @@ class StripeCustomer(models.Model):
 class BankCard(models.Model):
     """A card saved at Stripe. Only the PaymentMethod id and display details are kept here."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="bank_cards")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_cards")
-    stripe_customer_id = models.CharField(
-        max_length=255, help_text="The Stripe Customer the PaymentMethod is attached to."
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    payment_method_id = models.CharField(max_length=255, unique=True)
-    brand = models.CharField(max_length=32)
-    last4 = models.CharField(max_length=4)
-    exp_month = models.PositiveSmallIntegerField()
-    exp_year = models.PositiveSmallIntegerField()
-    fingerprint = models.CharField(max_length=64, blank=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="bank_cards", verbose_name=_("merchant")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="bank_cards", verbose_name=_("customer")
+    )
+    stripe_customer_id = models.CharField(
+        max_length=255,
+        help_text=_("The Stripe Customer the PaymentMethod is attached to."),
+        verbose_name=_("stripe customer id"),
+    )
+    payment_method_id = models.CharField(
+        max_length=255, unique=True, verbose_name=_("payment method id")
+    )
+    brand = models.CharField(max_length=32, verbose_name=_("brand"))
+    last4 = models.CharField(max_length=4, verbose_name=_("last4"))
+    exp_month = models.PositiveSmallIntegerField(verbose_name=_("exp month"))
+    exp_year = models.PositiveSmallIntegerField(verbose_name=_("exp year"))
+    fingerprint = models.CharField(max_length=64, blank=True, verbose_name=_("fingerprint"))
     default_since = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The live card set default most recently is the default (merge-safe).",
+        help_text=_("The live card set default most recently is the default (merge-safe)."),
+        verbose_name=_("default since"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    removed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("removed at"))
+
+    class Meta:
+        verbose_name = _("bank card")
+        verbose_name_plural = _("bank cards")
 
     def __str__(self) -> str:
         return f"{self.brand} …{self.last4} {self.exp_month:02d}/{self.exp_year}"

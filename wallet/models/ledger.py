@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from config.actors import ACTOR_PATTERN
 from merchants.models import Merchant
@@ -48,30 +49,34 @@ SYSTEM_KINDS = (
 
 class LedgerAccount(models.Model):
     class Kind(models.TextChoices):
-        GIFT_CARD = "gift_card"
-        LOYALTY = "loyalty"
-        ISSUANCE = "issuance", "issuance (value sold or granted)"
-        REDEMPTION_CLEARING = "redemption_clearing", "redemption clearing"
-        BREAKAGE = "breakage", "breakage (expired value)"
-        POINTS_EXPENSE = "points_expense", "points expense"
-        VOUCHER_FUNDING = "voucher_funding", "voucher funding (marketing)"
-        ADJUSTMENTS = "adjustments", "manual adjustments"
-        OFFLINE_FLOAT = "offline_float", "offline float (tills' stored value allowance)"
+        GIFT_CARD = "gift_card", _("Gift Card")
+        LOYALTY = "loyalty", _("Loyalty")
+        ISSUANCE = "issuance", _("issuance (value sold or granted)")
+        REDEMPTION_CLEARING = "redemption_clearing", _("redemption clearing")
+        BREAKAGE = "breakage", _("breakage (expired value)")
+        POINTS_EXPENSE = "points_expense", _("points expense")
+        VOUCHER_FUNDING = "voucher_funding", _("voucher funding (marketing)")
+        ADJUSTMENTS = "adjustments", _("manual adjustments")
+        OFFLINE_FLOAT = "offline_float", _("offline float (tills' stored value allowance)")
 
     SYSTEM_KINDS = SYSTEM_KINDS
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
-    is_system = models.BooleanField()
-    name = models.CharField(max_length=200)
-    debits_pending = _amount_field(default=Decimal(0))
-    debits_posted = _amount_field(default=Decimal(0))
-    credits_pending = _amount_field(default=Decimal(0))
-    credits_posted = _amount_field(default=Decimal(0))
-    created_at = models.DateTimeField(auto_now_add=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("kind"))
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH, verbose_name=_("unit"))
+    is_system = models.BooleanField(verbose_name=_("is system"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    debits_pending = _amount_field(default=Decimal(0), verbose_name=_("debits pending"))
+    debits_posted = _amount_field(default=Decimal(0), verbose_name=_("debits posted"))
+    credits_pending = _amount_field(default=Decimal(0), verbose_name=_("credits pending"))
+    credits_posted = _amount_field(default=Decimal(0), verbose_name=_("credits posted"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
         constraints = [
             models.CheckConstraint(
                 condition=Q(is_system=True, kind__in=SYSTEM_KINDS)
@@ -123,51 +128,63 @@ class LedgerAccount(models.Model):
 
 class Transfer(models.Model):
     class Kind(models.TextChoices):
-        POSTED = "posted", "posted (single phase)"
-        PENDING = "pending", "pending (hold)"
-        POST_PENDING = "post_pending", "posts a hold"
-        VOID_PENDING = "void_pending", "voids a hold"
+        POSTED = "posted", _("posted (single phase)")
+        PENDING = "pending", _("pending (hold)")
+        POST_PENDING = "post_pending", _("posts a hold")
+        VOID_PENDING = "void_pending", _("voids a hold")
 
     class Code(models.TextChoices):
         """Why value moved; a resolution carries its hold's code."""
 
-        ISSUE = "issue"
-        RELOAD = "reload"
-        REDEMPTION = "redemption"
-        REFUND = "refund"
-        BREAKAGE = "breakage"
-        EARN = "earn"
-        EARN_REVERSAL = "earn_reversal"
-        BURN = "burn"
-        POINTS_EXPIRY = "points_expiry"
-        VOUCHER = "voucher"
-        VOUCHER_REINSTATEMENT = "voucher_reinstatement"
-        ADJUSTMENT = "adjustment"
+        ISSUE = "issue", _("Issue")
+        RELOAD = "reload", _("Reload")
+        REDEMPTION = "redemption", _("Redemption")
+        REFUND = "refund", _("Refund")
+        BREAKAGE = "breakage", _("Breakage")
+        EARN = "earn", _("Earn")
+        EARN_REVERSAL = "earn_reversal", _("Earn Reversal")
+        BURN = "burn", _("Burn")
+        POINTS_EXPIRY = "points_expiry", _("Points Expiry")
+        VOUCHER = "voucher", _("Voucher")
+        VOUCHER_REINSTATEMENT = "voucher_reinstatement", _("Voucher Reinstatement")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     # References that must be unique per merchant: a retried issue or reload finds its first run.
     IDEMPOTENT_CODES = (Code.ISSUE, Code.RELOAD)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    code = models.CharField(max_length=32, choices=Code.choices)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    code = models.CharField(max_length=32, choices=Code.choices, verbose_name=_("code"))
     debit_account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="debit_transfers"
+        LedgerAccount,
+        on_delete=models.PROTECT,
+        related_name="debit_transfers",
+        verbose_name=_("debit account"),
     )
     credit_account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="credit_transfers"
+        LedgerAccount,
+        on_delete=models.PROTECT,
+        related_name="credit_transfers",
+        verbose_name=_("credit account"),
     )
     amount = _amount_field(
-        help_text="Posted amount; for a hold the amount held; for a void the amount released."
+        verbose_name=_("amount"),
+        help_text=_("Posted amount; for a hold the amount held; for a void the amount released."),
     )
-    unit = models.CharField(max_length=UNIT_MAX_LENGTH)
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH, verbose_name=_("unit"))
     pending = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="resolution",
-        help_text="The hold this transfer posts or voids (at most one resolution per hold).",
+        help_text=_("The hold this transfer posts or voids (at most one resolution per hold)."),
+        verbose_name=_("pending"),
     )
     reverses = models.ForeignKey(
         "self",
@@ -175,15 +192,26 @@ class Transfer(models.Model):
         null=True,
         blank=True,
         related_name="reversals",
-        help_text="The posted transfer this one (partly) reverses, e.g. for a refund.",
+        help_text=_("The posted transfer this one (partly) reverses, e.g. for a refund."),
+        verbose_name=_("reverses"),
     )
-    expires_at = models.DateTimeField(null=True, blank=True)
-    reference = models.CharField(max_length=REFERENCE_MAX_LENGTH, blank=True, db_index=True)
-    reason = models.TextField(blank=True)
-    actor = models.CharField(max_length=200, help_text="Who acted, in the config.actors format.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    reference = models.CharField(
+        max_length=REFERENCE_MAX_LENGTH, blank=True, db_index=True, verbose_name=_("reference")
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    actor = models.CharField(
+        max_length=200,
+        help_text=_("Who acted, in the config.actors format."),
+        verbose_name=_("actor"),
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(
@@ -232,21 +260,28 @@ class Entry(models.Model):
     """One change of one account counter; an account's counters are the sums of its entries."""
 
     class Layer(models.TextChoices):
-        PENDING = "pending"
-        POSTED = "posted"
+        PENDING = "pending", _("Pending")
+        POSTED = "posted", _("Posted")
 
     class Side(models.TextChoices):
-        DEBIT = "debit"
-        CREDIT = "credit"
+        DEBIT = "debit", _("Debit")
+        CREDIT = "credit", _("Credit")
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
-    layer = models.CharField(max_length=8, choices=Layer.choices)
-    side = models.CharField(max_length=8, choices=Side.choices)
-    amount = _amount_field(help_text="Signed change of the (layer, side) counter.")
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="entries", verbose_name=_("transfer")
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    layer = models.CharField(max_length=8, choices=Layer.choices, verbose_name=_("layer"))
+    side = models.CharField(max_length=8, choices=Side.choices, verbose_name=_("side"))
+    amount = _amount_field(
+        verbose_name=_("amount"), help_text=_("Signed change of the (layer, side) counter.")
+    )
 
     class Meta:
-        verbose_name_plural = "entries"
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
         ]

@@ -3,6 +3,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from merchants.models import Merchant
@@ -10,8 +11,8 @@ from wallet.models.ledger import Transfer
 
 
 class Channel(models.TextChoices):
-    WEB = "web"
-    POS = "pos"
+    WEB = "web", _("Web")
+    POS = "pos", _("Pos")
 
 
 class Voucher(models.Model):
@@ -23,48 +24,75 @@ class Voucher(models.Model):
     """
 
     class Kind(models.TextChoices):
-        FIXED = "fixed", "fixed amount"
-        PERCENT = "percent", "percentage of the basket"
+        FIXED = "fixed", _("fixed amount")
+        PERCENT = "percent", _("percentage of the basket")
 
     class Status(models.TextChoices):
-        ACTIVE = "active"
-        DISABLED = "disabled"
+        ACTIVE = "active", _("Active")
+        DISABLED = "disabled", _("Disabled")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="vouchers")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("merchant")
+    )
     customer = models.ForeignKey(
         Customer,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="vouchers",
-        help_text="Only this customer may use it; empty for a bearer voucher.",
+        help_text=_("Only this customer may use it; empty for a bearer voucher."),
+        verbose_name=_("customer"),
     )
-    code_hmac = models.CharField(max_length=64, unique=True, editable=False)
-    code_last4 = models.CharField(max_length=4, editable=False)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    currency = models.CharField(max_length=3)
-    amount = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    minimum_basket = models.DecimalField(max_digits=14, decimal_places=4, default=0)
-    valid_from = models.DateTimeField(null=True, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    channels = ArrayField(models.CharField(max_length=8, choices=Channel.choices))
+    code_hmac = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("code hmac")
+    )
+    code_last4 = models.CharField(max_length=4, editable=False, verbose_name=_("code last4"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, verbose_name=_("amount")
+    )
+    percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, verbose_name=_("percent")
+    )
+    minimum_basket = models.DecimalField(
+        max_digits=14, decimal_places=4, default=0, verbose_name=_("minimum basket")
+    )
+    valid_from = models.DateTimeField(null=True, blank=True, verbose_name=_("valid from"))
+    valid_until = models.DateTimeField(null=True, blank=True, verbose_name=_("valid until"))
+    channels = ArrayField(
+        models.CharField(max_length=8, choices=Channel.choices), verbose_name=_("channels")
+    )
     max_uses_total = models.PositiveIntegerField(
-        null=True, blank=True, help_text="1 = single use; empty = unlimited."
+        null=True,
+        blank=True,
+        help_text=_("1 = single use; empty = unlimited."),
+        verbose_name=_("max uses total"),
     )
-    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    max_uses_per_customer = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("max uses per customer")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     issue_reference = models.CharField(
         max_length=300,
         blank=True,
         default="",
-        help_text="The issuing request's Idempotency-Key, scoped to its API key: a retry after a "
-        "crash finds this voucher instead of issuing a second.",
+        help_text=_(
+            "The issuing request's Idempotency-Key, scoped to its API key: a retry after a crash "
+            "finds this voucher instead of issuing a second."
+        ),
+        verbose_name=_("issue reference"),
     )
 
     class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "issue_reference"],
@@ -106,15 +134,19 @@ class VoucherRedemption(models.Model):
     reinstated on refund (the use comes back, nothing is paid out)."""
 
     class Status(models.TextChoices):
-        RESERVED = "reserved"
-        CONSUMED = "consumed"
-        RELEASED = "released"
-        REINSTATED = "reinstated"
+        RESERVED = "reserved", _("Reserved")
+        CONSUMED = "consumed", _("Consumed")
+        RELEASED = "released", _("Released")
+        REINSTATED = "reinstated", _("Reinstated")
 
     COUNTING = (Status.RESERVED, Status.CONSUMED)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("voucher")
+    )
     # A visible reverse relation: customer merges repoint every relation Customer lists, and
     # per-customer limits count these rows.
     customer = models.ForeignKey(
@@ -123,20 +155,35 @@ class VoucherRedemption(models.Model):
         null=True,
         blank=True,
         related_name="voucher_redemptions",
+        verbose_name=_("customer"),
     )
-    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    amount = models.DecimalField(max_digits=14, decimal_places=4, verbose_name=_("amount"))
     hold = models.OneToOneField(
-        Transfer, on_delete=models.PROTECT, related_name="voucher_redemption"
+        Transfer,
+        on_delete=models.PROTECT,
+        related_name="voucher_redemption",
+        verbose_name=_("hold"),
     )
     reinstatement = models.OneToOneField(
-        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Transfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reinstatement"),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
-    reference = models.CharField(max_length=200, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RESERVED, verbose_name=_("status")
+    )
+    reference = models.CharField(
+        max_length=200, blank=True, db_index=True, verbose_name=_("reference")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("voucher redemption")
+        verbose_name_plural = _("voucher redemptions")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="voucher_redemption_positive")
         ]
