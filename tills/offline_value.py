@@ -23,16 +23,11 @@ from payments.models import Tender
 from tills.errors import OfflineFloatShort, OfflineValueRefused
 from tills.models import OfflineAllowance, OfflineFloat, OfflineShortfall
 from wallet.errors import ReasonRequired
-from wallet.ledger import (
-    check_amount,
-    instrument_account_open,
-    system_account,
-    transfer_create,
-    transfer_hold,
-    transfer_void,
-)
+from wallet.ledger import check_amount
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import GiftCard, LedgerAccount, Transfer
+from wallet.system_accounts import instrument_account_open, system_account
+from wallet.transfers import transfer_create, transfer_hold, transfer_void
 
 DEFAULT_MAX_ALLOWANCE = "300.00"
 

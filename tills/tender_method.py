@@ -32,10 +32,11 @@ from tills.offline_value import offline_shortfall_record
 from wallet import services as wallet
 from wallet.errors import CodeAttemptsLocked, CodeNotRecognised
 from wallet.guessing import code_attempt_failed, code_attempts_check
-from wallet.ledger import Move, reversed_amount
+from wallet.ledger import Move
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import GiftCard, LedgerAccount, Transfer
 from wallet.selectors import gift_card_find
+from wallet.transfers import reversed_amount
 
 if TYPE_CHECKING:
     from payments.services.common import TenderRequest

@@ -10,8 +10,8 @@ posts and voids of holds, reversals) in one statement, whatever the number of ac
 2. a multi-row INSERT of the transfers, 3. one of their entries, both skipped unless every
    account passed step 1;
 all three in one statement (data-modifying CTEs): a sale's ledger work is one round trip.
-Every single-transfer function below is this with one transfer. It must run inside a
-transaction; a refusal raised after step 1 leaves that transaction to roll back, so callers
+Every single-transfer function (`wallet.transfers`) is this with one transfer. It must run
+inside a transaction; a refusal raised after step 1 leaves that transaction to roll back, so callers
 that catch a refusal and carry on wrap the call in a savepoint (the public services do).
 
 Entries per transfer (debit account D, credit account C, amount X; a hold of H):
@@ -24,20 +24,18 @@ so in each layer of each transfer the credits equal the debits.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import QuerySet, Sum
+from django.db import connection
 from django.utils import timezone
 
 from config.actors import actor_is_valid
 from wallet.errors import (
     AmountExceedsHold,
-    AmountExceedsReversible,
     AmountNotPositive,
     AmountTooPrecise,
     CrossMerchantTransfer,
@@ -48,10 +46,7 @@ from wallet.errors import (
     InvalidActor,
     InvalidAmount,
     NotAHold,
-    NotReversible,
-    ReasonRequired,
     SameAccount,
-    SystemAccount,
     amount_meta,
 )
 from wallet.ledger_verify import COUNTERS, ledger_verify
@@ -64,107 +59,6 @@ __all__ = ["COUNTERS", "Move", "ledger_verify", "ledger_write"]
 _DEBIT, _CREDIT = Entry.Side.DEBIT, Entry.Side.CREDIT
 _PENDING, _POSTED = Entry.Layer.PENDING, Entry.Layer.POSTED
 Kind = Transfer.Kind
-
-
-def system_account(*, merchant_id: int, kind: str, unit: str) -> LedgerAccount:
-    """The merchant's system account of `kind` in `unit`, created on first use."""
-    return system_accounts(merchant_id=merchant_id, wanted=[(kind, unit)])[(kind, unit)]
-
-
-_CREATE_SYSTEM = """
-INSERT INTO wallet_ledgeraccount (merchant_id, kind, unit, is_system, name, debits_pending,
-    debits_posted, credits_pending, credits_posted, created_at)
-SELECT %s, kind, unit, true, name, 0, 0, 0, 0, %s
-FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[]) AS v(kind, unit, name)
-ON CONFLICT DO NOTHING
-RETURNING *
-"""
-
-
-# System accounts, once committed, never change (they keep no counters) nor go (PROTECT), so
-# each process remembers their ids, learnt only when the transaction that read or created them
-# commits (a rolled-back creation is never remembered). Short of that, one query per sale.
-_SYSTEM_IDS: dict[tuple[int, str, str], tuple[int, str]] = {}
-
-
-def system_accounts_cache_clear() -> None:
-    _SYSTEM_IDS.clear()
-
-
-def system_accounts(
-    *, merchant_id: int, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], LedgerAccount]:
-    """Several system accounts of one merchant, {(kind, unit): account}: from the per-process
-    memory, else one query once they exist; the missing ones are created by one `INSERT … ON
-    CONFLICT DO NOTHING RETURNING` (a concurrent first use is no error, so no savepoint; what
-    it skipped is read back). Each call hands out its own instances."""
-    keys = set(wanted)
-    remembered = {}
-    for kind, unit in keys:
-        if (hit := _SYSTEM_IDS.get((merchant_id, kind, unit))) is not None:
-            remembered[(kind, unit)] = LedgerAccount(
-                pk=hit[0],
-                merchant_id=merchant_id,
-                kind=kind,
-                unit=unit,
-                is_system=True,
-                name=hit[1],
-            )
-    if keys <= remembered.keys():
-        return remembered
-    found = _system_accounts_read(merchant_id, keys - remembered.keys())
-    transaction.on_commit(
-        lambda: _SYSTEM_IDS.update(
-            ((merchant_id, a.kind, a.unit), (a.pk, a.name)) for a in found.values()
-        )
-    )
-    return remembered | found
-
-
-def _system_accounts_read(
-    merchant_id: int, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], LedgerAccount]:
-    found = _system_accounts_found(merchant_id, keys)
-    missing = sorted(keys - found.keys())
-    if missing:
-        names = [f"{LedgerAccount.Kind(kind).label} {unit}" for kind, unit in missing]
-        created = LedgerAccount.objects.raw(
-            _CREATE_SYSTEM,
-            [
-                merchant_id,
-                timezone.now(),
-                [kind for kind, _ in missing],
-                [unit for _, unit in missing],
-                names,
-            ],
-        )
-        found.update(((account.kind, account.unit), account) for account in created)
-        if skipped := keys - found.keys():  # created meanwhile by a concurrent first use
-            found.update(_system_accounts_found(merchant_id, skipped))
-    return found
-
-
-def _system_accounts_found(
-    merchant_id: int, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], LedgerAccount]:
-    if not keys:
-        return {}
-    return {
-        (account.kind, account.unit): account
-        for account in LedgerAccount.objects.filter(
-            merchant_id=merchant_id,
-            is_system=True,
-            kind__in={kind for kind, _ in keys},
-            unit__in={unit for _, unit in keys},
-        )
-        if (account.kind, account.unit) in keys
-    }
-
-
-def instrument_account_open(*, merchant_id: int, kind: str, unit: str, name: str) -> LedgerAccount:
-    return LedgerAccount.objects.create(
-        merchant_id=merchant_id, kind=kind, unit=unit, is_system=False, name=name
-    )
 
 
 def check_amount(amount: Decimal, unit: str, *, field: str = "amount") -> Decimal:
@@ -466,176 +360,3 @@ def holds_resolve(
         ]
         + list(also)
     )
-
-
-def _one(**kwargs: object) -> Transfer:
-    return ledger_write([Move(**kwargs)])[0]  # type: ignore[arg-type]
-
-
-@transaction.atomic
-def transfer_create(
-    *,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
-    amount: Decimal,
-    unit: str,
-    code: str,
-    reference: str = "",
-    reason: str = "",
-    actor: str,
-) -> Transfer:
-    """A single-phase, posted transfer (issue, reload, earn, expiry, adjustment...)."""
-    _check_unit(debit, unit)
-    return _one(
-        kind=Kind.POSTED,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        code=code,
-        reference=reference,
-        reason=reason,
-        actor=actor,
-    )
-
-
-def _check_unit(debit: LedgerAccount, unit: str) -> None:
-    if debit.unit != unit:
-        raise CurrencyMismatch(
-            f"{debit} is kept in {debit.unit}, not {unit}.",
-            meta={"expected": debit.unit, "given": unit},
-        )
-
-
-@transaction.atomic
-def transfer_hold(
-    *,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
-    amount: Decimal,
-    unit: str,
-    reference: str,
-    expires_at: datetime | None,
-    code: str = Transfer.Code.REDEMPTION,
-    actor: str,
-) -> Transfer:
-    """A pending transfer: lowers the debit account's available balance until it is posted,
-    voided, or (after `expires_at`, None = never) voided by the expiry task."""
-    _check_unit(debit, unit)
-    return _one(
-        kind=Kind.PENDING,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        code=code,
-        reference=reference,
-        actor=actor,
-        expires_at=expires_at,
-    )
-
-
-@transaction.atomic
-def transfer_post(*, transfer: Transfer, amount: Decimal | None = None, actor: str) -> Transfer:
-    """Post a hold for `amount` (default: all of it) and release the rest; returns the
-    `post_pending` transfer. An expired hold can no longer be posted (`hold_expired`)."""
-    if amount is not None:
-        check_amount(amount, transfer.unit)
-    return holds_resolve([(transfer, transfer.amount if amount is None else amount)], actor=actor)[
-        0
-    ]
-
-
-@transaction.atomic
-def transfer_void(*, transfer: Transfer, reason: str, actor: str) -> Transfer:
-    """Release a hold entirely; returns the `void_pending` transfer."""
-    if not reason.strip():
-        raise ReasonRequired(field="reason")
-    return holds_resolve([(transfer, None)], actor=actor, reason=reason)[0]
-
-
-def reversible_transfer(transfer: Transfer) -> Transfer:
-    """The posted transfer behind `transfer` (a hold is reversed through its posting)."""
-    if transfer.kind == Kind.PENDING:
-        resolution = Transfer.objects.filter(pending_id=transfer.pk).first()
-        if resolution is None or resolution.kind != Kind.POST_PENDING:
-            raise NotReversible("The hold was never posted.")
-        transfer = resolution
-    if transfer.kind not in (Kind.POSTED, Kind.POST_PENDING):
-        raise NotReversible()
-    if transfer.reverses_id is not None:
-        raise NotReversible("A reversal cannot itself be reversed.")
-    return transfer
-
-
-def reversed_amount(transfer: Transfer) -> Decimal:
-    total: Decimal = transfer.reversals.aggregate(total=Sum("amount", default=Decimal(0)))["total"]
-    return total
-
-
-@transaction.atomic
-def transfer_reverse(
-    *,
-    transfer: Transfer,
-    amount: Decimal | None = None,
-    reference: str,
-    reason: str,
-    code: str = Transfer.Code.REFUND,
-    actor: str,
-) -> Transfer:
-    """Reverse (part of) a posted transfer with a new, opposite transfer (e.g. a refund onto a
-    gift card). The reversals of one transfer never add up to more than it moved."""
-    if not reason.strip():
-        raise ReasonRequired(field="reason")
-    original = reversible_transfer(transfer)
-    locked = lock_ledger_accounts([original.credit_account_id, original.debit_account_id])
-    original = lock_transfer(original.pk)
-    remaining = original.amount - reversed_amount(original)
-    amount = remaining if amount is None else check_amount(amount, original.unit)
-    if amount <= 0 or amount > remaining:
-        raise AmountExceedsReversible(
-            field="amount", meta={"reversible": amount_meta(remaining, original.unit)}
-        )
-    return _one(
-        kind=Kind.POSTED,
-        debit=locked[original.credit_account_id],
-        credit=locked[original.debit_account_id],
-        amount=amount,
-        code=code,
-        reference=reference,
-        reason=reason,
-        actor=actor,
-        reverses=original,
-    )
-
-
-@transaction.atomic
-def ledger_adjust(
-    *, account: LedgerAccount, amount: Decimal, reason: str, actor: str, reference: str = ""
-) -> Transfer:
-    """A manual correction of an instrument account against the merchant's adjustments account:
-    a positive `amount` credits the instrument, a negative one debits it (never below zero)."""
-    if not reason.strip():
-        raise ReasonRequired(field="reason")
-    if account.is_system:
-        raise SystemAccount()
-    adjustments = system_account(
-        merchant_id=account.merchant_id, kind=LedgerAccount.Kind.ADJUSTMENTS, unit=account.unit
-    )
-    magnitude = check_amount(abs(amount), account.unit)
-    debit, credit = (adjustments, account) if amount > 0 else (account, adjustments)
-    return transfer_create(
-        debit=debit,
-        credit=credit,
-        amount=magnitude,
-        unit=account.unit,
-        code=Transfer.Code.ADJUSTMENT,
-        reference=reference,
-        reason=reason,
-        actor=actor,
-    )
-
-
-def holds_expired(*, at: datetime) -> QuerySet[Transfer]:
-    """Holds past their time-out that nothing has posted or voided yet."""
-    return Transfer.objects.filter(
-        kind=Kind.PENDING, expires_at__lte=at, resolution__isnull=True
-    ).order_by("expires_at", "pk")

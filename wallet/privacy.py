@@ -38,7 +38,6 @@ from customers.privacy.contract import (
     rows_repoint,
 )
 from wallet.errors import amount_meta
-from wallet.ledger import system_account, transfer_create
 from wallet.lock_objects import lock_ledger_accounts
 from wallet.models import (
     BankCard,
@@ -51,6 +50,8 @@ from wallet.models import (
     VoucherRedemption,
 )
 from wallet.services import bank_card_remove, gift_card_expire
+from wallet.system_accounts import system_account
+from wallet.transfers import transfer_create
 
 FORFEIT_REASON = "customer erased: stored value forfeited"
 

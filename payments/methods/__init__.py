@@ -29,11 +29,12 @@ from payments.methods.base import (
 from payments.models import Payment, Refund, Tender
 from wallet import services as wallet
 from wallet.errors import CodeAttemptsLocked, InsufficientFunds
-from wallet.ledger import Move, holds_resolve, ledger_write, system_accounts
+from wallet.ledger import Move, holds_resolve, ledger_write
 from wallet.lock_objects import lock_ledger_accounts, lock_vouchers
 from wallet.models import LedgerAccount, LoyaltyAccount, LoyaltyLot, LoyaltyProgramme, Transfer
 from wallet.pricing import points_earned, points_to_reverse
 from wallet.selectors import instruments_unusable, loyalty_account_primary
+from wallet.system_accounts import system_accounts
 
 if TYPE_CHECKING:
     from payments.services.common import PaymentRequest, TenderRequest

@@ -28,8 +28,9 @@ from merchants.models import ApiKey
 from payments.errors import CustomerRequired, UnknownTenderMethod
 from payments.models import RefundAllocation, Tender
 from payments.planning import Source
-from wallet.ledger import Move, system_account
+from wallet.ledger import Move
 from wallet.models import BankCard, GiftCard, LedgerAccount, LoyaltyAccount, Transfer, Voucher
+from wallet.system_accounts import system_account
 
 if TYPE_CHECKING:
     from payments.services.common import PaymentRequest, TenderRequest

@@ -17,6 +17,7 @@ or roll back:
 Capture, void and refund follow the same pattern: mark the intent in the database, talk to
 Stripe, then settle the ledger; the intermediate states are `capturing` and `voiding`.
 
-`create` (steps 1 to 4), `authentication` (3-D Secure), `capture`, `void`, `refund` and `recovery`;
+`create` (steps 1 and 2, and the sale captured at once), `authorize` (steps 3 and 4),
+`authentication` (3-D Secure), `capture`, `void`, `refund` and `recovery`;
 `common` holds the requests and what several steps share (releasing a payment whole).
 """

@@ -14,7 +14,8 @@ from payments.errors import (
 )
 from payments.lock_objects import payment_tenders
 from payments.models import Payment, Tender
-from payments.services.create import capture_if_requested, conclude
+from payments.services.authorize import conclude
+from payments.services.create import capture_if_requested
 
 
 def payment_confirm(*, payment: Payment, actor: str) -> Payment:

@@ -13,9 +13,10 @@ from payments.errors import AuthorizationExpired
 from payments.lock_objects import payment_tenders
 from payments.models import Payment, Refund, Tender
 from payments.services.authentication import authentication_timed_out, payment_authentication_settle
+from payments.services.authorize import can_authenticate, conclude, record_intent
 from payments.services.capture import finish_capture
 from payments.services.common import RECOVERY_ACTOR, STUCK_AFTER
-from payments.services.create import can_authenticate, capture_if_requested, conclude, record_intent
+from payments.services.create import capture_if_requested
 from payments.services.refund import finish_refund
 from payments.services.void import finish_void, payment_void
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.embedded import BASE_DIR, free_port
 from payments.models import Payment, Tender
-from payments.services import common, create
+from payments.services import authorize, common, create
 from payments.tasks import payments_recover_stuck
 from tests.payments.blackhole import black_hole
 from tests.payments.conftest import available, eur, money
@@ -164,7 +164,7 @@ def test_crash_after_stripe_authorised_is_completed_by_recovery(shop, invariants
         plan=plan,
         resolved=resolved,
     )
-    create._authorize_cards(payment)
+    authorize.authorize_cards(payment)
     # -- the process dies here --
     _age(payment.pk)
     assert payments_recover_stuck() == {"captured": 1}
@@ -293,7 +293,7 @@ def test_capture_after_the_wallet_swept_the_expired_holds_takes_nothing(shop, in
 
 @pytest.mark.django_db
 def test_capture_is_refused_when_a_hold_was_voided_before_expiry(shop, invariants) -> None:
-    from wallet.ledger import transfer_void
+    from wallet.transfers import transfer_void
 
     payment = _authorised(shop)
     gift = payment.tenders.get(method="gift_card")

@@ -21,7 +21,7 @@ from config.limits import (
 from payments import methods
 from payments.models import Payment, PaymentEvent
 from payments.planning import plan_tenders
-from payments.services import common, create
+from payments.services import authorize, common, create
 from payments.tasks import payments_recover_stuck
 from tests.payments.conftest import available, eur, money
 from tests.payments.test_flows import post, web_split
@@ -219,8 +219,8 @@ def _authorised_without_capture(shop, key: str) -> Payment:
     payment = create._hold(
         api_key=shop.web_key, idempotency_key=key, request=request, plan=plan, resolved=resolved
     )
-    create._authorize_cards(payment)
-    payment = create.conclude(payment, actor=f"api_key:{shop.web_key.prefix}")
+    authorize.authorize_cards(payment)
+    payment = authorize.conclude(payment, actor=f"api_key:{shop.web_key.prefix}")
     # -- the process dies here --
     assert (payment.status, payment.capture_requested) == (Payment.Status.AUTHORIZED, True)
     return payment

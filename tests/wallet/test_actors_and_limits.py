@@ -16,9 +16,10 @@ from tests.factories import CustomerFactory
 from tests.wallet.factories import ACTOR, issue_card, open_loyalty
 from wallet import tasks
 from wallet.errors import PointsTooLarge
-from wallet.ledger import system_account, transfer_create
 from wallet.models import GiftCard, LedgerAccount, Transfer
 from wallet.services import gift_card_hold, loyalty_points_adjust
+from wallet.system_accounts import system_account
+from wallet.transfers import transfer_create
 
 pytestmark = pytest.mark.django_db
 

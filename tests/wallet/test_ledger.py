@@ -20,18 +20,17 @@ from wallet.errors import (
     InsufficientFunds,
     ReasonRequired,
 )
-from wallet.ledger import (
-    instrument_account_open,
+from wallet.ledger import ledger_verify
+from wallet.models import Entry, LedgerAccount, Transfer
+from wallet.system_accounts import instrument_account_open, system_account
+from wallet.transfers import (
     ledger_adjust,
-    ledger_verify,
-    system_account,
     transfer_create,
     transfer_hold,
     transfer_post,
     transfer_reverse,
     transfer_void,
 )
-from wallet.models import Entry, LedgerAccount, Transfer
 
 pytestmark = pytest.mark.django_db
 D = Decimal

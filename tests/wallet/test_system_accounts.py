@@ -5,8 +5,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from wallet.ledger import system_accounts, system_accounts_cache_clear
 from wallet.models import LedgerAccount
+from wallet.system_accounts import system_accounts, system_accounts_cache_clear
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,9 +1,9 @@
 from decimal import Decimal
 
 from wallet.errors import AmountTooPrecise
-from wallet.ledger import ledger_adjust
 from wallet.models import LedgerAccount, LoyaltyAccount, Transfer
 from wallet.services.loyalty import loyalty_points_adjust
+from wallet.transfers import ledger_adjust
 
 
 def instrument_adjust(

@@ -9,11 +9,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from wallet.errors import HoldNotPending, RedemptionNotReserved
-from wallet.ledger import holds_expired, transfer_void
 from wallet.models import GiftCard, LoyaltyAccount, VoucherRedemption
 from wallet.services.gift_cards import gift_card_expire
 from wallet.services.loyalty import loyalty_points_expire
 from wallet.services.vouchers import voucher_redemption_release
+from wallet.transfers import holds_expired, transfer_void
 
 logger = logging.getLogger(__name__)
 BATCH = 500

@@ -25,20 +25,19 @@ from wallet.errors import (
     ReasonRequired,
     WrongInstrument,
 )
-from wallet.ledger import (
-    check_amount,
-    instrument_account_open,
-    system_account,
+from wallet.ledger import check_amount
+from wallet.lock_objects import lock_ledger_accounts
+from wallet.models import GiftCard, LedgerAccount, Transfer
+from wallet.selectors import gift_card_check_usable
+from wallet.services.common import check_currency, check_customer_of, money_amount
+from wallet.system_accounts import instrument_account_open, system_account
+from wallet.transfers import (
     transfer_create,
     transfer_hold,
     transfer_post,
     transfer_reverse,
     transfer_void,
 )
-from wallet.lock_objects import lock_ledger_accounts
-from wallet.models import GiftCard, LedgerAccount, Transfer
-from wallet.selectors import gift_card_check_usable
-from wallet.services.common import check_currency, check_customer_of, money_amount
 
 Status = GiftCard.Status
 

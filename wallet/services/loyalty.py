@@ -34,23 +34,22 @@ from wallet.errors import (
     PointsTooLarge,
     WrongInstrument,
 )
-from wallet.ledger import (
-    check_amount,
-    instrument_account_open,
+from wallet.ledger import check_amount
+from wallet.lock_objects import lock_ledger_accounts
+from wallet.models import LedgerAccount, LoyaltyAccount, LoyaltyLot, LoyaltyProgramme, Transfer
+from wallet.pricing import points_earned
+from wallet.services.common import check_currency, check_customer_of, money_amount
+from wallet.system_accounts import instrument_account_open, system_account
+from wallet.transfers import (
     ledger_adjust,
     reversed_amount,
     reversible_transfer,
-    system_account,
     transfer_create,
     transfer_hold,
     transfer_post,
     transfer_reverse,
     transfer_void,
 )
-from wallet.lock_objects import lock_ledger_accounts
-from wallet.models import LedgerAccount, LoyaltyAccount, LoyaltyLot, LoyaltyProgramme, Transfer
-from wallet.pricing import points_earned
-from wallet.services.common import check_currency, check_customer_of, money_amount
 
 
 @dataclass(frozen=True)

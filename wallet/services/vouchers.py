@@ -29,19 +29,13 @@ from wallet.errors import (
     VoucherAmountTooHigh,
     VoucherValueInvalid,
 )
-from wallet.ledger import (
-    Move,
-    ledger_write,
-    reversible_transfer,
-    system_accounts,
-    transfer_post,
-    transfer_reverse,
-    transfer_void,
-)
+from wallet.ledger import Move, ledger_write
 from wallet.lock_objects import lock_voucher_redemption, lock_vouchers
 from wallet.models import Channel, LedgerAccount, Transfer, Voucher, VoucherRedemption
 from wallet.selectors import voucher_check_limits, voucher_check_usable
 from wallet.services.common import check_currency, check_customer_of, money_amount
+from wallet.system_accounts import system_accounts
+from wallet.transfers import reversible_transfer, transfer_post, transfer_reverse, transfer_void
 
 Status = VoucherRedemption.Status
 
