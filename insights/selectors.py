@@ -63,7 +63,7 @@ def offers_for(
         customer=customer, purpose=ConsentPurpose.PERSONALISATION
     )
     ranked = "r.score"
-    ranked_params: list[object] = []
+    ranked_params: list[float | str] = []
     if channel:
         ranked = "r.score * (%s + COALESCE((r.channel_shares ->> %s)::double precision, 0.0))"
         ranked_params = [CHANNEL_FLOOR, channel]
@@ -80,7 +80,7 @@ def offers_for(
         LEFT JOIN {Product._meta.db_table} p ON p.merchant_id = %s AND p.sku = o.sku
         ORDER BY o.ranked DESC, o.sku
     """  # noqa: S608
-    params = [
+    params: list[int | float | str] = [
         *allowed_params,
         *ranked_params,
         customer.pk,

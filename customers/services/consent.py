@@ -52,7 +52,7 @@ def consent_allows(*, customer: Customer, purpose: str) -> bool:
     return event is not None and event.granted
 
 
-def consent_allows_sql(*, customer: Customer, purpose: str) -> tuple[str, list[object]]:
+def consent_allows_sql(*, customer: Customer, purpose: str) -> tuple[str, list[int | str]]:
     """`consent_allows` as an SQL boolean expression and its parameters, for a read that folds
     the check into its own query (one round trip, the offers endpoint's): the same rule, kept
     next to it so the two cannot drift."""
