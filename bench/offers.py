@@ -8,8 +8,8 @@ against a reference measured in the same run, over real HTTP to gunicorn.
 3. Serve under gunicorn (2 x cores sync workers, bench.settings).
 4. Closed-loop clients (bench.driver): each asks the offers of the next customer in turn,
    `channel` alternating web / pos, `limit=10`. Reference: `GET /api/v1/customers/{id}` (the
-   same authentication and customer lookup, one row read), the floor of an authenticated
-   GET on this stack.
+   same authentication and customer lookup, then the profile's consents and identifiers), an
+   ordinary authenticated read on this stack.
 5. Print p50, p99 and throughput of both, the verdict on the target (p99 < 50 ms), and the
    selector's own time in process (`offers_for`, one customer after another, no HTTP): what
    the endpoint costs besides the stack.

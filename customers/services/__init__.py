@@ -10,6 +10,7 @@ from customers.services.access import (
 )
 from customers.services.consent import (
     consent_allows,
+    consent_allows_sql,
     consent_record,
     derived_data_delete,
     derived_data_deleter_register,
@@ -49,6 +50,7 @@ __all__ = [
     "Outcome",
     "api_key_actor",
     "consent_allows",
+    "consent_allows_sql",
     "consent_record",
     "customer_access_grant",
     "customer_erase",

@@ -52,6 +52,22 @@ def consent_allows(*, customer: Customer, purpose: str) -> bool:
     return event is not None and event.granted
 
 
+def consent_allows_sql(*, customer: Customer, purpose: str) -> tuple[str, list[int | str]]:
+    """`consent_allows` as an SQL boolean expression and its parameters, for a read that folds
+    the check into its own query (one round trip, the offers endpoint's): the same rule, kept
+    next to it so the two cannot drift."""
+    if purpose not in ConsentPurpose.values:
+        raise ValueError(f"unknown consent purpose {purpose!r}")
+    customer = customer_survivor(customer)
+    if customer.erased_at is not None:
+        return "false", []
+    latest = (
+        f"SELECT granted FROM {ConsentEvent._meta.db_table} WHERE customer_id = %s"  # noqa: S608
+        " AND purpose = %s ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    )
+    return f"COALESCE(({latest}), false)", [customer.pk, purpose]
+
+
 @transaction.atomic
 def consent_record(
     *,

@@ -18,6 +18,7 @@ from insights.api.serializers import (
     FeedbackOutput,
     OffersOutput,
     OffersQuery,
+    offers_output,
 )
 from insights.selectors import offers_for
 from insights.services import Event, events_record, offer_feedback_record
@@ -65,7 +66,7 @@ class OffersView(APIView):
             channel=query.validated_data["channel"],
             limit=query.validated_data["limit"],
         )
-        return Response(OffersOutput({"personalised": personalised, "offers": offers}).data)
+        return Response(offers_output(personalised=personalised, offers=offers))
 
 
 class OfferFeedbackView(APIView):

@@ -1,5 +1,6 @@
 """Offers: precomputed, consent-gated, and a dismissed product never comes back."""
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,10 +9,15 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.models import Customer, Identifier
+from customers.models import ConsentPurpose, Customer, Identifier
+from customers.services import consent_allows, consent_allows_sql
+from insights.api.serializers import OffersOutput
 from insights.models import Feedback, Product, Profile, Purchase, Recommendation, Touchpoint
+from insights.selectors import offers_for
 from insights.services import offers_train
 from merchants.models import Merchant
 from tests.insights.conftest import consent
@@ -165,3 +171,55 @@ def test_the_channel_asked_for_ranks_what_is_bought_there_first(
     }
     assert ranked == {"web": ["WEB-1", "POS-1"], "pos": ["POS-1", "WEB-1"]}
     assert [o["sku"] for o in offers(merchant_api, ann)["offers"]] == ["POS-1", "WEB-1"]
+
+
+def test_the_answer_is_what_the_output_serializer_renders(
+    merchant_api: APIClient, trained: Customer, make_customer: Callable[..., Customer]
+) -> None:
+    """The view builds its answer without DRF's serializer (issue 16): same JSON, blanks and a
+    missing price included."""
+    first, second, *_ = offers_for(customer=trained)[1]
+    Product.objects.filter(sku=first.sku).update(last_price=None)
+    Product.objects.filter(sku=second.sku).delete()
+    stranger = make_customer("zed", consented=False)
+    for customer, channel in ((trained, ""), (trained, "web"), (stranger, "pos")):
+        personalised, picked = offers_for(customer=customer, channel=channel, limit=20)
+        expected = OffersOutput({"personalised": personalised, "offers": picked}).data
+        answer = offers(merchant_api, customer, channel=channel, limit=20)
+        assert answer == json.loads(json.dumps(expected))
+    assert {o["sku"]: o["price"] for o in offers(merchant_api, trained, limit=20)["offers"]}[
+        first.sku
+    ] is None
+
+
+def test_the_consent_read_in_sql_agrees_with_consent_allows(
+    make_customer: Callable[..., Customer],
+) -> None:
+    """Never asked, granted, withdrawn, granted again, merged into a consenting survivor,
+    erased: the offers query's consent check answers as `consent_allows` does."""
+    purpose = ConsentPurpose.PERSONALISATION
+    ann = make_customer("ann", consented=False)
+    bob = make_customer("bob")
+    seen = []
+
+    def check(customer: Customer) -> None:
+        customer.refresh_from_db()
+        sql, params = consent_allows_sql(customer=customer, purpose=purpose)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {sql}", params)
+            (allowed,) = cursor.fetchone()
+        assert allowed is consent_allows(customer=customer, purpose=purpose)
+        seen.append(allowed)
+
+    check(ann)
+    for granted in (True, False, True):
+        consent(ann, granted=granted)
+        check(ann)
+    Customer.objects.filter(pk=ann.pk).update(merged_into=bob)
+    consent(bob, granted=False)
+    check(ann)
+    consent(bob, granted=True)
+    check(ann)
+    Customer.objects.filter(pk=bob.pk).update(erased_at=timezone.now())
+    check(bob)
+    assert seen == [False, True, False, True, False, True, False]
