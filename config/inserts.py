@@ -33,8 +33,8 @@ def _value(field: Field[Any, Any], obj: Model) -> Any:
 
 
 def _cte(name: str, objs: Sequence[Model], params: list[Any], *, link: str | None = None) -> str:
-    """`name AS (INSERT … VALUES … RETURNING id)`; `link`: the foreign key's column, whose value
-    is the parent's new id."""
+    """`name AS (INSERT … VALUES … RETURNING <primary key> AS pk)`; `link`: the foreign key's
+    column, whose value is the parent's new key."""
     model = type(objs[0])
     fields = _fields(model)
     for obj in objs:  # foreign keys set from saved instances, as `save()` does
@@ -47,15 +47,16 @@ def _cte(name: str, objs: Sequence[Model], params: list[Any], *, link: str | Non
         cells = []
         for field in fields:
             if field.column == link:
-                cells.append("(SELECT id FROM parent)")
+                cells.append("(SELECT pk FROM parent)")
             else:
                 cells.append("%s")
                 params.append(_value(field, obj))
         rows.append(f"({', '.join(cells)})")
     table = connection.ops.quote_name(model._meta.db_table)
+    key = connection.ops.quote_name(model._meta.pk.column)
     # Names from the models' metadata and this module; every value is a parameter.
     values = ", ".join(rows)
-    return f"{name} AS (INSERT INTO {table} ({columns}) VALUES {values} RETURNING id)"  # noqa: S608
+    return f"{name} AS (INSERT INTO {table} ({columns}) VALUES {values} RETURNING {key} AS pk)"  # noqa: S608
 
 
 def rows_insert(
@@ -63,7 +64,9 @@ def rows_insert(
 ) -> None:
     """Insert `parent`, `children` (each with exactly one foreign key to the parent's model,
     which is set to it) and `others` (standing on their own) in one statement, and give every
-    instance its primary key, as `save()` would. Call inside the transaction they belong to."""
+    instance its primary key, as `save()` would. Call inside the transaction they belong to.
+    The models' keys are automatic (a sequence numbers the rows in the order given, which is how
+    the keys are handed back)."""
     params: list[Any] = []
     ctes = [_cte("parent", [parent], params)]
     groups = [("child", children), ("other", others)]
@@ -77,7 +80,7 @@ def rows_insert(
                 link = _parent_link(type(members[0]), type(parent)).column
             ctes.append(_cte(name, members, params, link=link))
             names.append((name, members))
-    selects = ", ".join(f"(SELECT array_agg(id ORDER BY id) FROM {n})" for n, _ in names)  # noqa: S608
+    selects = ", ".join(f"(SELECT array_agg(pk ORDER BY pk) FROM {n})" for n, _ in names)  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} SELECT {selects}", params)
         ids = cursor.fetchone()
