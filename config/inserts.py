@@ -71,14 +71,15 @@ def rows_insert(
     ctes = [_cte("parent", [parent], params)]
     groups = [("child", children), ("other", others)]
     names: list[tuple[str, list[Model]]] = [("parent", [parent])]
+    links: list[tuple[Field[Any, Any], list[Model]]] = []
     for prefix, objs in groups:
-        for index, (_, group) in enumerate(groupby(objs, key=type)):
+        for index, (model, group) in enumerate(groupby(objs, key=type)):
             members = list(group)
             name = f"{prefix}{index}"
-            link = None
-            if prefix == "child":
-                link = _parent_link(type(members[0]), type(parent)).column
-            ctes.append(_cte(name, members, params, link=link))
+            link = _parent_link(model, type(parent)) if prefix == "child" else None
+            if link is not None:
+                links.append((link, members))
+            ctes.append(_cte(name, members, params, link=link.column if link else None))
             names.append((name, members))
     selects = ", ".join(f"(SELECT array_agg(pk ORDER BY pk) FROM {n})" for n, _ in names)  # noqa: S608
     with connection.cursor() as cursor:
@@ -88,8 +89,9 @@ def rows_insert(
         for obj, pk in zip(members, pks, strict=True):
             obj.pk = pk
             obj._state.adding, obj._state.db = False, connection.alias
-    for child in children:
-        setattr(child, _parent_link(type(child), type(parent)).name, parent)
+    for link, members in links:
+        for child in members:
+            setattr(child, link.name, parent)
 
 
 def _parent_link(model: type[Model], parent: type[Model]) -> Field[Any, Any]:

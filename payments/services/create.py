@@ -15,9 +15,9 @@ from customers.lock_objects import customers_lock_survivors
 from customers.models import Customer
 from merchants.models import ApiKey
 from payments import methods
-from payments.events import payment_event_new, payment_event_record
+from payments.events import payment_event_new
 from payments.gift_card_lines import gift_card_lines_check
-from payments.models import Payment, Tender
+from payments.models import Payment, PaymentEvent, Tender
 from payments.offline_policy import is_late
 from payments.planning import PlannedTender, plan_tenders
 from payments.services.authorize import authorize_cards, conclude
@@ -199,22 +199,14 @@ def _hold(
     )
     tenders = _new_tenders(payment, plan, resolved)
     methods.charge_all(
-        tenders,
-        methods.ChargeContext(
-            merchant_id=api_key.merchant_id,
-            customer=request.customer,
-            channel=request.channel,
-            hold_until=expires_at + HOLD_GRACE,
-            actor=actor,
-            request_index=_request_index(plan),
-        ),
+        tenders, _charge_context(api_key, request, plan, hold_until=expires_at + HOLD_GRACE)
     )
     held = payment_event_new(
         payment=payment, type="payment.held", actor=actor, data={"tenders": _tender_lines(tenders)}
     )
-    rows_insert(payment, children=[*tenders, held])  # one statement
+    # The payment, its tenders and its events: one statement.
+    rows_insert(payment, children=[*tenders, held, *_offline_events(payment, actor=actor)])
     _keep_for_response(payment, api_key, tenders)
-    _record_offline(payment, actor=actor)
     return payment
 
 
@@ -242,14 +234,7 @@ def _sell(
     tenders = _new_tenders(payment, plan, resolved)
     lot = methods.charge_all(
         tenders,
-        methods.ChargeContext(
-            merchant_id=api_key.merchant_id,
-            customer=request.customer,
-            channel=request.channel,
-            hold_until=None,
-            actor=actor,
-            request_index=_request_index(plan),
-        ),
+        _charge_context(api_key, request, plan, hold_until=None),
         payment=payment,
         earning=methods.loyalty_earn_account(payment, tenders),
     )
@@ -259,23 +244,46 @@ def _sell(
         actor=actor,
         data={"tenders": _tender_lines(tenders), "points_earned": payment.points_earned},
     )
-    # The payment, its tenders, its event and the points lot: one statement.
-    rows_insert(payment, children=[*tenders, captured], others=[lot] if lot else [])
+    # The payment, its tenders, its events and the points lot: one statement.
+    rows_insert(
+        payment,
+        children=[*tenders, captured, *_offline_events(payment, actor=actor)],
+        others=[lot] if lot else [],
+    )
     if payment.basket:
         payment_gift_cards_fulfil(payment=payment, actor=actor)
     _keep_for_response(payment, api_key, tenders)
-    _record_offline(payment, actor=actor)
     return payment
 
 
-def _record_offline(payment: Payment, *, actor: str) -> None:
+def _charge_context(
+    api_key: ApiKey,
+    request: PaymentRequest,
+    plan: list[PlannedTender],
+    *,
+    hold_until: datetime | None,
+) -> methods.ChargeContext:
+    """What charging the tenders needs; `hold_until`: None charges at once (a sale)."""
+    return methods.ChargeContext(
+        merchant_id=api_key.merchant_id,
+        customer=request.customer,
+        channel=request.channel,
+        hold_until=hold_until,
+        actor=api_key_actor(api_key),
+        request_index=_request_index(plan),
+    )
+
+
+def _offline_events(payment: Payment, *, actor: str) -> list[PaymentEvent]:
     """A replayed offline sale says so in its history; one past the maximum age is flagged."""
     if not payment.offline:
-        return
+        return []
     occurred = payment.occurred_at.isoformat() if payment.occurred_at else None
-    payment_event_record(
-        payment=payment,
-        type="payment.offline_late" if payment.offline_late else "payment.offline_replayed",
-        actor=actor,
-        data={"occurred_at": occurred},
-    )
+    return [
+        payment_event_new(
+            payment=payment,
+            type="payment.offline_late" if payment.offline_late else "payment.offline_replayed",
+            actor=actor,
+            data={"occurred_at": occurred},
+        )
+    ]
