@@ -41,6 +41,10 @@ CLAIM_STALE_AFTER = timedelta(minutes=2)
 logger = logging.getLogger(__name__)
 
 
+def idempotency_key_valid(key: str) -> bool:
+    return bool(key) and len(key) <= 255 and not UNSAFE_CHARACTERS.search(key)
+
+
 def request_fingerprint(request: Request) -> str:
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
@@ -146,7 +150,7 @@ def idempotent(handler: Handler) -> Handler:
     @wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER, "").strip()
-        if not key or len(key) > 255 or UNSAFE_CHARACTERS.search(key):
+        if not idempotency_key_valid(key):
             raise IdempotencyKeyRequired(field=HEADER)
         fingerprint = request_fingerprint(request)
         record, created = _claim(api_key=request_api_key(request), key=key, fingerprint=fingerprint)

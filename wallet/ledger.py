@@ -54,7 +54,7 @@ from wallet.lock_objects import lock_ledger_accounts, lock_transfer
 from wallet.models import Entry, LedgerAccount, Transfer
 from wallet.units import is_exact_in_unit
 
-__all__ = ["COUNTERS", "Move", "ledger_verify", "ledger_write"]
+__all__ = ["COUNTERS", "Move", "ledger_params", "ledger_verify", "ledger_write"]
 
 _DEBIT, _CREDIT = Entry.Side.DEBIT, Entry.Side.CREDIT
 _PENDING, _POSTED = Entry.Layer.PENDING, Entry.Layer.POSTED
@@ -240,9 +240,34 @@ def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
     if not moves:
         return []
     assert connection.in_atomic_block, "ledger_write runs inside a transaction"
+    now = timezone.now()
+    params, transfers, accounts = ledger_params(moves, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE, params)
+        applied, written = cursor.fetchone()
+    updated = {int(row[0]): row[1:] for row in applied or []}
+    if len(updated) < len(params["ids"]):
+        raise _short_of_funds(params["ids"], set(updated))
+    for pk, values in updated.items():
+        for account in accounts[pk]:
+            for counter, value in zip(COUNTERS, values, strict=True):
+                setattr(account, counter, value)
+    ids = {uuid.UUID(public_id): int(pk) for public_id, pk in written}
+    for transfer in transfers:
+        transfer.pk = ids[transfer.public_id]
+        transfer._state.adding, transfer._state.db = False, connection.alias
+    return transfers
+
+
+def ledger_params(
+    moves: Sequence[Move], *, now: datetime
+) -> tuple[dict[str, Any], list[Transfer], dict[int, list[LedgerAccount]]]:
+    """The checked moves as `ledger_write`'s statement parameters (the counter deltas, the
+    transfers' and entries' column arrays), their transfers (not saved) and the account objects
+    each instrument account's new counters belong to. The till's one-round-trip sale
+    (`payments.services.sale_fast`) hands the same parameters to its database function."""
     for move in moves:
         _check(move)
-    now = timezone.now()
     transfers = [
         Transfer(
             merchant_id=move.debit.merchant_id,
@@ -263,21 +288,7 @@ def ledger_write(moves: Sequence[Move]) -> list[Transfer]:
         for move in moves
     ]
     counters, accounts = _counter_deltas(moves)
-    with connection.cursor() as cursor:
-        cursor.execute(_WRITE, {**counters, **_rows(moves, transfers), "now": now})
-        applied, written = cursor.fetchone()
-    updated = {int(row[0]): row[1:] for row in applied or []}
-    if len(updated) < len(counters["ids"]):
-        raise _short_of_funds(counters["ids"], set(updated))
-    for pk, values in updated.items():
-        for account in accounts[pk]:
-            for counter, value in zip(COUNTERS, values, strict=True):
-                setattr(account, counter, value)
-    ids = {uuid.UUID(public_id): int(pk) for public_id, pk in written}
-    for transfer in transfers:
-        transfer.pk = ids[transfer.public_id]
-        transfer._state.adding, transfer._state.db = False, connection.alias
-    return transfers
+    return {**counters, **_rows(moves, transfers), "now": now}, transfers, accounts
 
 
 def _lock_open_holds(

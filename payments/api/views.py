@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -15,7 +16,7 @@ from customers.policy import PresentedIdentifier
 from customers.selectors import customer_get_for_api_key
 from customers.services import customer_identify
 from merchants.authentication import request_api_key
-from merchants.idempotency import HEADER, idempotent
+from merchants.idempotency import HEADER, idempotency_key_valid, idempotent, request_fingerprint
 from merchants.models import ApiKey
 from payments import webhooks
 from payments.api.serializers import (
@@ -41,6 +42,7 @@ from payments.services.common import PaymentRequest, TenderRequest
 from payments.services.create import payment_create
 from payments.services.gift_card_lines import FulfilledLine
 from payments.services.refund import refund_create
+from payments.services.sale_fast import sale_fast
 from payments.services.void import payment_void
 from payments.tasks import stripe_event_process
 from wallet.guessing import client_ip
@@ -91,6 +93,29 @@ def _basket_line(line: dict[str, Any]) -> dict[str, Any]:
     if "gift_card" in line:
         stored["gift_card"] = str(line["gift_card"])
     return stored
+
+
+def _sale_fast(request: Request) -> dict[str, Any] | None:
+    """The till's everyday sale on its fast path (payments.services.sale_fast), or None: then
+    the general path (`create`) validates, runs and answers it."""
+    api_key = request_api_key(request)
+    key = request.headers.get(HEADER, "")
+    if api_key.scope != ApiKey.Scope.TERMINAL or not idempotency_key_valid(key.strip()):
+        return None
+    data = PaymentCreateInput(data=request.data)
+    if not data.is_valid():
+        return None
+    values = data.validated_data
+    if values.get("channel", Payment.Channel.POS) != Payment.Channel.POS:
+        return None
+    return sale_fast(
+        api_key=api_key,
+        idempotency_key=key,
+        record_key=key.strip(),
+        fingerprint=request_fingerprint(request),
+        values=values,
+        basket=[_basket_line(line) for line in values["basket"]],
+    )
 
 
 class ShowsIssuedCodes(APIView):
@@ -147,6 +172,8 @@ class PaymentCollectionView(ShowsIssuedCodes):
         operation_id="payments_create",
     )
     def post(self, request: Request) -> Response:
+        if settings.KASSA_POS_SALE_FAST and (answer := _sale_fast(request)) is not None:
+            return Response(answer, status=201)
         return self.with_codes(request, PaymentCollectionView.create)
 
     @idempotent

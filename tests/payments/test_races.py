@@ -88,3 +88,33 @@ def test_ten_concurrent_retries_with_one_key_create_one_payment(shop, invariants
             assert response.json()["id"] == payment_id
     assert available(shop.gift_card) == Decimal("20.00")
     invariants()
+
+
+def test_ten_concurrent_retries_of_one_till_sale_create_one_payment(shop, invariants) -> None:
+    """The till's one-call sale (payments.services.sale_fast): the first retry's call writes
+    the sale and its idempotency record; the others wait on that record's key, then replay."""
+    key = str(uuid.uuid4())
+    body = {
+        "amount": money("12.50"),
+        "customer": str(shop.customer.public_id),
+        "tenders": [
+            {
+                "method": "gift_card",
+                "gift_card": str(shop.gift_card.public_id),
+                "amount": money("5.00"),
+            },
+            {"method": "loyalty_points", "points": 200},
+            {"method": "cash"},
+        ],
+        "capture": True,
+    }
+    responses = race(10, lambda i: post(shop.till_api, "/api/v1/payments", body, key=key))
+    assert Payment.objects.count() == 1
+    payment_id = str(Payment.objects.get().public_id)
+    for response in responses:
+        assert response.status_code in (201, 409), response.json()
+        if response.status_code == 201:
+            assert response.json()["id"] == payment_id
+    assert available(shop.gift_card) == Decimal("45.00")
+    assert available(shop.loyalty) == 2000 - 200 + 10
+    invariants()

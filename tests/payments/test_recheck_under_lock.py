@@ -23,6 +23,13 @@ pytestmark = pytest.mark.django_db
 ACTOR = "user:ops"
 
 
+@pytest.fixture(autouse=True)
+def _engine_only(settings) -> None:
+    """These hook the general engine; the till's one-call sale re-checks in its database
+    function (tests/payments/test_sale_fast.py)."""
+    settings.KASSA_POS_SALE_FAST = False
+
+
 @pytest.fixture
 def after_resolve(monkeypatch) -> Callable[[Callable[[], object]], None]:
     """Run `change` once the instruments were resolved (read, checked usable), before the lock."""
