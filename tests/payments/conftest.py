@@ -102,3 +102,22 @@ def invariants(stripe) -> Callable[[], None]:
 def available(account_holder: GiftCard | LoyaltyAccount) -> Decimal:
     account_holder.account.refresh_from_db()
     return account_holder.account.available
+
+
+def till_sale(shop: Shop) -> dict[str, object]:
+    """The bench's S1 for the shop's customer: 5.00 from the gift card, 200 points, the rest
+    (5.50) in cash, captured at once."""
+    return {
+        "amount": money("12.50"),
+        "customer": str(shop.customer.public_id),
+        "tenders": [
+            {
+                "method": "gift_card",
+                "gift_card": str(shop.gift_card.public_id),
+                "amount": money("5.00"),
+            },
+            {"method": "loyalty_points", "points": 200},
+            {"method": "cash"},
+        ],
+        "capture": True,
+    }

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.payments.conftest import money
+from tests.payments.conftest import money, till_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -55,20 +55,7 @@ def test_a_till_sale_runs_a_bounded_number_of_statements(shop, settings, path) -
     settings.KASSA_POS_SALE_FAST = path == "fast"
 
     def sell() -> tuple[int, int]:
-        body = {
-            "amount": money("12.50"),
-            "customer": str(shop.customer.public_id),
-            "tenders": [
-                {
-                    "method": "gift_card",
-                    "gift_card": str(shop.gift_card.public_id),
-                    "amount": money("5.00"),
-                },
-                {"method": "loyalty_points", "points": 200},
-                {"method": "cash"},
-            ],
-            "capture": True,
-        }
+        body = till_sale(shop)
         with CaptureQueriesContext(connection) as queries:
             response = shop.till_api.post(
                 "/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())

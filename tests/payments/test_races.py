@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from payments.models import Payment
-from tests.payments.conftest import available, money
+from tests.payments.conftest import available, money, till_sale
 from tests.payments.test_flows import post
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -94,20 +94,7 @@ def test_ten_concurrent_retries_of_one_till_sale_create_one_payment(shop, invari
     """The till's one-call sale (payments.services.sale_fast): the first retry's call writes
     the sale and its idempotency record; the others wait on that record's key, then replay."""
     key = str(uuid.uuid4())
-    body = {
-        "amount": money("12.50"),
-        "customer": str(shop.customer.public_id),
-        "tenders": [
-            {
-                "method": "gift_card",
-                "gift_card": str(shop.gift_card.public_id),
-                "amount": money("5.00"),
-            },
-            {"method": "loyalty_points", "points": 200},
-            {"method": "cash"},
-        ],
-        "capture": True,
-    }
+    body = till_sale(shop)
     responses = race(10, lambda i: post(shop.till_api, "/api/v1/payments", body, key=key))
     assert Payment.objects.count() == 1
     payment_id = str(Payment.objects.get().public_id)

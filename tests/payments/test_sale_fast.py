@@ -7,6 +7,7 @@ is what `PaymentOutput` renders of the payment it wrote. Everything the fast pat
 exactly as with the fast path off.
 """
 
+import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +17,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from moneyed import Money
 from rest_framework.test import APIClient
 
@@ -25,7 +29,7 @@ from merchants.models import IdempotencyRecord
 from payments.api.serializers import PaymentOutput
 from payments.models import Payment, PaymentEvent
 from payments.selectors import payment_detail
-from payments.services import sale_fast
+from payments.services.sale_fast import read as sale_reading
 from tests.factories import CustomerFactory
 from tests.payments.conftest import Shop, available, money
 from tests.payments.test_flows import post
@@ -290,14 +294,14 @@ def _answer_without_request(answer: dict[str, Any], twin: Twin) -> Any:
 
 def _between_read_and_write(monkeypatch, then) -> None:
     """Run `then` once the fast path has read the wallet, before its write."""
-    read = sale_fast._read
+    read = sale_reading.sale_read
 
     def read_then(*args, **kwargs):
         found = read(*args, **kwargs)
         then()
         return found
 
-    monkeypatch.setattr(sale_fast, "_read", read_then)
+    monkeypatch.setattr(sale_reading, "sale_read", read_then)
 
 
 @pytest.mark.parametrize("what", ["card_blocked", "card_spent", "points_spent", "merged"])
@@ -355,3 +359,84 @@ def test_a_customer_without_a_loyalty_account_earns_nothing(shop, settings) -> N
     assert took_fast
     assert response.json()["points_earned"] == 0
     assert Payment.objects.get(public_id=response.json()["id"]).loyalty_earn_transfer_id is None
+
+
+def _placeholders(answer: dict[str, Any], twin: Twin) -> Any:
+    """The answer with what is the twin's own (ids, the card's last four) made alike."""
+    text = json.dumps({k: v for k, v in answer.items() if k != "request_id"})
+    for own, alike in (
+        (str(twin.customer.public_id), "CUSTOMER"),
+        (str(twin.gift_card.public_id), "CARD"),
+        (twin.gift_card.code_last4, "LAST4"),
+    ):
+        text = text.replace(own, alike)
+    found = json.loads(text)
+    if "tenders" in found and "id" in found:
+        return _answer_without_ids(found)
+    return found
+
+
+_cents = st.integers(min_value=1, max_value=9000).map(lambda c: Decimal(c) / 100)
+
+
+@st.composite
+def _till_sales(draw: st.DrawFn) -> tuple[Decimal, list[dict[str, Any]]]:
+    """Any mix of a gift card, points and a remainder method, with or without amounts:
+    payable or not, the fast path and the engine must agree."""
+    tenders: list[dict[str, Any]] = []
+    if draw(st.booleans()):
+        card: dict[str, Any] = {"method": "gift_card"}
+        if draw(st.booleans()):
+            card["amount"] = draw(_cents)
+        tenders.append(card)
+    points = draw(st.sampled_from(["none", "points", "amount"]))
+    if points == "points":
+        tenders.append({"method": "loyalty_points", "points": draw(st.integers(1, 2200))})
+    elif points == "amount":
+        tenders.append({"method": "loyalty_points", "amount": draw(_cents)})
+    remainder = draw(st.sampled_from(["none", "cash", "external_card"]))
+    if remainder != "none":
+        rest: dict[str, Any] = {"method": remainder}
+        if remainder == "external_card":
+            rest["reference"] = "AUTH-1"
+        if draw(st.booleans()):
+            rest["amount"] = draw(_cents)
+        tenders.append(rest)
+    if not tenders:
+        tenders.append({"method": "cash"})
+    return draw(_cents), draw(st.permutations(tenders))
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sale=_till_sales())
+def test_any_till_sale_is_answered_and_written_alike_on_both_paths(shop, settings, sale) -> None:
+    amount, tenders = sale
+    outcomes = []
+    for fast in (True, False):
+        twin = Twin(shop)
+        body = {
+            "amount": money(str(amount)),
+            "customer": str(twin.customer.public_id),
+            "capture": True,
+            "tenders": [
+                {
+                    **{k: money(str(v)) if k == "amount" else v for k, v in tender.items()},
+                    **(
+                        {"gift_card": str(twin.gift_card.public_id)}
+                        if tender["method"] == "gift_card"
+                        else {}
+                    ),
+                }
+                for tender in tenders
+            ],
+        }
+        response, _ = _sell(shop.till_api, body, fast=fast, settings=settings)
+        answer = response.json()
+        written = _snapshot(answer["id"], twin) if response.status_code == 201 else None
+        outcomes.append((response.status_code, _placeholders(answer, twin), written))
+        event(f"status {response.status_code}")
+    assert outcomes[0] == outcomes[1]
