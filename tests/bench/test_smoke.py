@@ -31,4 +31,4 @@ def test_bench_runs_every_scenario_end_to_end(django_db_setup, tmp_path) -> None
     assert "Ratios to the references" in finished.stdout
     assert "Target for S1" in finished.stdout
     sql = (tmp_path / "sql-S1.txt").read_text()
-    assert 'INSERT INTO "payments_payment"' in sql
+    assert "SELECT kassa_pos_sale(" in sql, "S1 takes the till's one-call sale"
