@@ -7,8 +7,8 @@ its answer), the customer's lock, the ledger write of `wallet.ledger._WRITE` (in
 accounts locked in pk order, conditional on their funds), the re-check of the spent instruments
 under those locks, then the payment, its tenders, its event and the points lot. It returns
 false, having written nothing, when the idempotency key is taken; anything that no longer holds
-under the locks (funds, a card blocked, the customer merged) raises SQLSTATE KA001 so the whole
-call rolls back and the caller runs the general engine, which reports it. Every column of
+under the locks (funds, a card blocked or expired or no longer the customer's, the account that
+earns, the customer merged) raises SQLSTATE KA001 so the whole call rolls back and the caller runs the general engine, which reports it. Every column of
 every row comes from the caller: a column added to one of these tables needs this function
 updated (tests/payments/test_sale_fast.py compares its rows with the engine's, column by
 column).
@@ -23,6 +23,7 @@ DECLARE
     l jsonb := p->'ledger';
     at timestamptz := (p->>'at')::timestamptz;
     ids bigint[] := ARRAY(SELECT jsonb_array_elements_text(l->'ids'))::bigint[];
+    customer bigint := (p->>'customer_id')::bigint;
     funded integer;
     new_payment bigint;
 BEGIN
@@ -36,7 +37,7 @@ BEGIN
     END IF;
 
     PERFORM 1 FROM customers_customer
-    WHERE id = (p->>'customer_id')::bigint AND merged_into_id IS NULL AND erased_at IS NULL
+    WHERE id = customer AND merged_into_id IS NULL AND erased_at IS NULL
     FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'customer merged or erased' USING ERRCODE = 'KA001';
@@ -64,13 +65,25 @@ BEGIN
         RAISE EXCEPTION 'short of funds' USING ERRCODE = 'KA001';
     END IF;
 
+    -- Under the customer's and the accounts' locks: every spent instrument still usable and
+    -- still the customer's (an unmerge moves them), and the account that earns still the
+    -- customer's oldest open one in the programme (a merge may have brought an older one).
     IF EXISTS (
         SELECT 1 FROM wallet_giftcard WHERE account_id = ANY(ids)
-            AND (status <> 'active' OR (expires_at IS NOT NULL AND expires_at <= at))
+            AND (status <> 'active' OR customer_id IS DISTINCT FROM customer
+                OR (expires_at IS NOT NULL AND expires_at <= clock_timestamp()))
         UNION ALL
-        SELECT 1 FROM wallet_loyaltyaccount WHERE account_id = ANY(ids) AND closed_at IS NOT NULL
-    ) THEN
-        RAISE EXCEPTION 'instrument no longer usable' USING ERRCODE = 'KA001';
+        SELECT 1 FROM wallet_loyaltyaccount WHERE account_id = ANY(ids)
+            AND (closed_at IS NOT NULL OR customer_id <> customer)
+    ) OR (
+        SELECT la.id FROM wallet_loyaltyaccount la
+        JOIN wallet_loyaltyprogramme lp ON lp.id = la.programme_id
+        WHERE la.customer_id = customer AND la.closed_at IS NULL
+            AND lp.merchant_id = (p#>>'{earning,merchant_id}')::bigint
+            AND lp.currency = p#>>'{earning,currency}'
+        ORDER BY la.created_at, la.id LIMIT 1
+    ) IS DISTINCT FROM (p#>>'{earning,loyalty_id}')::bigint THEN
+        RAISE EXCEPTION 'instrument changed' USING ERRCODE = 'KA001';
     END IF;
 
     WITH transfers AS (

@@ -9,6 +9,7 @@ exactly as with the fast path off.
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from tests.factories import CustomerFactory
 from tests.payments.conftest import Shop, available, money
 from tests.payments.test_flows import post
 from tests.wallet.factories import issue_card
-from wallet.models import Entry, GiftCard, LoyaltyAccount, LoyaltyLot, Transfer
+from wallet.models import Entry, GiftCard, LedgerAccount, LoyaltyAccount, LoyaltyLot, Transfer
 from wallet.services import gift_card_hold, loyalty_account_open, loyalty_points_adjust
 
 pytestmark = pytest.mark.django_db
@@ -90,96 +91,130 @@ def _sale(twin: Twin, shape: str) -> dict[str, Any]:
     return {"customer": str(twin.customer.public_id), "capture": True, **bodies[shape]}
 
 
-def _sell(client: APIClient, body: dict[str, Any], *, fast: bool, settings: Any, key=None):
+@dataclass(frozen=True)
+class Sold:
+    response: Any
+    tried_fast: bool  # kassa_pos_sale was called
+    wrote_fast: bool  # ... and the engine wrote no payment: the fast path made the sale
+
+
+def _sell(client: APIClient, body: dict[str, Any], *, fast: bool, settings: Any, key=None) -> Sold:
     settings.KASSA_POS_SALE_FAST = fast
     with CaptureQueriesContext(connection) as queries:
         response = post(client, PAYMENTS, body, key=key)
-    took_fast = any("kassa_pos_sale" in q["sql"] for q in queries.captured_queries)
-    return response, took_fast
+    statements = [q["sql"] for q in queries.captured_queries]
+    tried = any("kassa_pos_sale" in sql for sql in statements)
+    engine_wrote = any('INSERT INTO "payments_payment"' in sql for sql in statements)
+    return Sold(response, tried, tried and response.status_code == 201 and not engine_wrote)
 
 
-def _role(account_id: int, twin: Twin) -> str:
+def _role(account_id: int | None, twin: Twin) -> str | None:
+    if account_id is None:
+        return None
     if account_id == twin.gift_card.account_id:
         return "gift_card"
     if account_id == twin.loyalty.account_id:
         return "loyalty"
-    from wallet.models import LedgerAccount
-
     account = LedgerAccount.objects.get(pk=account_id)
     assert account.is_system
     return f"system:{account.kind}:{account.unit}"
 
 
-_PAYMENT_VARIES = {"id", "public_id", "idempotency_key", "customer_id", "loyalty_earn_transfer_id"}
-_TIMES = {"created_at", "updated_at", "authorized_at", "captured_at", "expires_at"}
+def _moment(value: Any, payment: Payment) -> Any:
+    """A time the sale set: 'now' (within seconds of the payment's creation), else as is."""
+    if value is not None and abs(value - payment.created_at) < timedelta(seconds=5):
+        return "now"
+    return value
+
+
+def _rows(queryset: Any, payment: Payment, twin: Twin, **replace: Any) -> list[dict[str, Any]]:
+    """Every column of every row, ids dropped, times made relative, the named columns
+    replaced by what they stand for (`replace`: column -> function of its value)."""
+    rows = []
+    for values in queryset.values():
+        row = {k: _moment(v, payment) if k.endswith("_at") else v for k, v in values.items()}
+        row.pop("id")
+        for column, stand_for in replace.items():
+            row[column] = stand_for(row[column])
+        rows.append(row)
+    return rows
 
 
 def _snapshot(payment_public_id: str, twin: Twin) -> dict[str, Any]:
-    """Every row the sale wrote, with what differs between twins by nature (ids, times, the
-    customer's own instruments) replaced by what it stands for."""
+    """Every column of every row the sale wrote, with what differs between twins by nature
+    (ids, times, the customer's own instruments) replaced by what it stands for."""
     payment = Payment.objects.get(public_id=payment_public_id)
-    row: dict[str, Any] = dict(Payment.objects.filter(pk=payment.pk).values().get())
-    for name in _TIMES:
-        if row[name] is not None:
-            assert abs(row[name] - payment.created_at) < timedelta(seconds=5), name
-            row[name] = "set"
-    tenders = []
-    for values in payment.tenders.order_by("sequence").values():
-        tender: dict[str, Any] = dict(values)
-        transfer_id = tender.pop("wallet_transfer_id")
-        tender["transfer_code"] = (
-            Transfer.objects.get(pk=transfer_id).code if transfer_id is not None else None
-        )
-        tender["gift_card"] = tender.pop("gift_card_id") == twin.gift_card.pk or None
-        tender["loyalty"] = tender.pop("loyalty_account_id") == twin.loyalty.pk or None
-        for name in ("id", "public_id", "payment_id"):
-            tender.pop(name)
-        tenders.append(tender)
-    references = [f"tender:{t.public_id}" for t in payment.tenders.all()]
-    references.append(f"payment:{payment.public_id}")
-    transfers = []
-    for transfer in Transfer.objects.filter(reference__in=references).order_by("pk"):
-        entries = sorted(
-            (_role(e.account_id, twin), e.layer, e.side, e.amount)
-            for e in Entry.objects.filter(transfer=transfer)
-        )
-        transfers.append(
-            {
-                "kind": transfer.kind,
-                "code": transfer.code,
-                "debit": _role(transfer.debit_account_id, twin),
-                "credit": _role(transfer.credit_account_id, twin),
-                "amount": transfer.amount,
-                "unit": transfer.unit,
-                "pending": transfer.pending_id,
-                "reverses": transfer.reverses_id,
-                "expires_at": transfer.expires_at,
-                "reason": transfer.reason,
-                "actor": transfer.actor,
-                "same_moment": abs(transfer.created_at - payment.created_at) < timedelta(seconds=5),
-                "entries": entries,
-            }
-        )
-    lots = [
-        {
-            "account": lot.account_id == twin.loyalty.pk,
-            "transfer_is_the_earn": lot.transfer_id == payment.loyalty_earn_transfer_id,
-            "points": lot.points,
-            "expires_in_a_year": lot.expires_at is not None
-            and abs(lot.expires_at - payment.created_at - timedelta(days=365)) < timedelta(1),
-        }
-        for lot in LoyaltyLot.objects.filter(transfer_id=payment.loyalty_earn_transfer_id or 0)
-    ]
-    events = list(PaymentEvent.objects.filter(payment=payment).values("type", "actor", "data"))
-    record = IdempotencyRecord.objects.get(api_key=payment.api_key, key=payment.idempotency_key)
+    tenders = {t.pk: t.sequence for t in payment.tenders.all()}
+    references = {f"tender:{t.public_id}": f"tender {t.sequence}" for t in payment.tenders.all()}
+    references[f"payment:{payment.public_id}"] = "payment"
+    transfers = Transfer.objects.filter(reference__in=references).order_by("pk")
+    codes = {t.pk: t.code for t in transfers}
+    record = IdempotencyRecord.objects.filter(api_key=payment.api_key, key=payment.idempotency_key)
+    gone = lambda _: "differs by nature"  # noqa: E731
     return {
-        "payment": {k: v for k, v in row.items() if k not in _PAYMENT_VARIES},
-        "earned_on_loyalty": payment.loyalty_earn_transfer_id is not None,
-        "tenders": tenders,
-        "transfers": transfers,
-        "lots": lots,
-        "events": events,
-        "record": (record.status, record.response_status),
+        "payment": _rows(
+            Payment.objects.filter(pk=payment.pk),
+            payment,
+            twin,
+            public_id=gone,
+            idempotency_key=gone,
+            customer_id=lambda pk: pk == twin.customer.pk,
+            loyalty_earn_transfer_id=lambda pk: codes.get(pk),
+        ),
+        "tenders": _rows(
+            payment.tenders.order_by("sequence"),
+            payment,
+            twin,
+            public_id=gone,
+            payment_id=lambda pk: pk == payment.pk,
+            wallet_transfer_id=lambda pk: codes.get(pk),
+            gift_card_id=lambda pk: pk and pk == twin.gift_card.pk,
+            loyalty_account_id=lambda pk: pk and pk == twin.loyalty.pk,
+        ),
+        "transfers": _rows(
+            transfers,
+            payment,
+            twin,
+            public_id=gone,
+            debit_account_id=lambda pk: _role(pk, twin),
+            credit_account_id=lambda pk: _role(pk, twin),
+            reference=references.get,
+        ),
+        "entries": sorted(
+            _rows(
+                Entry.objects.filter(transfer__in=transfers),
+                payment,
+                twin,
+                transfer_id=lambda pk: codes.get(pk),
+                account_id=lambda pk: _role(pk, twin),
+            ),
+            key=str,
+        ),
+        "lots": _rows(
+            LoyaltyLot.objects.filter(transfer__in=transfers),
+            payment,
+            twin,
+            account_id=lambda pk: pk == twin.loyalty.pk,
+            transfer_id=lambda pk: codes.get(pk),
+            expires_at=lambda at: (
+                at is not None and abs(at - payment.created_at - timedelta(days=365)) < timedelta(1)
+            ),
+        ),
+        "events": _rows(
+            PaymentEvent.objects.filter(payment=payment),
+            payment,
+            twin,
+            payment_id=lambda pk: pk == payment.pk,
+            tender_id=lambda pk: tenders.get(pk),
+        ),
+        "record": _rows(
+            record,
+            payment,
+            twin,
+            key=gone,
+            request_fingerprint=gone,
+            response_body=lambda body: _answer_without_ids(body),
+        ),
         "card_left": available(twin.gift_card),
         "points_left": available(twin.loyalty),
     }
@@ -205,13 +240,12 @@ def _answer_without_ids(answer: dict[str, Any]) -> dict[str, Any]:
 )
 def test_the_fast_sale_writes_what_the_engine_writes(shop, invariants, settings, shape) -> None:
     fast_twin, engine_twin = Twin(shop), Twin(shop)
-    fast, took_fast = _sell(shop.till_api, _sale(fast_twin, shape), fast=True, settings=settings)
-    engine, took_engine_fast = _sell(
-        shop.till_api, _sale(engine_twin, shape), fast=False, settings=settings
-    )
+    sold = _sell(shop.till_api, _sale(fast_twin, shape), fast=True, settings=settings)
+    by_engine = _sell(shop.till_api, _sale(engine_twin, shape), fast=False, settings=settings)
+    fast, engine = sold.response, by_engine.response
     assert fast.status_code == engine.status_code == 201, (fast.json(), engine.json())
-    assert took_fast
-    assert not took_engine_fast
+    assert sold.wrote_fast
+    assert not by_engine.tried_fast
     assert _answer_without_ids(fast.json()) == _answer_without_ids(engine.json())
     assert _snapshot(fast.json()["id"], fast_twin) == _snapshot(engine.json()["id"], engine_twin)
     invariants()
@@ -221,24 +255,20 @@ def test_the_fast_answer_is_the_payment_it_wrote_and_the_one_replayed(shop, sett
     twin = Twin(shop)
     key = str(uuid.uuid4())
     body = _sale(twin, "card_points_cash")
-    first, took_fast = _sell(shop.till_api, body, fast=True, settings=settings, key=key)
+    sold = _sell(shop.till_api, body, fast=True, settings=settings, key=key)
+    first = sold.response
     assert first.status_code == 201
-    assert took_fast
+    assert sold.wrote_fast
     payment = Payment.objects.get(public_id=first.json()["id"])
     rendered = PaymentOutput(payment_detail(payment_id=payment.pk)).data
     assert first.json() == _json(rendered)
-    retry, _ = _sell(shop.till_api, body, fast=True, settings=settings, key=key)
+    retry = _sell(shop.till_api, body, fast=True, settings=settings, key=key).response
     assert retry.status_code == 201
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json() == first.json()
     assert Payment.objects.filter(customer=twin.customer).count() == 1
-    reused, _ = _sell(
-        shop.till_api,
-        {**body, "external_reference": "other"},
-        fast=True,
-        settings=settings,
-        key=key,
-    )
+    other = {**body, "external_reference": "other"}
+    reused = _sell(shop.till_api, other, fast=True, settings=settings, key=key).response
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_key_reused"
 
@@ -278,8 +308,9 @@ def test_what_the_fast_path_refuses_the_engine_answers(shop, settings, change, s
             GiftCard.objects.filter(pk=twin.gift_card.pk).update(status=GiftCard.Status.BLOCKED)
         elif change == "sum_mismatch":
             body["tenders"][2] = {"method": "cash", "amount": money("1.00")}
-        response, took_fast = _sell(shop.till_api, body, fast=fast, settings=settings)
-        assert not took_fast or fast
+        sold = _sell(shop.till_api, body, fast=fast, settings=settings)
+        response = sold.response
+        assert not sold.wrote_fast
         assert response.status_code == status, response.json()
         assert not Payment.objects.filter(customer=twin.customer).exists()
         answers.append(_answer_without_request(response.json(), twin))
@@ -304,7 +335,19 @@ def _between_read_and_write(monkeypatch, then) -> None:
     monkeypatch.setattr(sale_reading, "sale_read", read_then)
 
 
-@pytest.mark.parametrize("what", ["card_blocked", "card_spent", "points_spent", "merged"])
+CHANGES = {  # what changes between the fast path's read and its write -> the engine's answer
+    "card_blocked": 422,
+    "card_expired": 422,
+    "card_spent": 402,
+    "points_spent": 402,
+    "loyalty_closed": 404,
+    "loyalty_moved_away": 404,
+    "older_loyalty_merged_in": 402,
+    "merged": 404,
+}
+
+
+@pytest.mark.parametrize("what", sorted(CHANGES))
 def test_a_change_under_the_lock_leaves_nothing_and_the_engine_answers(
     shop, settings, monkeypatch, invariants, what
 ) -> None:
@@ -322,43 +365,65 @@ def test_a_change_under_the_lock_leaves_nothing_and_the_engine_answers(
                 expires_at=None,
                 actor="system:test",
             )
+        elif what == "card_expired":
+            GiftCard.objects.filter(pk=twin.gift_card.pk).update(
+                expires_at=timezone.now() - timedelta(seconds=1)
+            )
         elif what == "points_spent":
             loyalty_points_adjust(
                 account=twin.loyalty, points=-1900, reason="spent", actor="system:test"
+            )
+        elif what == "loyalty_closed":
+            LoyaltyAccount.objects.filter(pk=twin.loyalty.pk).update(closed_at=timezone.now())
+        elif what == "loyalty_moved_away":  # as an unmerge gives an account back
+            LoyaltyAccount.objects.filter(pk=twin.loyalty.pk).update(customer=survivor)
+        elif what == "older_loyalty_merged_in":  # as a merge brings the other's older account
+            older = loyalty_account_open(programme=shop.loyalty.programme, customer=survivor)
+            LoyaltyAccount.objects.filter(pk=older.pk).update(
+                customer=twin.customer, created_at=twin.loyalty.created_at - timedelta(days=1)
             )
         else:
             Customer.objects.filter(pk=twin.customer.pk).update(merged_into=survivor)
 
     _between_read_and_write(monkeypatch, change)
     records = IdempotencyRecord.objects.count()
-    response, took_fast = _sell(
-        shop.till_api, _sale(twin, "card_points_cash"), fast=True, settings=settings
-    )
-    assert took_fast  # it tried, its write refused, the engine answered
-    expected = {"card_blocked": 422, "card_spent": 402, "points_spent": 402, "merged": 404}
-    assert response.status_code == expected[what], response.json()
+    sold = _sell(shop.till_api, _sale(twin, "card_points_cash"), fast=True, settings=settings)
+    response = sold.response
+    assert sold.tried_fast  # it tried, its write refused, the engine answered
+    assert not sold.wrote_fast
+    assert response.status_code == CHANGES[what], response.json()
     assert not Payment.objects.exists()
     assert IdempotencyRecord.objects.count() == records + 1  # the engine's, refused
     invariants()
 
 
 def test_the_fast_path_can_be_turned_off(shop, settings) -> None:
-    response, took_fast = _sell(
-        shop.till_api, _sale(Twin(shop), "cash_only"), fast=False, settings=settings
-    )
-    assert response.status_code == 201
-    assert not took_fast
+    sold = _sell(shop.till_api, _sale(Twin(shop), "cash_only"), fast=False, settings=settings)
+    assert sold.response.status_code == 201
+    assert not sold.tried_fast
 
 
-def test_a_customer_without_a_loyalty_account_earns_nothing(shop, settings) -> None:
+@pytest.mark.parametrize("shape", ["card_covers_cash_rest", "cash_only"])
+def test_a_customer_without_a_loyalty_account_earns_nothing(shop, settings, shape) -> None:
+    """No account to earn on; cash only: no ledger move at all."""
     twin = Twin(shop, points=0)
     LoyaltyAccount.objects.filter(pk=twin.loyalty.pk).update(closed_at=timezone.now())
-    body = _sale(twin, "card_covers_cash_rest")
-    response, took_fast = _sell(shop.till_api, body, fast=True, settings=settings)
-    assert response.status_code == 201
-    assert took_fast
-    assert response.json()["points_earned"] == 0
-    assert Payment.objects.get(public_id=response.json()["id"]).loyalty_earn_transfer_id is None
+    sold = _sell(shop.till_api, _sale(twin, shape), fast=True, settings=settings)
+    assert sold.response.status_code == 201
+    assert sold.wrote_fast
+    assert sold.response.json()["points_earned"] == 0
+    payment = Payment.objects.get(public_id=sold.response.json()["id"])
+    assert payment.loyalty_earn_transfer_id is None
+
+
+def test_a_card_that_expires_later_pays(shop, settings) -> None:
+    twin = Twin(shop)
+    GiftCard.objects.filter(pk=twin.gift_card.pk).update(
+        expires_at=timezone.now() + timedelta(days=30)
+    )
+    sold = _sell(shop.till_api, _sale(twin, "card_points_cash"), fast=True, settings=settings)
+    assert sold.response.status_code == 201
+    assert sold.wrote_fast
 
 
 def _placeholders(answer: dict[str, Any], twin: Twin) -> Any:
@@ -434,8 +499,10 @@ def test_any_till_sale_is_answered_and_written_alike_on_both_paths(shop, setting
                 for tender in tenders
             ],
         }
-        response, _ = _sell(shop.till_api, body, fast=fast, settings=settings)
+        sold = _sell(shop.till_api, body, fast=fast, settings=settings)
+        response = sold.response
         answer = response.json()
+        assert sold.wrote_fast == (fast and response.status_code == 201)
         written = _snapshot(answer["id"], twin) if response.status_code == 201 else None
         outcomes.append((response.status_code, _placeholders(answer, twin), written))
         event(f"status {response.status_code}")

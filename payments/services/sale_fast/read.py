@@ -16,14 +16,15 @@ from wallet.models import LedgerAccount
 _READ = """
 SELECT c.id, c.public_id, c.merged_into_id IS NULL AND c.erased_at IS NULL,
     g.expires_at, g.loyalty_strong_until, g.wallet_strong_until,
-    ARRAY(SELECT ARRAY[gc.public_id::text, gc.id::text, gc.account_id::text, gc.currency,
+    ARRAY(SELECT ARRAY[gc.public_id::text, gc.id::text, gc.account_id::text, a.unit,
             gc.status, gc.expires_at::text, gc.code_last4,
-            (a.credits_posted - a.debits_posted - a.debits_pending)::text]
+            (a.credits_posted - a.debits_posted - a.debits_pending)::text, a.merchant_id::text]
         FROM wallet_giftcard gc JOIN wallet_ledgeraccount a ON a.id = gc.account_id
         WHERE gc.customer_id = c.id AND gc.public_id = ANY(%(cards)s::uuid[])),
     (SELECT ARRAY[la.id::text, la.account_id::text, a.unit,
             (a.credits_posted - a.debits_posted - a.debits_pending)::text, p.currency,
-            p.earn_rate::text, p.point_value::text, p.points_validity_days::text]
+            p.earn_rate::text, p.point_value::text, p.points_validity_days::text,
+            a.merchant_id::text]
         FROM wallet_loyaltyaccount la
         JOIN wallet_loyaltyprogramme p ON p.id = la.programme_id
         JOIN wallet_ledgeraccount a ON a.id = la.account_id
@@ -98,17 +99,18 @@ def sale_read(api_key: ApiKey, values: dict[str, Any], currency: str, now: datet
         customer_id=customer_id,
         customer_public_id=str(public_id),
         strength=strength,
-        cards={card.public_id: card for card in map(_card, card_rows, [api_key] * len(card_rows))},
-        loyalty=_loyalty(api_key, loyalty) if loyalty else None,
+        cards={card.public_id: card for card in map(_card, card_rows)},
+        loyalty=_loyalty(loyalty) if loyalty else None,
     )
 
 
-def _account(api_key: ApiKey, pk: str, unit: str, available: str) -> LedgerAccount:
-    """The instrument's ledger account as the moves need it; `available` is all the planner
-    reads of its counters (the write re-checks the funds under its lock)."""
+def _account(pk: str, unit: str, available: str, merchant: str) -> LedgerAccount:
+    """The instrument's ledger account as the moves need it (its own merchant and unit, which
+    the ledger's checks compare); `available` is all the planner reads of its counters (the
+    write re-checks the funds under its lock)."""
     return LedgerAccount(
         pk=int(pk),
-        merchant_id=api_key.merchant_id,
+        merchant_id=int(merchant),
         unit=unit,
         is_system=False,
         credits_posted=Decimal(available),
@@ -117,23 +119,23 @@ def _account(api_key: ApiKey, pk: str, unit: str, available: str) -> LedgerAccou
     )
 
 
-def _card(row: list[Any], api_key: ApiKey) -> Card:
-    public_id, pk, account, currency, status, expires_at, last4, available = row
+def _card(row: list[Any]) -> Card:
+    public_id, pk, account, unit, status, expires_at, last4, available, merchant = row
     return Card(
         public_id=str(uuid.UUID(public_id)),
         pk=int(pk),
-        account=_account(api_key, account, currency, available),
+        account=_account(account, unit, available, merchant),
         status=status,
         expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
         last4=last4 or "",
     )
 
 
-def _loyalty(api_key: ApiKey, row: list[Any]) -> Loyalty:
-    pk, account, unit, available, currency, earn_rate, point_value, validity = row
+def _loyalty(row: list[Any]) -> Loyalty:
+    pk, account, unit, available, currency, earn_rate, point_value, validity, merchant = row
     return Loyalty(
         pk=int(pk),
-        account=_account(api_key, account, unit, available),
+        account=_account(account, unit, available, merchant),
         currency=currency,
         earn_rate=Decimal(earn_rate),
         point_value=Decimal(point_value),

@@ -16,7 +16,7 @@ from merchants.models import ApiKey
 from payments.methods import method_for
 from payments.models import Payment, Tender
 from payments.planning import PlannedTender, Source
-from payments.services.sale_fast.read import NotCovered, SaleRead, require
+from payments.services.sale_fast.read import Loyalty, NotCovered, SaleRead, require
 from wallet.ledger import Move
 from wallet.models import GiftCard, LedgerAccount, Transfer
 from wallet.pricing import money_to_points, points_earned, points_to_money
@@ -122,49 +122,45 @@ def sale_moves(
 ) -> tuple[list[Move], int]:
     """The tenders' moves (as `payments.methods` charges them at once) and the points earn
     (as `methods._earn_move`), and the points earned."""
-    wanted = {(LedgerAccount.Kind.REDEMPTION_CLEARING, currency)}
-    if read.loyalty is not None:
-        wanted |= {
-            (LedgerAccount.Kind.REDEMPTION_CLEARING, read.loyalty.account.unit),
-            (LedgerAccount.Kind.POINTS_EXPENSE, read.loyalty.account.unit),
-        }
-    systems = system_accounts(merchant_id=api_key.merchant_id, wanted=wanted)
+    charging = [t for t in tenders if t["_moves"]]
+    debits = [
+        tender["_card"].account if tender["method"] == Tender.Method.GIFT_CARD else read.loyalty
+        for tender in charging
+    ]
+    spend = sum(
+        (t["_amount"] for t in tenders if method_for(t["method"]).earns_points), Money(0, currency)
+    )
+    earned = 0
+    if read.loyalty is not None and spend.amount > 0:
+        earned = points_earned(spend=spend, earn_rate=read.loyalty.earn_rate)
+    clearing, expense = LedgerAccount.Kind.REDEMPTION_CLEARING, LedgerAccount.Kind.POINTS_EXPENSE
+    wanted = {(clearing, _ledger(debit).unit) for debit in debits}
+    if earned and read.loyalty is not None:
+        wanted.add((expense, read.loyalty.account.unit))
+    systems = system_accounts(merchant_id=api_key.merchant_id, wanted=wanted) if wanted else {}
     moves = []
-    for tender in tenders:
-        if not tender["_moves"]:
-            continue
+    for tender, debit in zip(charging, debits, strict=True):
+        account = _ledger(debit)
         if tender["method"] == Tender.Method.GIFT_CARD:
-            debit, value, code = (
-                tender["_card"].account,
-                tender["_amount"].amount,
-                Transfer.Code.REDEMPTION,
-            )
+            value, code = tender["_amount"].amount, Transfer.Code.REDEMPTION
         else:
-            assert read.loyalty is not None
-            debit, value, code = read.loyalty.account, Decimal(tender["points"]), Transfer.Code.BURN
+            value, code = Decimal(tender["points"]), Transfer.Code.BURN
         moves.append(
             Move(
                 kind=Transfer.Kind.POSTED,
-                debit=debit,
-                credit=systems[(LedgerAccount.Kind.REDEMPTION_CLEARING, debit.unit)],
+                debit=account,
+                credit=systems[(clearing, account.unit)],
                 amount=value,
                 code=code,
                 reference=f"tender:{tender['public_id']}",
                 actor=actor,
             )
         )
-    spend = sum(
-        (t["_amount"] for t in tenders if method_for(t["method"]).earns_points), Money(0, currency)
-    )
-    if read.loyalty is None or spend.amount <= 0:
-        return moves, 0
-    earned = points_earned(spend=spend, earn_rate=read.loyalty.earn_rate)
-    if earned:
-        unit = read.loyalty.account.unit
+    if earned and read.loyalty is not None:
         moves.append(
             Move(
                 kind=Transfer.Kind.POSTED,
-                debit=systems[(LedgerAccount.Kind.POINTS_EXPENSE, unit)],
+                debit=systems[(expense, read.loyalty.account.unit)],
                 credit=read.loyalty.account,
                 amount=Decimal(earned),
                 code=Transfer.Code.EARN,
@@ -173,6 +169,13 @@ def sale_moves(
             )
         )
     return moves, earned
+
+
+def _ledger(instrument: LedgerAccount | Loyalty | None) -> LedgerAccount:
+    if isinstance(instrument, LedgerAccount):
+        return instrument
+    assert instrument is not None  # a points tender was planned only with an account
+    return instrument.account
 
 
 def payment_row(
