@@ -95,17 +95,15 @@ def _basket_line(line: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _sale_fast(request: Request) -> dict[str, Any] | None:
+def _sale_fast(request: Request, values: dict[str, Any] | None) -> dict[str, Any] | None:
     """The till's everyday sale on its fast path (payments.services.sale_fast), or None: then
-    the general path (`create`) validates, runs and answers it."""
+    the general path (`create`) runs and answers it. `values`: the request, validated."""
     api_key = request_api_key(request)
     key = request.headers.get(HEADER, "")
-    if api_key.scope != ApiKey.Scope.TERMINAL or not idempotency_key_valid(key.strip()):
+    if values is None or api_key.scope != ApiKey.Scope.TERMINAL:
         return None
-    data = PaymentCreateInput(data=request.data)
-    if not data.is_valid():
+    if not idempotency_key_valid(key.strip()):
         return None
-    values = data.validated_data
     if values.get("channel", Payment.Channel.POS) != Payment.Channel.POS:
         return None
     return sale_fast(
@@ -144,6 +142,7 @@ class PaymentCollectionView(ShowsIssuedCodes):
     allowed_scopes = PAYMENT_SCOPES
     # Read by drf-spectacular too, so the list's schema is the paginated object it answers.
     pagination_class = NewestFirstPagination
+    payment_input: PaymentCreateInput  # the request body, bound and validated by `post`
 
     class ListFilter(serializers.Serializer):
         reference = serializers.CharField(required=False, max_length=200)
@@ -172,14 +171,17 @@ class PaymentCollectionView(ShowsIssuedCodes):
         operation_id="payments_create",
     )
     def post(self, request: Request) -> Response:
-        if settings.KASSA_POS_SALE_FAST and (answer := _sale_fast(request)) is not None:
+        # Validated once for both paths (DRF keeps the outcome); `create` answers the invalid.
+        self.payment_input = PaymentCreateInput(data=request.data)
+        values = self.payment_input.validated_data if self.payment_input.is_valid() else None
+        if settings.KASSA_POS_SALE_FAST and (answer := _sale_fast(request, values)) is not None:
             return Response(answer, status=201)
         return self.with_codes(request, PaymentCollectionView.create)
 
     @idempotent
     def create(self, request: Request) -> Response:
         api_key = request_api_key(request)
-        data = PaymentCreateInput(data=request.data)
+        data = self.payment_input
         data.is_valid(raise_exception=True)
         values = data.validated_data
         expected = (

@@ -8,21 +8,25 @@ accounts locked in pk order, conditional on their funds), the re-check of the sp
 under those locks, then the payment, its tenders, its event and the points lot. It returns
 false, having written nothing, when the idempotency key is taken; anything that no longer holds
 under the locks (funds, a card blocked or expired or no longer the customer's, the account that
-earns, the customer merged) raises SQLSTATE KA001 so the whole call rolls back and the caller runs the general engine, which reports it. Every column of
-every row comes from the caller: a column added to one of these tables needs this function
-updated (tests/payments/test_sale_fast.py compares its rows with the engine's, column by
-column).
+earns, the customer merged) raises SQLSTATE KA001 so the whole call rolls back and the caller
+runs the general engine, which reports it. Every column of every row comes from the caller: a
+column added to one of these tables needs this function updated
+(tests/payments/test_sale_fast.py compares its rows with the engine's, column by column).
 """
 
 from django.db import migrations
 
 FUNCTION = r"""
+-- A JSON array as text[], to cast to the column's array type (an empty array for NULL).
+CREATE OR REPLACE FUNCTION kassa_texts(a jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$ SELECT ARRAY(SELECT jsonb_array_elements_text(a)) $$;
+
 CREATE OR REPLACE FUNCTION kassa_pos_sale(p jsonb) RETURNS boolean
 LANGUAGE plpgsql AS $fn$
 DECLARE
     l jsonb := p->'ledger';
     at timestamptz := (p->>'at')::timestamptz;
-    ids bigint[] := ARRAY(SELECT jsonb_array_elements_text(l->'ids'))::bigint[];
+    ids bigint[] := kassa_texts(l->'ids')::bigint[];
     customer bigint := (p->>'customer_id')::bigint;
     funded integer;
     new_payment bigint;
@@ -51,10 +55,10 @@ BEGIN
             credits_pending = a.credits_pending + v.cpe,
             credits_posted = a.credits_posted + v.cpo
         FROM locked, unnest(ids,
-            ARRAY(SELECT jsonb_array_elements_text(l->'dpe'))::numeric[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'dpo'))::numeric[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'cpe'))::numeric[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'cpo'))::numeric[])
+            kassa_texts(l->'dpe')::numeric[],
+            kassa_texts(l->'dpo')::numeric[],
+            kassa_texts(l->'cpe')::numeric[],
+            kassa_texts(l->'cpo')::numeric[])
             AS v(id, dpe, dpo, cpe, cpo)
         WHERE a.id = locked.id AND a.id = v.id
             AND a.credits_posted + v.cpo - a.debits_posted - v.dpo - a.debits_pending - v.dpe >= 0
@@ -94,20 +98,20 @@ BEGIN
             t.credit_account_id, t.amount, t.unit, t.pending_id, t.reverses_id, t.expires_at,
             t.reference, t.reason, t.actor, at
         FROM unnest(
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_public_id'))::uuid[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_merchant_id'))::bigint[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_kind'))::varchar[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_code'))::varchar[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_debit'))::bigint[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_credit'))::bigint[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_amount'))::numeric[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_unit'))::varchar[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_pending'))::bigint[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_reverses'))::bigint[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_expires_at'))::timestamptz[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_reference'))::varchar[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_reason'))::text[],
-            ARRAY(SELECT jsonb_array_elements_text(l->'t_actor'))::varchar[])
+            kassa_texts(l->'t_public_id')::uuid[],
+            kassa_texts(l->'t_merchant_id')::bigint[],
+            kassa_texts(l->'t_kind')::varchar[],
+            kassa_texts(l->'t_code')::varchar[],
+            kassa_texts(l->'t_debit')::bigint[],
+            kassa_texts(l->'t_credit')::bigint[],
+            kassa_texts(l->'t_amount')::numeric[],
+            kassa_texts(l->'t_unit')::varchar[],
+            kassa_texts(l->'t_pending')::bigint[],
+            kassa_texts(l->'t_reverses')::bigint[],
+            kassa_texts(l->'t_expires_at')::timestamptz[],
+            kassa_texts(l->'t_reference')::varchar[],
+            kassa_texts(l->'t_reason')::text[],
+            kassa_texts(l->'t_actor')::varchar[])
             AS t(public_id, merchant_id, kind, code, debit_account_id, credit_account_id,
                 amount, unit, pending_id, reverses_id, expires_at, reference, reason, actor)
         RETURNING id, public_id
@@ -115,11 +119,11 @@ BEGIN
     INSERT INTO wallet_entry (transfer_id, account_id, layer, side, amount)
     SELECT transfers.id, e.account_id, e.layer, e.side, e.amount
     FROM unnest(
-        ARRAY(SELECT jsonb_array_elements_text(l->'e_transfer'))::uuid[],
-        ARRAY(SELECT jsonb_array_elements_text(l->'e_account'))::bigint[],
-        ARRAY(SELECT jsonb_array_elements_text(l->'e_layer'))::varchar[],
-        ARRAY(SELECT jsonb_array_elements_text(l->'e_side'))::varchar[],
-        ARRAY(SELECT jsonb_array_elements_text(l->'e_amount'))::numeric[])
+        kassa_texts(l->'e_transfer')::uuid[],
+        kassa_texts(l->'e_account')::bigint[],
+        kassa_texts(l->'e_layer')::varchar[],
+        kassa_texts(l->'e_side')::varchar[],
+        kassa_texts(l->'e_amount')::numeric[])
         AS e(transfer_public_id, account_id, layer, side, amount)
     JOIN transfers ON transfers.public_id = e.transfer_public_id;
 
@@ -181,5 +185,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(FUNCTION, reverse_sql="DROP FUNCTION IF EXISTS kassa_pos_sale(jsonb);")
+        migrations.RunSQL(
+            FUNCTION,
+            reverse_sql=(
+                "DROP FUNCTION IF EXISTS kassa_pos_sale(jsonb); "
+                "DROP FUNCTION IF EXISTS kassa_texts(jsonb);"
+            ),
+        )
     ]

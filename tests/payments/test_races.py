@@ -79,13 +79,7 @@ def test_ten_concurrent_retries_with_one_key_create_one_payment(shop, invariants
         ],
         "capture": True,
     }
-    responses = race(10, lambda i: post(shop.web, "/api/v1/payments", body, key=key))
-    assert Payment.objects.count() == 1
-    payment_id = str(Payment.objects.get().public_id)
-    for response in responses:
-        assert response.status_code in (201, 409), response.json()
-        if response.status_code == 201:
-            assert response.json()["id"] == payment_id
+    _one_payment_answers(race(10, lambda i: post(shop.web, "/api/v1/payments", body, key=key)))
     assert available(shop.gift_card) == Decimal("20.00")
     invariants()
 
@@ -95,13 +89,17 @@ def test_ten_concurrent_retries_of_one_till_sale_create_one_payment(shop, invari
     the sale and its idempotency record; the others wait on that record's key, then replay."""
     key = str(uuid.uuid4())
     body = till_sale(shop)
-    responses = race(10, lambda i: post(shop.till_api, "/api/v1/payments", body, key=key))
+    _one_payment_answers(race(10, lambda i: post(shop.till_api, "/api/v1/payments", body, key=key)))
+    assert available(shop.gift_card) == Decimal("45.00")
+    assert available(shop.loyalty) == 2000 - 200 + 10
+    invariants()
+
+
+def _one_payment_answers(responses: list) -> None:
+    """One payment exists; every retry got it (201, a replay) or was told to wait (409)."""
     assert Payment.objects.count() == 1
     payment_id = str(Payment.objects.get().public_id)
     for response in responses:
         assert response.status_code in (201, 409), response.json()
         if response.status_code == 201:
             assert response.json()["id"] == payment_id
-    assert available(shop.gift_card) == Decimal("45.00")
-    assert available(shop.loyalty) == 2000 - 200 + 10
-    invariants()

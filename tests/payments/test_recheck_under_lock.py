@@ -12,7 +12,7 @@ import pytest
 
 from payments import methods
 from payments.models import Payment
-from tests.payments.conftest import available, eur, money
+from tests.payments.conftest import available, eur, money, till_sale
 from tests.payments.test_flows import post
 from tests.wallet.factories import issue_voucher
 from wallet.models import Transfer, VoucherRedemption
@@ -56,24 +56,7 @@ def test_a_till_sale_on_a_card_blocked_after_it_was_read_is_refused(
     shop, after_resolve, invariants
 ) -> None:
     after_resolve(lambda: gift_card_block(gift_card=shop.gift_card, reason="stolen", actor=ACTOR))
-    response = post(
-        shop.till_api,
-        "/api/v1/payments",
-        {
-            "amount": money("12.50"),
-            "customer": str(shop.customer.public_id),
-            "tenders": [
-                {
-                    "method": "gift_card",
-                    "gift_card": str(shop.gift_card.public_id),
-                    "amount": money("5.00"),
-                },
-                {"method": "loyalty_points", "points": 200},
-                {"method": "cash"},
-            ],
-            "capture": True,
-        },
-    )
+    response = post(shop.till_api, "/api/v1/payments", till_sale(shop))
     assert _error(response) == (422, "instrument_blocked", "tenders[0].gift_card")
     assert not Payment.objects.exists()
     assert available(shop.gift_card) == Decimal("50.00")

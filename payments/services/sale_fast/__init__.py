@@ -153,7 +153,7 @@ def _plan(
     plan = plan_tenders(
         amount=amount,
         channel=Payment.Channel.POS,
-        sources=[source_of(read, i, tender, currency) for i, tender in enumerate(requested)],
+        sources=[source_of(read, i, t, currency, now) for i, t in enumerate(requested)],
     )
     actor = api_key_actor(api_key)
     payment_id = uuid.uuid4()
@@ -164,7 +164,8 @@ def _plan(
     moves, earned = sale_moves(api_key, read, tenders, payment_id, actor, currency)
     params, transfers, _ = ledger_params(moves, now=now) if moves else ({}, [], {})
     # the moves are the charging tenders' in order, then the earn (`sale_moves`)
-    for tender, transfer in zip((t for t in tenders if t["_moves"]), transfers, strict=False):
+    charging = (t for t in tenders if t["_charges"] is not None)
+    for tender, transfer in zip(charging, transfers, strict=False):
         tender["transfer"] = str(transfer.public_id)
     return _Planned(
         read=read,

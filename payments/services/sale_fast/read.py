@@ -144,5 +144,6 @@ def _loyalty(row: list[Any]) -> Loyalty:
 
 
 def require(read: SaleRead, strength: Strength) -> None:
+    """At least `strength` through the till's grant, as `ResolveContext.require` asks."""
     if read.strength is None or read.strength < strength:
         raise NotCovered

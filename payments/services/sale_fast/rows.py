@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from moneyed import Money
 from rest_framework.fields import DateTimeField
 
@@ -16,7 +15,7 @@ from merchants.models import ApiKey
 from payments.methods import method_for
 from payments.models import Payment, Tender
 from payments.planning import PlannedTender, Source
-from payments.services.sale_fast.read import Loyalty, NotCovered, SaleRead, require
+from payments.services.sale_fast.read import NotCovered, SaleRead, require
 from wallet.ledger import Move
 from wallet.models import GiftCard, LedgerAccount, Transfer
 from wallet.pricing import money_to_points, points_earned, points_to_money
@@ -26,23 +25,23 @@ from wallet.system_accounts import system_accounts
 _DATETIME = DateTimeField()
 
 
-def source_of(read: SaleRead, index: int, tender: dict[str, Any], currency: str) -> Source:
+def source_of(
+    read: SaleRead, index: int, tender: dict[str, Any], currency: str, now: datetime
+) -> Source:
     """As the tender's method resolves it (`payments.methods`), from the one read."""
     method = tender["method"]
-    if read.strength is None:
-        raise NotCovered
+    traits = method_for(method)
+    require(read, traits.strength or Strength.WEAK)  # the customer reached at all
     if method == Tender.Method.GIFT_CARD:
-        require(read, method_for(method).strength or Strength.WALLET)
         card = read.cards.get(str(tender["gift_card"]))
         if card is None:
             raise NotCovered
         gift_card_check_usable(
-            gift_card=GiftCard(status=card.status, expires_at=card.expires_at), at=timezone.now()
+            gift_card=GiftCard(status=card.status, expires_at=card.expires_at), at=now
         )
         cap = Money(card.account.available, card.account.unit)
         return Source(index, method, card.account.unit, tender.get("amount"), cap)
     if method == Tender.Method.LOYALTY_POINTS:
-        require(read, method_for(method).strength or Strength.LOYALTY)
         loyalty = read.loyalty
         if loyalty is None:
             raise NotCovered
@@ -73,9 +72,10 @@ def tender_row(
     card = (
         read.cards.get(str(tender.get("gift_card"))) if method == Tender.Method.GIFT_CARD else None
     )
-    points = None
+    points, charges = None, card.account if card else None
     if method == Tender.Method.LOYALTY_POINTS:
-        assert read.loyalty is not None
+        assert read.loyalty is not None  # source_of planned it only with an account
+        charges = read.loyalty.account
         points = tender.get("points") or money_to_points(
             value=amount, point_value=read.loyalty.point_value
         )
@@ -108,7 +108,7 @@ def tender_row(
         "_money": money,
         "_amount": amount,
         "_card": card,
-        "_moves": method in (Tender.Method.GIFT_CARD, Tender.Method.LOYALTY_POINTS),
+        "_charges": charges,  # the instrument account its move debits (stored value only)
     }
 
 
@@ -122,11 +122,7 @@ def sale_moves(
 ) -> tuple[list[Move], int]:
     """The tenders' moves (as `payments.methods` charges them at once) and the points earn
     (as `methods._earn_move`), and the points earned."""
-    charging = [t for t in tenders if t["_moves"]]
-    debits = [
-        tender["_card"].account if tender["method"] == Tender.Method.GIFT_CARD else read.loyalty
-        for tender in charging
-    ]
+    charging = [t for t in tenders if t["_charges"] is not None]
     spend = sum(
         (t["_amount"] for t in tenders if method_for(t["method"]).earns_points), Money(0, currency)
     )
@@ -134,13 +130,13 @@ def sale_moves(
     if read.loyalty is not None and spend.amount > 0:
         earned = points_earned(spend=spend, earn_rate=read.loyalty.earn_rate)
     clearing, expense = LedgerAccount.Kind.REDEMPTION_CLEARING, LedgerAccount.Kind.POINTS_EXPENSE
-    wanted = {(clearing, _ledger(debit).unit) for debit in debits}
+    wanted = {(clearing, t["_charges"].unit) for t in charging}
     if earned and read.loyalty is not None:
         wanted.add((expense, read.loyalty.account.unit))
     systems = system_accounts(merchant_id=api_key.merchant_id, wanted=wanted) if wanted else {}
     moves = []
-    for tender, debit in zip(charging, debits, strict=True):
-        account = _ledger(debit)
+    for tender in charging:
+        account = tender["_charges"]
         if tender["method"] == Tender.Method.GIFT_CARD:
             value, code = tender["_amount"].amount, Transfer.Code.REDEMPTION
         else:
@@ -169,13 +165,6 @@ def sale_moves(
             )
         )
     return moves, earned
-
-
-def _ledger(instrument: LedgerAccount | Loyalty | None) -> LedgerAccount:
-    if isinstance(instrument, LedgerAccount):
-        return instrument
-    assert instrument is not None  # a points tender was planned only with an account
-    return instrument.account
 
 
 def payment_row(
